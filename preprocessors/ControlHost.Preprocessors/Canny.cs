@@ -1,0 +1,40 @@
+using ControlHost.Abstractions;
+using OpenCvSharp;
+
+namespace ControlHost.Preprocessors;
+
+/// <summary>
+/// Canny edges as sd-webui-controlnet computes them: OpenCV Canny on the colour image (the gradient is the
+/// strongest channel's), thresholds 100/200 by default; white edges on black.
+/// </summary>
+public static class Canny
+{
+    public static readonly IReadOnlyList<OptionSpec> Options =
+    [
+        new("low_threshold", OptionKind.Integer, "100", 1, 255, "hysteresis low threshold"),
+        new("high_threshold", OptionKind.Integer, "200", 1, 255, "hysteresis high threshold"),
+    ];
+
+    public static RgbImage Run(RgbImage input, int low = 100, int high = 200)
+    {
+        if (low > high) throw new ArgumentException($"low_threshold {low} is above high_threshold {high}");
+        using var mat = MatConversions.ToMat(input);
+        using var edges = new Mat();
+        Cv2.Canny(mat, edges, low, high);
+        return MatConversions.ToRgb(edges);
+    }
+}
+
+/// <summary>The canny condition type (built in until the plugin host carries it).</summary>
+public sealed class CannyCondition : IConditionType
+{
+    public string Id => "canny";
+    public IReadOnlyList<string> Aliases => ["canny_edges"];
+    public string Description => "Canny edges (OpenCV, on the colour image)";
+    public ConditionKind Kind => ConditionKind.Spatial;
+    public IReadOnlyList<OptionSpec> Options => Canny.Options;
+    public string ModelCondition => "canny";
+
+    public ConditionHint Preprocess(RgbImage input, OptionValues options, CancellationToken cancellation) =>
+        ConditionHint.FromImage(Canny.Run(input, options.GetInt("low_threshold"), options.GetInt("high_threshold")));
+}

@@ -1,0 +1,14 @@
+namespace ControlHost.Abstractions;
+
+/// <summary>The version of this contract. A host refuses plugins built for another major version.</summary>
+public static class ContractVersion
+{
+    /// <summary>Incremented on any breaking change to the contract.</summary>
+    public const int Major = 1;
+
+    /// <summary>Incremented when members are added without breaking existing plugins.</summary>
+    public const int Minor = 0;
+
+    /// <summary>The version as text, e.g. "1.0".</summary>
+    public static string Text => $"{Major}.{Minor}";
+}

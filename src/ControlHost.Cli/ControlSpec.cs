@@ -1,0 +1,73 @@
+using System.Globalization;
+using ControlHost.Engine.Conditioning;
+using ControlHost.Engine.Imaging;
+
+namespace ControlHost.Cli;
+
+/// <summary>
+/// One --control value: TYPE=IMAGE[,weight=W,start=S,end=E,mode=M,model=NAME,resize=R,preprocess=none,OPTION=V...].
+/// Keys other than the unit fields are the condition type's own options.
+/// </summary>
+public sealed record ControlSpec(string Condition, string ImagePath, float Weight, double Start, double End, ControlMode Mode,
+    string? Model, ResizeMode Resize, bool Preprocess, IReadOnlyDictionary<string, string> Options)
+{
+    /// <exception cref="UserError">The text does not follow the form; the message says what is wrong.</exception>
+    public static ControlSpec Parse(string text)
+    {
+        var parts = text.Split(',');
+        var head = parts[0].Split('=', 2);
+        if (head.Length != 2 || head[0].Trim().Length == 0 || head[1].Trim().Length == 0)
+            throw new UserError($"--control '{text}': expected TYPE=IMAGE[,weight=W,start=S,end=E,...]");
+        float weight = 1f;
+        double start = 0, end = 1;
+        var mode = ControlMode.Balanced;
+        string? model = null;
+        var resize = ResizeMode.CropAndResize;
+        var preprocess = true;
+        var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var part in parts.Skip(1))
+        {
+            var kv = part.Split('=', 2);
+            if (kv.Length != 2) throw new UserError($"--control '{text}': '{part}' is not key=value");
+            var (key, value) = (kv[0].Trim().ToLowerInvariant(), kv[1].Trim());
+            switch (key)
+            {
+                case "weight": weight = (float)Number(text, key, value); break;
+                case "start" or "guidance_start": start = Number(text, key, value); break;
+                case "end" or "guidance_end": end = Number(text, key, value); break;
+                case "mode" or "control_mode": mode = ParseMode(text, value); break;
+                case "model": model = value; break;
+                case "resize" or "resize_mode": resize = ParseResize(text, value); break;
+                case "preprocess": preprocess = value.ToLowerInvariant() switch
+                {
+                    "none" or "false" or "no" => false,
+                    "true" or "yes" or "auto" => true,
+                    _ => throw new UserError($"--control '{text}': preprocess={value} (use none to pass a ready hint)"),
+                }; break;
+                default: options[key] = value; break;
+            }
+        }
+        return new ControlSpec(head[0].Trim(), head[1].Trim(), weight, start, end, mode, model, resize, preprocess, options);
+    }
+
+    private static double Number(string text, string key, string value) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)
+            ? d
+            : throw new UserError($"--control '{text}': {key}={value} is not a number");
+
+    public static ControlMode ParseMode(string text, string value) => value.ToLowerInvariant().Replace("-", "").Replace("_", "").Replace(" ", "") switch
+    {
+        "balanced" or "0" => ControlMode.Balanced,
+        "promptfirst" or "mypromptismoreimportant" or "1" => ControlMode.PromptFirst,
+        "controlfirst" or "controlnetismoreimportant" or "2" => ControlMode.ControlFirst,
+        _ => throw new UserError($"--control '{text}': mode={value} (balanced, prompt-first or control-first)"),
+    };
+
+    public static ResizeMode ParseResize(string text, string value) => value.ToLowerInvariant().Replace("-", "").Replace("_", "").Replace(" ", "") switch
+    {
+        "justresize" or "resize" or "0" => ResizeMode.JustResize,
+        "crop" or "cropandresize" or "1" => ResizeMode.CropAndResize,
+        "fill" or "resizeandfill" or "2" => ResizeMode.ResizeAndFill,
+        _ => throw new UserError($"--control '{text}': resize={value} (just-resize, crop or fill)"),
+    };
+}

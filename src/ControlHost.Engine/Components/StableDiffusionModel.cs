@@ -1,0 +1,98 @@
+using ControlHost.Engine.Models;
+using ControlHost.Engine.Onnx;
+using ControlHost.Engine.Scheduling;
+using ControlHost.Engine.Text;
+
+namespace ControlHost.Engine.Components;
+
+/// <summary>
+/// A loaded base model: sessions created once and reused, plus a cache of ControlNet sessions so that units using
+/// the same ControlNet share one session.
+/// </summary>
+public sealed class StableDiffusionModel : IDisposable
+{
+    private readonly Dictionary<string, ControlNetModel> _controlNets = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, OnnxModel> _adapters = new(StringComparer.Ordinal);
+    private VaeModel? _vaeEncoder;
+
+    private StableDiffusionModel(ModelFolder folder, ExecutionDevice device)
+    {
+        Folder = folder;
+        Device = device;
+        Tokenizer = ClipTokenizer.FromFolder(folder.TokenizerDir);
+        Schedule = File.Exists(folder.SchedulerConfig) ? NoiseSchedule.FromConfig(folder.SchedulerConfig) : new NoiseSchedule();
+        TextEncoder = new TextEncoderModel(OnnxModel.Load(folder.TextEncoder, device));
+        Unet = new UNetModel(OnnxModel.Load(folder.Unet, device), folder.UnetConfig);
+        VaeDecoder = new VaeModel(OnnxModel.Load(folder.VaeDecoder, device));
+        LatentScale = folder.LatentScale;
+    }
+
+    public ModelFolder Folder { get; }
+    public ExecutionDevice Device { get; }
+    public ClipTokenizer Tokenizer { get; }
+    public NoiseSchedule Schedule { get; }
+    public TextEncoderModel TextEncoder { get; }
+    public UNetModel Unet { get; }
+    public VaeModel VaeDecoder { get; }
+    public double LatentScale { get; }
+    public string Name => Folder.Name;
+
+    /// <exception cref="ModelLoadException">A part is not a loadable ONNX model.</exception>
+    /// <exception cref="InvalidDataException">The folder is not a model folder.</exception>
+    public static StableDiffusionModel Load(ModelFolder folder, ExecutionDevice device) => new(folder, device);
+
+    /// <summary>The VAE encoder, loaded on first use (only img2img and inpainting need it).</summary>
+    public VaeModel VaeEncoder
+    {
+        get
+        {
+            if (_vaeEncoder is not null) return _vaeEncoder;
+            if (!File.Exists(Folder.VaeEncoder))
+                throw new InvalidDataException($"{Folder.Root}: vae_encoder/model.onnx is missing; img2img needs it");
+            return _vaeEncoder = new VaeModel(OnnxModel.Load(Folder.VaeEncoder, Device));
+        }
+    }
+
+    /// <summary>The shared session of a ControlNet folder, checked against this UNet.</summary>
+    public ControlNetModel ControlNet(ControlNetFolder folder)
+    {
+        if (_controlNets.TryGetValue(folder.ModelPath, out var cached)) return cached;
+        var layout = Unet.Residuals ?? throw new InvalidOperationException(
+            $"ControlNet '{folder.Name}' needs a UNet with ControlNet residual inputs; {Folder.Unet} has none " +
+            "(export the UNet with down_block_i_additional_residual and mid_block_additional_residual inputs)");
+        var model = OnnxModel.Load(folder.ModelPath, Device);
+        try
+        {
+            return _controlNets[folder.ModelPath] = new ControlNetModel(model, layout);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The shared session of an adapter folder.</summary>
+    public OnnxModel Adapter(AdapterFolder folder)
+    {
+        if (_adapters.TryGetValue(folder.ModelPath, out var cached)) return cached;
+        return _adapters[folder.ModelPath] = OnnxModel.Load(folder.ModelPath, Device);
+    }
+
+    /// <summary>Every session this model has opened, for timing.</summary>
+    public IEnumerable<OnnxModel> Sessions =>
+        new[] { TextEncoder.Model, Unet.Model, VaeDecoder.Model }
+            .Concat(_vaeEncoder is null ? [] : [_vaeEncoder.Model])
+            .Concat(_controlNets.Values.Select(c => c.Model))
+            .Concat(_adapters.Values);
+
+    public void Dispose()
+    {
+        TextEncoder.Dispose();
+        Unet.Dispose();
+        VaeDecoder.Dispose();
+        _vaeEncoder?.Dispose();
+        foreach (var c in _controlNets.Values) c.Dispose();
+        foreach (var a in _adapters.Values) a.Dispose();
+    }
+}

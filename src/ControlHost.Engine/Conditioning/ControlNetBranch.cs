@@ -1,0 +1,49 @@
+using ControlHost.Abstractions;
+using ControlHost.Engine.Components;
+using ControlHost.Engine.Imaging;
+
+namespace ControlHost.Engine.Conditioning;
+
+/// <summary>The built-in ControlNet branch: a hint image run through a (shared) ControlNet session each active step.</summary>
+public sealed class ControlNetBranch : IResidualBranch
+{
+    private readonly ControlNetModel _model;
+    private readonly RgbImage _hint;
+    private float[] _hintBatch = [];
+    private int _hintBatchSize;
+
+    public ControlNetBranch(string name, ControlNetModel model, RgbImage hint)
+    {
+        Name = name;
+        _model = model;
+        _hint = hint;
+    }
+
+    public string Name { get; }
+
+    /// <summary>Times this branch ran its network (the window tests count these).</summary>
+    public int Runs { get; private set; }
+
+    public void Compute(ResidualRequest request, IReadOnlyList<FloatTensor> outputs)
+    {
+        var batch = request.Sample.Shape[0];
+        if (_hintBatchSize != batch)
+        {
+            // The hint is the same for every entry of the batch; built once per batch size, not per step.
+            var one = ImageIo.ToChw(_hint, signed: false);
+            _hintBatch = new float[one.Length * batch];
+            for (var b = 0; b < batch; b++) one.CopyTo(_hintBatch, b * one.Length);
+            _hintBatchSize = batch;
+        }
+        var s = request.Sample.Shape;
+        var c = request.TextEmbeddings.Shape;
+        _model.Run(request.Sample.Data, batch, s[1], s[2], s[3], request.Timestep, request.TextEmbeddings.Data, c[1], c[2],
+            _hintBatch, _hint.Height, _hint.Width, outputs.Select(o => o.Data).ToArray());
+        Runs++;
+    }
+
+    public void Dispose()
+    {
+        // The session is shared and owned by the model.
+    }
+}

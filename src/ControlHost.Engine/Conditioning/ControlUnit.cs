@@ -1,0 +1,48 @@
+using ControlHost.Abstractions;
+
+namespace ControlHost.Engine.Conditioning;
+
+/// <summary>How a unit's residuals are balanced against the prompt (sd-webui-controlnet's control modes).</summary>
+public enum ControlMode
+{
+    /// <summary>Residuals x weight on both halves of the guidance batch.</summary>
+    Balanced,
+    /// <summary>Soft injection: deeper residuals kept, shallower ones faded (weight x 0.825^(12-i) on SD's 13).</summary>
+    PromptFirst,
+    /// <summary>Soft injection on the conditional half only; the unconditional half gets none.</summary>
+    ControlFirst,
+}
+
+/// <summary>
+/// One control unit as the engine runs it: a branch plus the fields the engine owns (weight, window, mode, mask).
+/// </summary>
+public sealed class ControlUnit
+{
+    public required IControlBranch Branch { get; init; }
+    public float Weight { get; init; } = 1f;
+
+    /// <summary>Fraction of the schedule where the unit starts (inclusive).</summary>
+    public double Start { get; init; }
+
+    /// <summary>Fraction of the schedule where the unit stops (exclusive).</summary>
+    public double End { get; init; } = 1.0;
+
+    public ControlMode Mode { get; init; } = ControlMode.Balanced;
+
+    /// <summary>What the infotext records: module, model and the unit's options.</summary>
+    public required string Module { get; init; }
+    public required string ModelName { get; init; }
+    public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
+    public string ResizeModeText { get; init; } = "Crop and Resize";
+
+    /// <summary>
+    /// Whether the unit runs at step <paramref name="step"/> of <paramref name="steps"/>: weight non-zero and
+    /// start &lt;= step/steps &lt; end, so a window of half the schedule runs exactly half the steps.
+    /// </summary>
+    public bool IsActive(int step, int steps)
+    {
+        if (Weight == 0f) return false;
+        var at = (double)step / steps;
+        return at >= Start && at < End;
+    }
+}

@@ -1,0 +1,35 @@
+using ControlHost.Abstractions;
+using ControlHost.Engine.Imaging;
+
+namespace ControlHost.Engine.Conditioning;
+
+/// <summary>A control unit as a user asks for it (the sd-webui-controlnet unit fields).</summary>
+public sealed record UnitRequest
+{
+    /// <summary>Condition id or alias ("canny", or a module name).</summary>
+    public required string Condition { get; init; }
+
+    /// <summary>The user's image: preprocessed into a hint, or the hint itself when <see cref="Preprocess"/> is false.</summary>
+    public required RgbImage Image { get; init; }
+
+    public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
+    public float Weight { get; init; } = 1f;
+    public double Start { get; init; }
+    public double End { get; init; } = 1.0;
+    public ControlMode Mode { get; init; } = ControlMode.Balanced;
+
+    /// <summary>A ControlNet or adapter folder or name; null picks one for the condition.</summary>
+    public string? Model { get; init; }
+
+    public bool Preprocess { get; init; } = true;
+    public ResizeMode Resize { get; init; } = ResizeMode.CropAndResize;
+
+    /// <summary>The first problem with the unit's own numbers, or null.</summary>
+    public string? Validate()
+    {
+        if (!float.IsFinite(Weight) || Weight is < 0 or > 2) return $"weight {Weight} must be 0..2";
+        if (!double.IsFinite(Start) || !double.IsFinite(End) || Start < 0 || End > 1 || Start > End)
+            return $"start {Start} and end {End} must satisfy 0 <= start <= end <= 1";
+        return null;
+    }
+}

@@ -1,0 +1,104 @@
+using ControlHost.Abstractions;
+using ControlHost.Engine.Components;
+using ControlHost.Engine.Imaging;
+using ControlHost.Engine.Models;
+
+namespace ControlHost.Engine.Conditioning;
+
+/// <summary>Turns unit requests into runnable units: condition type, options, preprocessing, model, branch.</summary>
+public sealed class UnitResolver(ConditionRegistry registry, ModelCatalog catalog)
+{
+    /// <exception cref="UnitException">A unit is invalid; the message names the unit and the problem.</exception>
+    public IReadOnlyList<ControlUnit> Resolve(IReadOnlyList<UnitRequest> requests, StableDiffusionModel model, int width, int height,
+        CancellationToken cancellation = default)
+    {
+        var units = new List<ControlUnit>();
+        for (var i = 0; i < requests.Count; i++)
+        {
+            var request = requests[i];
+            var label = $"unit {i + 1} ({request.Condition})";
+            try
+            {
+                units.Add(ResolveOne(request, label, model, width, height, cancellation));
+            }
+            catch (UnitException) { throw; }
+            catch (OperationCanceledException) { throw; }
+            catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or InvalidOperationException or Onnx.ModelLoadException)
+            {
+                throw new UnitException($"{label}: {e.Message}", e);
+            }
+        }
+        return units;
+    }
+
+    private ControlUnit ResolveOne(UnitRequest request, string label, StableDiffusionModel model, int width, int height,
+        CancellationToken cancellation)
+    {
+        if (request.Validate() is { } problem) throw new ArgumentException(problem);
+        var type = registry.Get(request.Condition);
+        var options = OptionValues.Resolve(type.Options, request.Options);
+        var fitted = ImageIo.Fit(request.Image, width, height, request.Resize);
+        ConditionHint hint;
+        if (!request.Preprocess)
+        {
+            if (type.Kind != ConditionKind.Spatial) throw new ArgumentException("preprocess=none takes a ready hint image; a global condition needs its preprocessor");
+            hint = ConditionHint.FromImage(fitted);
+        }
+        else
+        {
+            try
+            {
+                hint = type.Preprocess(fitted, options, cancellation);
+            }
+            catch (OperationCanceledException) { throw; }
+            catch (Exception e)
+            {
+                throw new UnitException($"{label}: preprocessor '{type.Id}' failed: {e.Message}", e);
+            }
+        }
+
+        IControlBranch branch;
+        string modelName;
+        if (type.Kind == ConditionKind.Spatial)
+        {
+            var image = hint.Image ?? throw new UnitException($"{label}: preprocessor '{type.Id}' returned no hint image");
+            image = ImageIo.Fit(image, width, height, ResizeMode.JustResize);
+            var folder = catalog.ResolveControlNet(request.Model, type.ModelCondition, model.Name);
+            branch = new ControlNetBranch(label, model.ControlNet(folder), image);
+            modelName = folder.Name;
+        }
+        else
+        {
+            var vector = hint.Vector ?? throw new UnitException($"{label}: preprocessor '{type.Id}' returned no condition vector");
+            var folder = ResolveAdapter(request.Model, type.ModelCondition);
+            branch = new AdapterBranch(label, model.Adapter(folder), vector);
+            modelName = folder.Name;
+        }
+        return new ControlUnit
+        {
+            Branch = branch, Weight = request.Weight, Start = request.Start, End = request.End, Mode = request.Mode,
+            Module = type.Id, ModelName = modelName, Options = options.All, ResizeModeText = ResizeText(request.Resize),
+        };
+    }
+
+    private AdapterFolder ResolveAdapter(string? nameOrPath, string condition)
+    {
+        if (nameOrPath is not null && Directory.Exists(nameOrPath)) return AdapterFolder.Open(nameOrPath);
+        return catalog.Adapters.FirstOrDefault(a => nameOrPath is null
+                   ? string.Equals(a.Condition, condition, StringComparison.OrdinalIgnoreCase)
+                   : string.Equals(a.Name, nameOrPath, StringComparison.OrdinalIgnoreCase))
+               ?? throw new DirectoryNotFoundException(nameOrPath is null
+                   ? $"no adapter for condition '{condition}' (a folder with model.onnx and adapter.json)"
+                   : $"adapter '{nameOrPath}' not found");
+    }
+
+    public static string ResizeText(ResizeMode mode) => mode switch
+    {
+        ResizeMode.JustResize => "Just Resize",
+        ResizeMode.ResizeAndFill => "Resize and Fill",
+        _ => "Crop and Resize",
+    };
+}
+
+/// <summary>A unit could not be set up; the message names the unit.</summary>
+public sealed class UnitException(string message, Exception? inner = null) : Exception(message, inner);

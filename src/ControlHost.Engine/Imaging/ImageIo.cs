@@ -1,0 +1,112 @@
+using ControlHost.Abstractions;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+
+namespace ControlHost.Engine.Imaging;
+
+/// <summary>How an input image is fitted to the generation size (A1111's resize modes).</summary>
+public enum ResizeMode
+{
+    /// <summary>Stretch to the target size.</summary>
+    JustResize,
+    /// <summary>Scale to cover the target, then crop the centre (sd-webui-controlnet's default).</summary>
+    CropAndResize,
+    /// <summary>Scale to fit inside the target, then pad with black.</summary>
+    ResizeAndFill,
+}
+
+/// <summary>Safe image decoding (dimensions checked before pixels are decoded) and conversions.</summary>
+public static class ImageIo
+{
+    /// <summary>The most pixels an input image may have (64 megapixels).</summary>
+    public const long DefaultPixelLimit = 64L * 1024 * 1024;
+
+    /// <exception cref="InvalidDataException">Unreadable, not an image, or over the pixel limit; the message names the file.</exception>
+    public static RgbImage Load(string path, long pixelLimit = DefaultPixelLimit)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"image '{path}' not found");
+        using var stream = File.OpenRead(path);
+        return Decode(stream, path, pixelLimit);
+    }
+
+    public static RgbImage Decode(Stream stream, string label, long pixelLimit = DefaultPixelLimit)
+    {
+        try
+        {
+            var start = stream.CanSeek ? stream.Position : 0;
+            var info = Image.Identify(stream)
+                ?? throw new InvalidDataException($"image '{label}': not a PNG, JPEG, BMP, GIF, TGA or WebP file");
+            if (info.Width <= 0 || info.Height <= 0)
+                throw new InvalidDataException($"image '{label}': size {info.Width}x{info.Height} is empty");
+            if ((long)info.Width * info.Height > pixelLimit)
+                throw new InvalidDataException($"image '{label}': {info.Width}x{info.Height} is over the limit of {pixelLimit} pixels; scale it down first");
+            if (stream.CanSeek) stream.Position = start;
+            using var image = Image.Load<Rgb24>(stream);
+            return ToRgb(image);
+        }
+        catch (InvalidDataException) { throw; }
+        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or ImageFormatException or NotSupportedException or EndOfStreamException)
+        {
+            throw new InvalidDataException($"image '{label}': cannot be decoded ({e.Message})");
+        }
+    }
+
+    public static RgbImage ToRgb(Image<Rgb24> image)
+    {
+        var pixels = new byte[image.Width * image.Height * 3];
+        image.CopyPixelDataTo(pixels);
+        return new RgbImage(image.Width, image.Height, pixels);
+    }
+
+    public static Image<Rgb24> ToImage(RgbImage rgb) => Image.LoadPixelData<Rgb24>(rgb.Pixels, rgb.Width, rgb.Height);
+
+    /// <summary>Fits <paramref name="source"/> to width x height with the given mode (bicubic resampling).</summary>
+    public static RgbImage Fit(RgbImage source, int width, int height, ResizeMode mode)
+    {
+        if (source.Width == width && source.Height == height) return source;
+        using var image = ToImage(source);
+        var options = new ResizeOptions
+        {
+            Size = new Size(width, height),
+            Mode = mode switch
+            {
+                ResizeMode.JustResize => SixLabors.ImageSharp.Processing.ResizeMode.Stretch,
+                ResizeMode.CropAndResize => SixLabors.ImageSharp.Processing.ResizeMode.Crop,
+                _ => SixLabors.ImageSharp.Processing.ResizeMode.Pad,
+            },
+            Sampler = KnownResamplers.Bicubic,
+            PadColor = Color.Black,
+        };
+        image.Mutate(x => x.Resize(options));
+        return ToRgb(image);
+    }
+
+    /// <summary>[1,3,H,W] floats: in [0,1] for ControlNet hints, or [-1,1] for the VAE.</summary>
+    public static float[] ToChw(RgbImage image, bool signed)
+    {
+        var plane = image.Width * image.Height;
+        var data = new float[3 * plane];
+        for (var i = 0; i < plane; i++)
+            for (var c = 0; c < 3; c++)
+            {
+                var v = image.Pixels[i * 3 + c] / 255f;
+                data[c * plane + i] = signed ? v * 2 - 1 : v;
+            }
+        return data;
+    }
+
+    /// <summary>[1,3,H,W] in [-1,1] -> 8-bit RGB, rounding to nearest.</summary>
+    public static RgbImage FromSignedChw(ReadOnlySpan<float> data, int width, int height)
+    {
+        var plane = width * height;
+        var pixels = new byte[3 * plane];
+        for (var i = 0; i < plane; i++)
+            for (var c = 0; c < 3; c++)
+            {
+                var v = (data[c * plane + i] + 1f) * 0.5f;
+                pixels[i * 3 + c] = (byte)Math.Round(Math.Clamp(v, 0f, 1f) * 255f);
+            }
+        return new RgbImage(width, height, pixels);
+    }
+}

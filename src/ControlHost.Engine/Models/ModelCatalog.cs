@@ -1,0 +1,93 @@
+namespace ControlHost.Engine.Models;
+
+/// <summary>
+/// The models, ControlNets and adapters found under the model roots: CONTROLHOST_MODELS, ./models, and the
+/// repository's models/ found by walking up from the program's folder (so a fresh clone works anywhere inside it).
+/// </summary>
+public sealed class ModelCatalog
+{
+    public const string DefaultModelName = "tiny-sd";
+
+    public ModelCatalog(IEnumerable<string> roots)
+    {
+        Roots = roots.Select(Path.GetFullPath).Where(Directory.Exists).Distinct().ToArray();
+        foreach (var root in Roots)
+        {
+            foreach (var dir in Directory.EnumerateDirectories(root).Order(StringComparer.Ordinal))
+            {
+                if (ModelFolder.LooksLikeModel(dir)) Models.Add(dir);
+                else if (ControlNetFolder.LooksLikeControlNet(dir)) TryAdd(() => ControlNets.Add(ControlNetFolder.Open(dir)), dir);
+                else if (AdapterFolder.LooksLikeAdapter(dir)) TryAdd(() => Adapters.Add(AdapterFolder.Open(dir)), dir);
+            }
+        }
+    }
+
+    public IReadOnlyList<string> Roots { get; }
+    public List<string> Models { get; } = [];
+    public List<ControlNetFolder> ControlNets { get; } = [];
+    public List<AdapterFolder> Adapters { get; } = [];
+
+    /// <summary>Folders that looked like models but could not be read, with the reason.</summary>
+    public List<string> Problems { get; } = [];
+
+    public static ModelCatalog Default(string? extraRoot = null)
+    {
+        var roots = new List<string>();
+        if (extraRoot is not null) roots.Add(extraRoot);
+        if (Environment.GetEnvironmentVariable("CONTROLHOST_MODELS") is { Length: > 0 } env) roots.Add(env);
+        roots.Add(Path.Combine(Directory.GetCurrentDirectory(), "models"));
+        if (FindRepositoryModels() is { } repo) roots.Add(repo);
+        return new ModelCatalog(roots);
+    }
+
+    /// <summary>The repository's models/ folder above the program's own folder, if there is one.</summary>
+    public static string? FindRepositoryModels()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "models");
+            if (Directory.Exists(Path.Combine(candidate, DefaultModelName))) return candidate;
+        }
+        return null;
+    }
+
+    /// <summary>A model by folder path or by name under the roots.</summary>
+    /// <exception cref="DirectoryNotFoundException">Neither; the message lists the models found.</exception>
+    public ModelFolder ResolveModel(string? nameOrPath)
+    {
+        var name = nameOrPath ?? DefaultModelName;
+        if (Directory.Exists(name)) return ModelFolder.Open(name);
+        var match = Models.FirstOrDefault(m => string.Equals(Path.GetFileName(m), name, StringComparison.OrdinalIgnoreCase));
+        if (match is not null) return ModelFolder.Open(match);
+        throw new DirectoryNotFoundException(
+            $"model '{name}' not found (found: {(Models.Count == 0 ? "none" : string.Join(", ", Models.Select(Path.GetFileName)))}; " +
+            $"searched {string.Join(", ", Roots.DefaultIfEmpty("no model roots"))}); pass --model DIR");
+    }
+
+    /// <summary>
+    /// The ControlNet a unit uses: the one it names (folder or name), else one for its condition, preferring the
+    /// base model's family.
+    /// </summary>
+    public ControlNetFolder ResolveControlNet(string? nameOrPath, string condition, string baseModel)
+    {
+        if (nameOrPath is not null)
+        {
+            if (Directory.Exists(nameOrPath)) return ControlNetFolder.Open(nameOrPath);
+            return ControlNets.FirstOrDefault(c => string.Equals(c.Name, nameOrPath, StringComparison.OrdinalIgnoreCase))
+                ?? throw new DirectoryNotFoundException(
+                    $"ControlNet '{nameOrPath}' not found (found: {string.Join(", ", ControlNets.Select(c => c.Name).DefaultIfEmpty("none"))})");
+        }
+        var forCondition = ControlNets.Where(c => string.Equals(c.Condition, condition, StringComparison.OrdinalIgnoreCase)).ToArray();
+        return forCondition.FirstOrDefault(c => string.Equals(c.Base, baseModel, StringComparison.OrdinalIgnoreCase))
+            ?? forCondition.FirstOrDefault()
+            ?? throw new DirectoryNotFoundException(
+                $"no ControlNet for condition '{condition}' under {string.Join(", ", Roots.DefaultIfEmpty("no model roots"))}; " +
+                "put one there (a folder with model.onnx and controlnet.json) or name it with model=DIR");
+    }
+
+    private void TryAdd(Action add, string dir)
+    {
+        try { add(); }
+        catch (InvalidDataException e) { Problems.Add($"{dir}: {e.Message}"); }
+    }
+}

@@ -1,0 +1,69 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace ControlHost.Engine.Onnx;
+
+/// <summary>Where models run.</summary>
+public enum DeviceChoice { Auto, Cpu, Cuda }
+
+/// <summary>
+/// Builds ONNX Runtime session options for a device. CUDA is probed by appending its provider: on a machine without
+/// a GPU (or with the CPU-only runtime) that throws, and Auto falls back to CPU with a notice.
+/// GetAvailableProviders() lists CUDA even without a GPU, so it is no probe.
+/// </summary>
+public sealed class ExecutionDevice
+{
+    private ExecutionDevice(DeviceChoice resolved, string? notice, int threads)
+    {
+        Resolved = resolved;
+        Notice = notice;
+        Threads = threads;
+    }
+
+    /// <summary>Cpu or Cuda: what sessions actually use.</summary>
+    public DeviceChoice Resolved { get; }
+
+    /// <summary>One line for users when Auto fell back to CPU; null otherwise.</summary>
+    public string? Notice { get; }
+
+    /// <summary>Intra-op threads on CPU (0: ONNX Runtime's default).</summary>
+    public int Threads { get; }
+
+    /// <exception cref="InvalidOperationException">CUDA was asked for explicitly and is not usable.</exception>
+    public static ExecutionDevice Resolve(DeviceChoice choice, int threads = 0)
+    {
+        if (choice == DeviceChoice.Cpu) return new ExecutionDevice(DeviceChoice.Cpu, null, threads);
+        var failure = TryCuda();
+        if (failure is null) return new ExecutionDevice(DeviceChoice.Cuda, null, threads);
+        if (choice == DeviceChoice.Cuda)
+            throw new InvalidOperationException($"--device cuda: the CUDA provider is not usable here ({failure}); use --device cpu or auto");
+        return new ExecutionDevice(DeviceChoice.Cpu, $"CUDA not available ({failure}); running on CPU", threads);
+    }
+
+    private static string? TryCuda()
+    {
+        try
+        {
+            using var options = new SessionOptions();
+            options.AppendExecutionProvider_CUDA(0);
+            return null;
+        }
+        catch (OnnxRuntimeException e) { return FirstLine(e.Message); }
+        catch (EntryPointNotFoundException e) { return FirstLine(e.Message); }
+        catch (DllNotFoundException e) { return FirstLine(e.Message); }
+    }
+
+    private static string FirstLine(string s)
+    {
+        var line = s.Split('\n')[0].Trim();
+        return line.Length > 160 ? line[..160] + "..." : line;
+    }
+
+    /// <summary>Fresh options for one session on this device.</summary>
+    public SessionOptions CreateOptions()
+    {
+        var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        if (Threads > 0) options.IntraOpNumThreads = Threads;
+        if (Resolved == DeviceChoice.Cuda) options.AppendExecutionProvider_CUDA(0);
+        return options;
+    }
+}

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace ControlHost.Engine.Onnx;
+
+/// <summary>One input or output as the session's metadata declares it (-1 for a dynamic dimension).</summary>
+public sealed record TensorSpec(string Name, TensorElementType ElementType, int[] Dimensions)
+{
+    public int Rank => Dimensions.Length;
+    public string ShapeText => $"[{string.Join(",", Dimensions.Select(d => d < 0 ? "?" : d.ToString()))}]";
+}
+
+/// <summary>
+/// An ONNX Runtime session created once and reused, with its input/output metadata and the time spent inside Run.
+/// </summary>
+public sealed class OnnxModel : IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly RunOptions _runOptions = new();
+    private long _runTicks;
+
+    private OnnxModel(string path, InferenceSession session)
+    {
+        Path = path;
+        _session = session;
+        Inputs = session.InputMetadata.Select(kv => Spec(kv.Key, kv.Value)).ToArray();
+        Outputs = session.OutputMetadata.Select(kv => Spec(kv.Key, kv.Value)).ToArray();
+    }
+
+    public string Path { get; }
+    public IReadOnlyList<TensorSpec> Inputs { get; }
+    public IReadOnlyList<TensorSpec> Outputs { get; }
+
+    /// <summary>Total time spent inside ONNX Runtime's Run for this model.</summary>
+    public TimeSpan RunTime => TimeSpan.FromTicks(Interlocked.Read(ref _runTicks) * TimeSpan.TicksPerSecond / Stopwatch.Frequency);
+
+    /// <summary>Number of Run calls.</summary>
+    public int RunCount { get; private set; }
+
+    /// <exception cref="ModelLoadException">Missing file or not a model ONNX Runtime can load.</exception>
+    public static OnnxModel Load(string path, ExecutionDevice device)
+    {
+        if (!File.Exists(path)) throw new ModelLoadException(path, "file not found");
+        try
+        {
+            using var options = device.CreateOptions();
+            return new OnnxModel(path, new InferenceSession(path, options));
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelLoadException(path, $"not a model ONNX Runtime can load: {e.Message.Split('\n')[0]}");
+        }
+    }
+
+    public TensorSpec Input(string name) =>
+        Inputs.FirstOrDefault(i => i.Name == name) ?? throw new KeyNotFoundException($"{Path}: no input '{name}'");
+
+    public bool HasInput(string name) => Inputs.Any(i => i.Name == name);
+
+    /// <summary>Runs with the given inputs; outputs are written into the caller's pre-allocated OrtValues.</summary>
+    public void Run(IReadOnlyCollection<string> inputNames, IReadOnlyCollection<OrtValue> inputs,
+        IReadOnlyCollection<string> outputNames, IReadOnlyCollection<OrtValue> outputs)
+    {
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            _session.Run(_runOptions, inputNames, inputs, outputNames, outputs);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidOperationException($"{Path}: run failed: {e.Message.Split('\n')[0]}", e);
+        }
+        finally
+        {
+            Interlocked.Add(ref _runTicks, Stopwatch.GetTimestamp() - start);
+            RunCount++;
+        }
+    }
+
+    /// <summary>Runs and lets ONNX Runtime allocate the outputs (for once-per-generation calls).</summary>
+    public IDisposableReadOnlyCollection<OrtValue> Run(IReadOnlyCollection<string> inputNames, IReadOnlyCollection<OrtValue> inputs,
+        IReadOnlyCollection<string> outputNames)
+    {
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            return _session.Run(_runOptions, inputNames, inputs, outputNames);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidOperationException($"{Path}: run failed: {e.Message.Split('\n')[0]}", e);
+        }
+        finally
+        {
+            Interlocked.Add(ref _runTicks, Stopwatch.GetTimestamp() - start);
+            RunCount++;
+        }
+    }
+
+    private static TensorSpec Spec(string name, NodeMetadata meta) =>
+        new(name, meta.ElementDataType, meta.Dimensions.ToArray());
+
+    public void Dispose()
+    {
+        _runOptions.Dispose();
+        _session.Dispose();
+    }
+}
+
+/// <summary>A model file that could not be loaded; the message names the file and the reason.</summary>
+public sealed class ModelLoadException(string path, string reason) : Exception($"{path}: {reason}")
+{
+    public string ModelPath { get; } = path;
+}

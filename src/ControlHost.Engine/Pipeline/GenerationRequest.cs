@@ -1,0 +1,47 @@
+using ControlHost.Abstractions;
+
+namespace ControlHost.Engine.Pipeline;
+
+/// <summary>The base parameters of one generation, named as in A1111.</summary>
+public sealed record GenerationRequest
+{
+    public required string Prompt { get; init; }
+    public string NegativePrompt { get; init; } = "";
+
+    /// <summary>Image width in pixels (a multiple of 8); 0 means the model's native size.</summary>
+    public int Width { get; init; }
+    public int Height { get; init; }
+    public int Steps { get; init; } = 20;
+    public double CfgScale { get; init; } = 7.0;
+    public string Sampler { get; init; } = "Euler a";
+
+    /// <summary>An unsigned 32-bit seed; -1 picks one (reported in the result).</summary>
+    public long Seed { get; init; } = -1;
+
+    /// <summary>img2img: the starting image (fitted to the size) and how much of the schedule re-noises it.</summary>
+    public RgbImage? InitImage { get; init; }
+    public double Strength { get; init; } = 0.75;
+
+    /// <summary>Checks the values that need no model; returns the first problem or null.</summary>
+    public string? Validate()
+    {
+        if (Width < 0 || Height < 0 || Width % 8 != 0 || Height % 8 != 0)
+            return $"size {Width}x{Height}: width and height must be positive multiples of 8";
+        if (Width > 4096 || Height > 4096) return $"size {Width}x{Height}: at most 4096 a side";
+        if (Steps is < 1 or > 1000) return $"steps {Steps}: must be 1..1000";
+        if (!double.IsFinite(CfgScale) || CfgScale < 0 || CfgScale > 100) return $"cfg scale {CfgScale}: must be 0..100";
+        if (Seed < -1 || Seed > uint.MaxValue) return $"seed {Seed}: must be -1 or 0..{uint.MaxValue}";
+        if (!double.IsFinite(Strength) || Strength is < 0 or > 1) return $"strength {Strength}: must be 0..1";
+        return null;
+    }
+}
+
+/// <summary>Time of one executed step: inside ONNX Runtime runs and everything else.</summary>
+public readonly record struct StepTiming(TimeSpan InModel, TimeSpan Outside);
+
+/// <summary>Progress after each step.</summary>
+public readonly record struct StepProgress(int Step, int Steps);
+
+/// <summary>What a generation produced.</summary>
+public sealed record GenerationResult(RgbImage Image, uint Seed, string Infotext, IReadOnlyList<StepTiming> Timings,
+    TimeSpan TextEncoding, TimeSpan Decoding);

@@ -1,0 +1,84 @@
+using System.Globalization;
+using System.Text;
+using ControlHost.Engine.Conditioning;
+
+namespace ControlHost.Engine.Pipeline;
+
+/// <summary>A1111's infotext: prompt, "Negative prompt:", then "Key: value" pairs, one "ControlNet i" entry per unit.</summary>
+public static class Infotext
+{
+    public static string Format(GenerationRequest request, uint seed, int width, int height, string sampler, string model,
+        IReadOnlyList<ControlUnit> units)
+    {
+        var sb = new StringBuilder();
+        sb.Append(request.Prompt).Append('\n');
+        if (request.NegativePrompt.Length > 0) sb.Append("Negative prompt: ").Append(request.NegativePrompt).Append('\n');
+        var pairs = new List<string>
+        {
+            $"Steps: {request.Steps}", $"Sampler: {sampler}", $"CFG scale: {Num(request.CfgScale)}", $"Seed: {seed}",
+            $"Size: {width}x{height}", $"Model: {model}",
+        };
+        if (request.InitImage is not null) pairs.Add($"Denoising strength: {Num(request.Strength)}");
+        for (var i = 0; i < units.Count; i++) pairs.Add($"ControlNet {i}: \"{Unit(units[i])}\"");
+        sb.Append(string.Join(", ", pairs));
+        return sb.ToString();
+    }
+
+    private static string Unit(ControlUnit u)
+    {
+        var fields = new List<string>
+        {
+            $"Module: {u.Module}", $"Model: {u.ModelName}", $"Weight: {Num(u.Weight)}", $"Resize Mode: {u.ResizeModeText}",
+        };
+        fields.AddRange(u.Options.Select(kv => $"{kv.Key}: {kv.Value}"));
+        fields.Add($"Guidance Start: {Num(u.Start)}");
+        fields.Add($"Guidance End: {Num(u.End)}");
+        fields.Add($"Control Mode: {ModeText(u.Mode)}");
+        // Quotes and commas inside the unit would break A1111's parser.
+        return string.Join(", ", fields).Replace("\"", "'");
+    }
+
+    public static string ModeText(ControlMode mode) => mode switch
+    {
+        ControlMode.PromptFirst => "My prompt is more important",
+        ControlMode.ControlFirst => "ControlNet is more important",
+        _ => "Balanced",
+    };
+
+    public static string Num(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
+
+    /// <summary>Parses the "Key: value, ..." line of an infotext (quoted values kept whole).</summary>
+    public static Dictionary<string, string> ParseParameters(string infotext)
+    {
+        var lines = infotext.Split('\n');
+        var last = lines[^1];
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        var i = 0;
+        while (i < last.Length)
+        {
+            var colon = last.IndexOf(':', i);
+            if (colon < 0) break;
+            var key = last[i..colon].Trim();
+            var j = colon + 1;
+            while (j < last.Length && last[j] == ' ') j++;
+            string value;
+            if (j < last.Length && last[j] == '"')
+            {
+                var close = last.IndexOf('"', j + 1);
+                if (close < 0) close = last.Length;
+                value = last[(j + 1)..close];
+                i = close + 1;
+                var comma = last.IndexOf(',', i);
+                i = comma < 0 ? last.Length : comma + 1;
+            }
+            else
+            {
+                var comma = last.IndexOf(',', j);
+                value = (comma < 0 ? last[j..] : last[j..comma]).Trim();
+                i = comma < 0 ? last.Length : comma + 1;
+            }
+            result[key] = value;
+        }
+        return result;
+    }
+}

@@ -1,0 +1,243 @@
+"""Export the trained tiny family to the diffusers ONNX layout (DESIGN.md section 3) with parity fixtures.
+
+Weights are stored as float16 initialisers behind Cast nodes (ONNX Runtime folds the casts when it loads the
+model), which halves the files; the PyTorch reference outputs are computed with the same rounded weights.
+"""
+import base64
+import json
+import os
+import shutil
+
+import numpy as np
+import onnx
+import torch
+from onnx import helper, numpy_helper, TensorProto
+
+import forge
+import nets
+import vocab
+
+OPSET = 17
+
+
+class VaeEncoderExport(torch.nn.Module):
+    def __init__(self, vae):
+        super().__init__()
+        self.vae = vae
+
+    def forward(self, sample):
+        return self.vae.encode(sample)[0]
+
+
+class VaeDecoderExport(torch.nn.Module):
+    def __init__(self, vae):
+        super().__init__()
+        self.vae = vae
+
+    def forward(self, latent_sample):
+        return self.vae.decode(latent_sample)
+
+
+class UNetExport(torch.nn.Module):
+    def __init__(self, unet):
+        super().__init__()
+        self.unet = unet
+
+    def forward(self, sample, timestep, encoder_hidden_states, r0, r1, r2, r3, r4, r5, mid):
+        return self.unet(sample, timestep, encoder_hidden_states, [r0, r1, r2, r3, r4, r5], mid)
+
+
+class ControlNetExport(torch.nn.Module):
+    def __init__(self, cn):
+        super().__init__()
+        self.cn = cn
+
+    def forward(self, sample, timestep, encoder_hidden_states, controlnet_cond):
+        res, mid = self.cn(sample, timestep, encoder_hidden_states, controlnet_cond)
+        return (*res, mid)
+
+
+RESIDUAL_NAMES = [f"down_block_{i}_additional_residual" for i in range(nets.NUM_DOWN_RESIDUALS)] + \
+                 ["mid_block_additional_residual"]
+
+
+def round_weights_to_fp16(module):
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(p.half().float())
+
+
+def weights_to_fp16(path):
+    """Float initialisers with more than 16 values -> float16 initialiser + Cast to float32."""
+    model = onnx.load(path)
+    graph = model.graph
+    casts, keep = [], []
+    for init in graph.initializer:
+        if init.data_type == TensorProto.FLOAT and np.prod(init.dims) > 16:
+            arr = numpy_helper.to_array(init).astype(np.float16)
+            half = numpy_helper.from_array(arr, init.name + "_fp16")
+            keep.append(half)
+            casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT))
+        else:
+            keep.append(init)
+    del graph.initializer[:]
+    graph.initializer.extend(keep)
+    nodes = list(graph.node)
+    del graph.node[:]
+    graph.node.extend(casts + nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+def export_onnx(module, args, path, input_names, output_names, dynamic_axes):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    module.eval()
+    with torch.no_grad():
+        torch.onnx.export(module, args, path, input_names=input_names, output_names=output_names,
+                          dynamic_axes=dynamic_axes, opset_version=OPSET, do_constant_folding=True)
+    onnx.checker.check_model(onnx.load(path))
+    weights_to_fp16(path)
+    return os.path.getsize(path)
+
+
+def encode_array(a):
+    a = np.ascontiguousarray(a)
+    dtype = {np.dtype(np.float32): "float32", np.dtype(np.int32): "int32", np.dtype(np.int64): "int64"}[a.dtype]
+    return {"dtype": dtype, "shape": list(a.shape), "data": base64.b64encode(a.tobytes()).decode("ascii")}
+
+
+def write_fixture(fixtures_dir, name, module, inputs, input_names, output_names):
+    with torch.no_grad():
+        out = module(*inputs)
+    if isinstance(out, torch.Tensor):
+        out = (out,)
+    fixture = {"model": name,
+               "inputs": {n: encode_array(t.numpy()) for n, t in zip(input_names, inputs)},
+               "outputs": {n: encode_array(t.numpy()) for n, t in zip(output_names, out)}}
+    os.makedirs(fixtures_dir, exist_ok=True)
+    with open(os.path.join(fixtures_dir, name.replace("/", "__") + ".json"), "w") as f:
+        json.dump(fixture, f)
+
+
+def dyn4(name):
+    return {name: {0: "batch", 2: "height", 3: "width"}}
+
+
+def export_all(args):
+    out = os.path.abspath(args.out)
+    fixtures = os.path.join(forge.HERE, "..", "..", "tests", "fixtures", "parity")
+    g = torch.Generator().manual_seed(99)
+    sizes = {}
+    base = os.path.join(out, "tiny-sd")
+    if os.path.exists(forge.ckpt_path("unet")):
+        vae = forge.load_vae()
+        joint = forge.load_joint()
+        for m in (vae, joint):
+            round_weights_to_fp16(m)
+        cache = np.load(os.path.join(forge.CACHE, "latents.npz"))
+        scale = float(cache["scale"])
+
+        # VAE
+        img = torch.rand(1, 3, 128, 128, generator=g) * 2 - 1
+        enc = VaeEncoderExport(vae)
+        sizes["vae_encoder"] = export_onnx(enc, (img,), f"{base}/vae_encoder/model.onnx", ["sample"], ["latent_sample"],
+                                           {**dyn4("sample"), **dyn4("latent_sample")})
+        write_fixture(fixtures, "tiny-sd/vae_encoder", enc, (img,), ["sample"], ["latent_sample"])
+        lat = torch.randn(1, 4, 16, 16, generator=g)
+        dec = VaeDecoderExport(vae)
+        sizes["vae_decoder"] = export_onnx(dec, (lat,), f"{base}/vae_decoder/model.onnx", ["latent_sample"], ["sample"],
+                                           {**dyn4("latent_sample"), **dyn4("sample")})
+        write_fixture(fixtures, "tiny-sd/vae_decoder", dec, (lat,), ["latent_sample"], ["sample"])
+
+        # text encoder
+        word_ids, _, _ = vocab.build_tables()
+        ids = torch.from_numpy(vocab.tokenize("a small red circle and a blue star on a yellow background", word_ids))[None]
+        te = joint["te"]
+        sizes["text_encoder"] = export_onnx(te, (ids,), f"{base}/text_encoder/model.onnx", ["input_ids"],
+                                            ["last_hidden_state", "pooler_output"],
+                                            {"input_ids": {0: "batch"}, "last_hidden_state": {0: "batch"},
+                                             "pooler_output": {0: "batch"}})
+        write_fixture(fixtures, "tiny-sd/text_encoder", te, (ids,), ["input_ids"], ["last_hidden_state", "pooler_output"])
+
+        # UNet with residual inputs
+        unet = UNetExport(joint["unet"])
+        ctx = torch.randn(1, 77, nets.TEXT_DIM, generator=g)
+        c0, c1, c2 = nets.UNET_CHANNELS
+        res_shapes = [(c0, 16), (c0, 16), (c0, 8), (c1, 8), (c1, 4), (c2, 4), (c2, 4)]
+        res = [torch.randn(1, c, s, s, generator=g) * 0.1 for c, s in res_shapes]
+        t = torch.tensor([500.0])
+        names = ["sample", "timestep", "encoder_hidden_states"] + RESIDUAL_NAMES
+        dyn = {**dyn4("sample"), "timestep": {0: "batch"}, "encoder_hidden_states": {0: "batch", 1: "tokens"},
+               **dyn4("out_sample")}
+        for n in RESIDUAL_NAMES:
+            dyn.update(dyn4(n))
+        sizes["unet"] = export_onnx(unet, (lat, t, ctx, *res), f"{base}/unet/model.onnx", names, ["out_sample"], dyn)
+        write_fixture(fixtures, "tiny-sd/unet", unet, (lat, t, ctx, *res), names, ["out_sample"])
+
+        # colour adapter
+        hist = torch.from_numpy(cache["hists"][:1])
+        adapter = joint["adapter"]
+        adir = os.path.join(out, "adapter-tiny-colour")
+        sizes["adapter"] = export_onnx(adapter, (hist,), f"{adir}/model.onnx", ["condition"], ["context_tokens"],
+                                       {"condition": {0: "batch"}, "context_tokens": {0: "batch"}})
+        write_fixture(fixtures, "adapter-tiny-colour", adapter, (hist,), ["condition"], ["context_tokens"])
+        write_json(f"{adir}/adapter.json", {"condition": "colour", "base": "tiny-sd", "bins": nets.HIST_BINS,
+                                            "tokens": nets.COLOUR_TOKENS})
+
+        write_base_configs(base, scale)
+    for cond in forge.CONDITIONS:
+        if not os.path.exists(forge.ckpt_path(f"controlnet_{cond}")):
+            continue
+        joint = forge.load_joint()
+        cn = nets.ControlNet(joint["unet"])
+        cn.load_state_dict(forge.load_ckpt(f"controlnet_{cond}")["modules"]["cn"])
+        round_weights_to_fp16(cn)
+        wrapper = ControlNetExport(cn)
+        lat = torch.randn(1, 4, 16, 16, generator=g)
+        ctx = torch.randn(1, 77, nets.TEXT_DIM, generator=g)
+        hint = torch.rand(1, 3, 128, 128, generator=g)
+        t = torch.tensor([500.0])
+        names = ["sample", "timestep", "encoder_hidden_states", "controlnet_cond"]
+        dyn = {**dyn4("sample"), "timestep": {0: "batch"}, "encoder_hidden_states": {0: "batch", 1: "tokens"},
+               **dyn4("controlnet_cond")}
+        for n in RESIDUAL_NAMES:
+            dyn.update(dyn4(n))
+        cdir = os.path.join(out, f"controlnet-tiny-{cond}")
+        sizes[f"controlnet-{cond}"] = export_onnx(wrapper, (lat, t, ctx, hint), f"{cdir}/model.onnx", names,
+                                                  RESIDUAL_NAMES, dyn)
+        write_fixture(fixtures, f"controlnet-tiny-{cond}", wrapper, (lat, t, ctx, hint), names, RESIDUAL_NAMES)
+        write_json(f"{cdir}/controlnet.json", {"condition": cond, "base": "tiny-sd", "resolution": 128})
+    for k, v in sizes.items():
+        forge.log("export", f"{k}: {v / 1e6:.2f} MB")
+
+
+def write_json(path, obj):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+
+
+def write_base_configs(base, scale):
+    write_json(f"{base}/model_index.json", {
+        "_class_name": "OnnxStableDiffusionPipeline", "_diffusers_version": "0.21.0",
+        "scheduler": ["diffusers", "PNDMScheduler"], "text_encoder": ["diffusers", "OnnxRuntimeModel"],
+        "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "OnnxRuntimeModel"],
+        "vae_decoder": ["diffusers", "OnnxRuntimeModel"], "vae_encoder": ["diffusers", "OnnxRuntimeModel"],
+        "safety_checker": [None, None], "feature_extractor": [None, None], "requires_safety_checker": False})
+    write_json(f"{base}/scheduler/scheduler_config.json", {
+        "_class_name": "PNDMScheduler", "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear",
+        "num_train_timesteps": 1000, "prediction_type": "epsilon", "set_alpha_to_one": False,
+        "skip_prk_steps": True, "steps_offset": 1, "clip_sample": False})
+    write_json(f"{base}/unet/config.json", {
+        "sample_size": 16, "in_channels": 4, "out_channels": 4, "layers_per_block": 1,
+        "block_out_channels": list(nets.UNET_CHANNELS), "cross_attention_dim": nets.TEXT_DIM})
+    write_json(f"{base}/vae_decoder/config.json", {"scaling_factor": round(scale, 6), "sample_size": 128,
+                                                    "latent_channels": 4})
+    tok = f"{base}/tokenizer"
+    os.makedirs(tok, exist_ok=True)
+    for name in ("vocab.json", "merges.txt", "LICENSE"):
+        shutil.copy(os.path.join(vocab.SHARED, "clip-tokenizer", name), os.path.join(tok, name))
+    write_json(f"{tok}/tokenizer_config.json", {"model_max_length": 77, "do_lower_case": True,
+                                                "bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>",
+                                                "pad_token": "<|endoftext|>"})

@@ -1,0 +1,327 @@
+"""Train and export the embedded tiny model family.
+
+    /usr/bin/python3 tools/forge/forge.py all            # every stage in order, resuming where it stopped
+    /usr/bin/python3 tools/forge/forge.py vae --minutes 10
+
+Stages (each resumable: a checkpoint is written every few minutes and at the end, and a rerun continues):
+    vae         VAE on freshly rendered scenes
+    latents     encode the fixed training scenes once (latents, caption ids, colour histograms)
+    unet        UNet + text encoder + colour adapter, jointly, on the cached latents
+    controlnet  one ControlNet per condition (--cond canny|lines|scribble|pose|depth|seg|intensity)
+    export      ONNX files, configs and parity fixtures into models/
+Work files go to tools/forge/cache/ (git-ignored).
+"""
+import argparse
+import copy
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(__file__))
+import conditions  # noqa: E402
+import nets  # noqa: E402
+import scenes  # noqa: E402
+import vocab  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CACHE = os.path.join(HERE, "cache")
+SEED = 1234
+TRAIN_SCENES = 20000
+CONDITIONS = ["canny", "lines", "scribble", "pose", "depth", "seg", "intensity"]
+STAGE_STEPS = {"vae": 2500, "unet": 6000, "controlnet": 2500}
+
+
+def alphas_cumprod():
+    """SD 1.x: 1000 steps, scaled-linear betas from 0.00085 to 0.012."""
+    betas = torch.linspace(0.00085 ** 0.5, 0.012 ** 0.5, 1000, dtype=torch.float64) ** 2
+    return torch.cumprod(1 - betas, 0).float()
+
+
+def to_tensor(rgb_batch):
+    return torch.from_numpy(np.stack(rgb_batch)).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+
+def ckpt_path(name):
+    return os.path.join(CACHE, f"{name}.pt")
+
+
+def load_ckpt(name):
+    p = ckpt_path(name)
+    return torch.load(p) if os.path.exists(p) else None
+
+
+def save_ckpt(name, state):
+    tmp = ckpt_path(name) + ".tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, ckpt_path(name))
+
+
+def log(stage, msg):
+    line = f"[{time.strftime('%H:%M:%S')}] {stage}: {msg}"
+    print(line, flush=True)
+    with open(os.path.join(CACHE, "forge.log"), "a") as f:
+        f.write(line + "\n")
+
+
+def train_loop(stage, modules, params, lr, total_steps, minutes, step_fn, ema_of=None):
+    """Shared loop: AdamW with warm-up, checkpoints, a time budget, an EMA copy of the model that is exported."""
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    ema = copy.deepcopy(ema_of) if ema_of is not None else None
+    state = load_ckpt(stage)
+    step = 0
+    if state:
+        for k, m in modules.items():
+            m.load_state_dict(state["modules"][k])
+        opt.load_state_dict(state["opt"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
+        step = state["step"]
+        log(stage, f"resuming at step {step}")
+    elapsed = state["elapsed"] if state else 0.0
+    start, last_save, losses = time.time(), time.time(), []
+
+    def save():
+        save_ckpt(stage, {"modules": {k: m.state_dict() for k, m in modules.items()}, "opt": opt.state_dict(),
+                          "ema": ema.state_dict() if ema is not None else None, "step": step,
+                          "elapsed": elapsed + time.time() - start})
+
+    while step < total_steps and time.time() - start < minutes * 60:
+        for g in opt.param_groups:
+            g["lr"] = lr * min(1.0, (step + 1) / 100)
+        loss = step_fn(step)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if ema is not None:
+            with torch.no_grad():
+                for pe, pm in zip(ema.parameters(), ema_of.parameters()):
+                    pe.lerp_(pm, 0.005)
+        losses.append(loss.item())
+        step += 1
+        if step % 50 == 0:
+            log(stage, f"step {step}/{total_steps} loss {np.mean(losses[-50:]):.4f}")
+        if time.time() - last_save > 180:
+            save()
+            last_save = time.time()
+    save()
+    log(stage, f"stopped at step {step}, {(elapsed + time.time() - start) / 60:.1f} min in all")
+    return step >= total_steps
+
+
+# ---------------- VAE ----------------
+
+def stage_vae(args):
+    torch.manual_seed(SEED)
+    vae = nets.VAE()
+    rng = np.random.default_rng(SEED)
+
+    def step_fn(step):
+        idx = rng.integers(0, 10 ** 9, 16)
+        x = to_tensor([scenes.make_scene(int(i), seed=SEED + 1).rgb for i in idx])
+        mean, logvar = vae.encode(x)
+        z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
+        y = vae.decode(z)
+        rec = (y - x).abs().mean()
+        grad = ((y[..., 1:, :] - y[..., :-1, :]) - (x[..., 1:, :] - x[..., :-1, :])).abs().mean() + \
+               ((y[..., 1:] - y[..., :-1]) - (x[..., 1:] - x[..., :-1])).abs().mean()
+        kl = 0.5 * (mean ** 2 + logvar.exp() - 1 - logvar).mean()
+        return rec + grad + 1e-4 * kl
+
+    return train_loop("vae", {"vae": vae}, list(vae.parameters()), 5e-4, args.steps or STAGE_STEPS["vae"],
+                      args.minutes, step_fn)
+
+
+def load_vae():
+    vae = nets.VAE()
+    vae.load_state_dict(load_ckpt("vae")["modules"]["vae"])
+    return vae.eval()
+
+
+# ---------------- cached training set ----------------
+
+def histogram_fast(rgb):
+    """Same numbers as conditions.colour_histogram, computed once per distinct colour."""
+    flat = rgb.reshape(-1, 3)
+    uniq, inverse = np.unique(flat, axis=0, return_inverse=True)
+    lab = conditions.srgb_to_lab(uniq / 255.0)
+    d = ((lab[:, None, :] - conditions.CODEBOOK_LAB[None, :, :]) ** 2).sum(-1)
+    nearest = d.argmin(1)[inverse.reshape(-1)]
+    counts = np.bincount(nearest, minlength=180).astype(np.float64) / flat.shape[0]
+    smoothed = conditions.SMOOTH @ counts
+    smoothed[smoothed < 1e-5] = 0
+    return smoothed.astype(np.float32)
+
+
+def stage_latents(args):
+    path = os.path.join(CACHE, "latents.npz")
+    if os.path.exists(path):
+        log("latents", "already cached")
+        return True
+    vae = load_vae()
+    word_ids, _, _ = vocab.build_tables()
+    lat, ids, hists = [], [], []
+    with torch.no_grad():
+        for b in range(0, TRAIN_SCENES, 100):
+            batch = [scenes.make_scene(i, seed=SEED) for i in range(b, b + 100)]
+            mean, _ = vae.encode(to_tensor([s.rgb for s in batch]))
+            lat.append(mean.numpy().astype(np.float32))
+            ids.extend(vocab.tokenize(s.caption, word_ids) for s in batch)
+            hists.extend(histogram_fast(s.rgb) for s in batch)
+    lat = np.concatenate(lat)
+    scale = float(1.0 / lat.std())
+    np.savez(path, latents=lat, ids=np.stack(ids), hists=np.stack(hists), scale=scale)
+    log("latents", f"{len(lat)} scenes, latent std {lat.std():.4f}, scaling factor {scale:.5f}")
+    return True
+
+
+def load_cache():
+    d = np.load(os.path.join(CACHE, "latents.npz"))
+    return (torch.from_numpy(d["latents"]) * float(d["scale"]), torch.from_numpy(d["ids"]),
+            torch.from_numpy(d["hists"]), float(d["scale"]))
+
+
+def empty_ids():
+    return torch.from_numpy(vocab.tokenize("", {}))
+
+
+# ---------------- UNet + text encoder + colour adapter ----------------
+
+def new_text_encoder():
+    _, table, size = vocab.build_tables()
+    return nets.TextEncoder(torch.from_numpy(table), size)
+
+
+def colour_bias(keep):
+    """Additive attention bias: 0 on text tokens, -1e9 on the colour tokens of samples trained without them,
+    which is exactly the same as not appending those tokens (what the host does with no colour unit)."""
+    b = torch.zeros(keep.shape[0], 1, 1, 77 + nets.COLOUR_TOKENS)
+    b[~keep, :, :, 77:] = -1e9
+    return b
+
+
+def stage_unet(args):
+    torch.manual_seed(SEED + 2)
+    latents, ids, hists, _ = load_cache()
+    ac = alphas_cumprod()
+    unet, te, adapter = nets.UNet(), new_text_encoder(), nets.ColourAdapter()
+    joint = torch.nn.ModuleDict({"unet": unet, "te": te, "adapter": adapter})
+    empty = empty_ids()
+    gen = torch.Generator().manual_seed(SEED + 3)
+
+    def step_fn(step):
+        idx = torch.randint(0, len(latents), (64,), generator=gen)
+        tok = ids[idx].clone()
+        drop = torch.rand(64, generator=gen) < 0.15
+        tok[drop] = empty
+        keep_colour = torch.rand(64, generator=gen) < 0.5
+        z0 = latents[idx]
+        noise = torch.randn(z0.shape, generator=gen)
+        t = torch.randint(0, 1000, (64,), generator=gen)
+        a = ac[t][:, None, None, None]
+        zt = a.sqrt() * z0 + (1 - a).sqrt() * noise
+        ctx = torch.cat([te(tok)[0], adapter(hists[idx])], 1)
+        pred = unet(zt, t.float(), ctx, ctx_bias=colour_bias(keep_colour))
+        return F.mse_loss(pred, noise)
+
+    return train_loop("unet", {"joint": joint}, list(joint.parameters()), 3e-4, args.steps or STAGE_STEPS["unet"],
+                      args.minutes, step_fn, ema_of=joint)
+
+
+def load_joint(ema=True):
+    joint = torch.nn.ModuleDict({"unet": nets.UNet(), "te": new_text_encoder(), "adapter": nets.ColourAdapter()})
+    state = load_ckpt("unet")
+    joint.load_state_dict(state["ema"] if ema else state["modules"]["joint"])
+    return joint.eval()
+
+
+# ---------------- ControlNets ----------------
+
+def stage_controlnet(args):
+    cond = args.cond
+    torch.manual_seed(SEED + 10 + CONDITIONS.index(cond))
+    latents, ids, _, _ = load_cache()
+    ac = alphas_cumprod()
+    joint = load_joint()
+    for p in joint.parameters():
+        p.requires_grad_(False)
+    cn = nets.ControlNet(joint["unet"])
+    empty = empty_ids()
+    gen = torch.Generator().manual_seed(SEED + 20 + CONDITIONS.index(cond))
+    pose_only = cond == "pose"
+
+    def pick():
+        if not pose_only:
+            return torch.randint(0, len(latents), (32,), generator=gen)
+        # pose maps are empty without people: draw from scenes that have one
+        out = []
+        while len(out) < 32:
+            i = int(torch.randint(0, len(latents), (1,), generator=gen))
+            if any(o.shape == "person" for o in scenes.make_scene(i, seed=SEED).objects):
+                out.append(i)
+        return torch.tensor(out)
+
+    def step_fn(step):
+        idx = pick()
+        maps = [conditions.condition_map(cond, scenes.make_scene(int(i), seed=SEED)) for i in idx]
+        hint = torch.from_numpy(np.stack(maps)).permute(0, 3, 1, 2).float() / 255.0
+        tok = ids[idx].clone()
+        tok[torch.rand(32, generator=gen) < 0.5] = empty
+        z0 = latents[idx]
+        noise = torch.randn(z0.shape, generator=gen)
+        t = torch.randint(0, 1000, (32,), generator=gen)
+        a = ac[t][:, None, None, None]
+        zt = a.sqrt() * z0 + (1 - a).sqrt() * noise
+        with torch.no_grad():
+            ctx = joint["te"](tok)[0]
+        res, mid = cn(zt, t.float(), ctx, hint)
+        pred = joint["unet"](zt, t.float(), ctx, res, mid)
+        return F.mse_loss(pred, noise)
+
+    return train_loop(f"controlnet_{cond}", {"cn": cn}, list(cn.parameters()), 2e-4,
+                      args.steps or STAGE_STEPS["controlnet"], args.minutes, step_fn)
+
+
+# ---------------- export ----------------
+
+def stage_export(args):
+    import export
+    export.export_all(args)
+    return True
+
+
+STAGES = {"vae": stage_vae, "latents": stage_latents, "unet": stage_unet, "controlnet": stage_controlnet,
+          "export": stage_export}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("stage", choices=list(STAGES) + ["all"])
+    ap.add_argument("--cond", choices=CONDITIONS, default="canny")
+    ap.add_argument("--minutes", type=float, default=20.0, help="time budget of this run of the stage")
+    ap.add_argument("--steps", type=int, default=0, help="total steps of the stage (0: its default)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", default=os.path.join(HERE, "..", "..", "models"))
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    os.makedirs(CACHE, exist_ok=True)
+    if args.stage != "all":
+        STAGES[args.stage](args)
+        return
+    # 'all': run every stage to completion, resuming each.
+    args.minutes = 1e9
+    for name in ["vae", "latents", "unet"]:
+        STAGES[name](args)
+    for cond in CONDITIONS:
+        args.cond = cond
+        stage_controlnet(args)
+    stage_export(args)
+
+
+if __name__ == "__main__":
+    main()
