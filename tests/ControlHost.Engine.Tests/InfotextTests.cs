@@ -1,0 +1,53 @@
+using ControlHost.Abstractions;
+using ControlHost.Engine.Conditioning;
+using ControlHost.Engine.Pipeline;
+
+namespace ControlHost.Engine.Tests;
+
+public class InfotextTests
+{
+    private sealed class NoBranch : IControlBranch
+    {
+        public string Name => "none";
+        public void Dispose() { }
+    }
+
+    [Fact]
+    public void Infotext_has_a1111_layout_and_one_entry_per_unit()
+    {
+        var request = new GenerationRequest { Prompt = "a red circle", NegativePrompt = "blurry", Steps = 20, CfgScale = 7, Sampler = "Euler a" };
+        var units = new[]
+        {
+            new ControlUnit { Branch = new NoBranch(), Module = "canny", ModelName = "controlnet-tiny-canny", Weight = 0.8f, End = 0.5,
+                Options = new Dictionary<string, string> { ["low_threshold"] = "100" } },
+            new ControlUnit { Branch = new NoBranch(), Module = "depth", ModelName = "controlnet-tiny-depth", Mode = ControlMode.ControlFirst },
+        };
+        var text = Infotext.Format(request, 1234, 128, 128, "Euler a", "tiny-sd", units);
+        var lines = text.Split('\n');
+        Assert.Equal("a red circle", lines[0]);
+        Assert.Equal("Negative prompt: blurry", lines[1]);
+        Assert.StartsWith("Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1234, Size: 128x128, Model: tiny-sd", lines[2]);
+        var parsed = Infotext.ParseParameters(text);
+        Assert.Equal("1234", parsed["Seed"]);
+        Assert.Equal("Module: canny, Model: controlnet-tiny-canny, Weight: 0.8, Resize Mode: Crop and Resize, low_threshold: 100, " +
+                     "Guidance Start: 0, Guidance End: 0.5, Control Mode: Balanced", parsed["ControlNet 0"]);
+        Assert.Contains("Control Mode: ControlNet is more important", parsed["ControlNet 1"]);
+    }
+
+    [Fact]
+    public void Unit_window_is_half_open_so_half_the_schedule_is_half_the_steps()
+    {
+        var unit = new ControlUnit { Branch = new NoBranch(), Module = "m", ModelName = "n", Start = 0, End = 0.5 };
+        Assert.Equal(10, Enumerable.Range(0, 20).Count(s => unit.IsActive(s, 20)));
+        var none = new ControlUnit { Branch = new NoBranch(), Module = "m", ModelName = "n", Weight = 0 };
+        Assert.Equal(0, Enumerable.Range(0, 20).Count(s => none.IsActive(s, 20)));
+    }
+
+    [Fact]
+    public void Soft_injection_matches_sd_for_13_residuals_and_maps_other_counts()
+    {
+        Assert.Equal(Math.Pow(0.825, 12), DiffusionPipeline.SoftInjection(0, 13), 12);
+        Assert.Equal(1.0, DiffusionPipeline.SoftInjection(12, 13), 12);
+        Assert.Equal(Math.Pow(0.825, 6), DiffusionPipeline.SoftInjection(3, 7), 12);
+    }
+}
