@@ -35,7 +35,7 @@ public sealed class UnitResolver(ConditionRegistry registry, ModelCatalog catalo
         CancellationToken cancellation)
     {
         if (request.Validate() is { } problem) throw new ArgumentException(problem);
-        var type = registry.Get(request.Condition);
+        var type = registry.Find(request.Condition) ?? ReadyHintType(request);
         var options = OptionValues.Resolve(type.Options, request.Options);
         var fitted = ImageIo.Fit(request.Image, width, height, request.Resize);
         ConditionHint hint;
@@ -79,6 +79,17 @@ public sealed class UnitResolver(ConditionRegistry registry, ModelCatalog catalo
             Branch = branch, Weight = request.Weight, Start = request.Start, End = request.End, Mode = request.Mode,
             Module = type.Id, ModelName = modelName, Options = options.All, ResizeModeText = ResizeText(request.Resize),
         };
+    }
+
+    /// <summary>A ready hint for a ControlNet condition no registered type covers; otherwise the registry's error.</summary>
+    private IConditionType ReadyHintType(UnitRequest request)
+    {
+        var hasControlNet = catalog.ControlNets.Any(c => string.Equals(c.Condition, request.Condition, StringComparison.OrdinalIgnoreCase));
+        if (!request.Preprocess && (hasControlNet || request.Model is not null)) return new ReadyHintCondition(request.Condition);
+        var known = registry.Types.Select(t => t.Id).Concat(catalog.ControlNets.Select(c => c.Condition + " (preprocess=none)")).Distinct();
+        throw new ArgumentException(hasControlNet
+            ? $"condition '{request.Condition}' has a ControlNet but no preprocessor here; pass a ready hint with preprocess=none"
+            : $"unknown condition '{request.Condition}' (known: {string.Join(", ", known.DefaultIfEmpty("none"))})");
     }
 
     private AdapterFolder ResolveAdapter(string? nameOrPath, string condition)

@@ -1,0 +1,96 @@
+namespace ControlHost.Cli.Tests;
+
+public class CliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("controlhost-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string Example(string name) => Path.Combine(CliRunner.RepoRoot, "examples", name);
+
+    [Fact]
+    public void Generate_with_stacked_controls_writes_a_png_whose_info_lists_every_unit()
+    {
+        var (code, stdout, stderr) = CliRunner.Run(_dir, "generate", "--prompt", "a red person and a blue star on a yellow background",
+            "--control", $"canny={Example("star-scene.png")}", "--control", $"pose={Example("pose-hint.png")},preprocess=none,weight=0.8,end=0.8",
+            "--seed", "42", "--steps", "12", "--out", "out.png", "--timings");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("saved out.png", stdout);
+        Assert.Contains("timings: 12 steps", stdout);
+        var info = CliRunner.Run(_dir, "info", "out.png");
+        Assert.Equal(0, info.Code);
+        Assert.StartsWith("a red person and a blue star on a yellow background", info.Out);
+        Assert.Contains("Seed: 42", info.Out);
+        Assert.Contains("ControlNet 0: \"Module: canny, Model: controlnet-tiny-canny, Weight: 1", info.Out);
+        Assert.Contains("ControlNet 1: \"Module: pose, Model: controlnet-tiny-pose, Weight: 0.8", info.Out);
+        Assert.Contains("Guidance End: 0.8", info.Out);
+    }
+
+    [Fact]
+    public void Same_seed_twice_gives_identical_files()
+    {
+        string[] Args(string outName) => ["generate", "--prompt", "a green circle on a white background", "--seed", "7", "--steps", "8",
+            "--control", $"canny={Example("star-scene.png")}", "--out", outName];
+        Assert.Equal(0, CliRunner.Run(_dir, Args("a.png")).Code);
+        Assert.Equal(0, CliRunner.Run(_dir, Args("b.png")).Code);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(_dir, "a.png")), File.ReadAllBytes(Path.Combine(_dir, "b.png")));
+    }
+
+    [Fact]
+    public void Random_seed_is_reported()
+    {
+        var (code, stdout, _) = CliRunner.Run(_dir, "generate", "--prompt", "a star", "--steps", "2", "--out", "r.png");
+        Assert.Equal(0, code);
+        Assert.Matches(@"seed \d+", stdout);
+    }
+
+    [Theory]
+    [InlineData("unknown sampler 'Heun++'", "--sampler", "Heun++")]
+    [InlineData("model 'no-such-model' not found", "--model", "no-such-model")]
+    [InlineData("width and height must be positive multiples of 8", "--width", "100")]
+    [InlineData("seed", "--seed", "-5")]
+    public void Bad_input_is_one_line_exit_2_and_no_output(string expected, string option, string value)
+    {
+        var (code, _, stderr) = CliRunner.Run(_dir, "generate", "--prompt", "x", option, value, "--steps", "2", "--out", "bad.png");
+        Assert.Equal(2, code);
+        Assert.Contains(expected, stderr);
+        Assert.DoesNotContain("   at ", stderr);
+        Assert.False(File.Exists(Path.Combine(_dir, "bad.png")));
+    }
+
+    [Fact]
+    public void Broken_control_image_names_the_unit_and_file()
+    {
+        File.WriteAllBytes(Path.Combine(_dir, "broken.png"), [0x89, 0x50, 0x4E, 0x47, 1, 2, 3]);
+        var (code, _, stderr) = CliRunner.Run(_dir, "generate", "--prompt", "x", "--control", "canny=broken.png", "--out", "bad.png");
+        Assert.Equal(2, code);
+        Assert.Contains("unit 1", stderr);
+        Assert.Contains("broken.png", stderr);
+        Assert.False(File.Exists(Path.Combine(_dir, "bad.png")));
+    }
+
+    [Fact]
+    public void Verbose_adds_the_stack_trace()
+    {
+        var (code, _, stderr) = CliRunner.Run(_dir, "generate", "--prompt", "x", "--sampler", "nope", "--out", "bad.png", "--verbose");
+        Assert.Equal(2, code);
+        Assert.Contains("   at ", stderr);
+    }
+
+    [Fact]
+    public void Models_lists_the_embedded_family()
+    {
+        var (code, stdout, _) = CliRunner.Run(_dir, "models");
+        Assert.Equal(0, code);
+        Assert.Contains("tiny-sd", stdout);
+        Assert.Contains("controlnet-tiny-canny", stdout);
+    }
+
+    [Fact]
+    public void Info_on_a_png_without_parameters_says_so()
+    {
+        var (code, _, stderr) = CliRunner.Run(_dir, "info", Path.Combine(CliRunner.RepoRoot, "examples", "star-scene.png"));
+        Assert.Equal(2, code);
+        Assert.Contains("no 'parameters'", stderr);
+    }
+}

@@ -1,0 +1,122 @@
+using ControlHost.Engine.Conditioning;
+using ControlHost.Engine.Imaging;
+using ControlHost.Engine.Pipeline;
+using ControlHost.Evaluation;
+using ControlHost.Preprocessors;
+
+namespace ControlHost.Engine.Tests;
+
+public class GenerationTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedModelFixture>
+{
+    private const string Prompt = "a red square and a blue square on a yellow background";
+
+    private static byte[] Png(GenerationResult r)
+    {
+        using var ms = new MemoryStream();
+        PngParameters.Encode(r.Image, r.Infotext, ms);
+        return ms.ToArray();
+    }
+
+    private static UnitRequest CannyUnit(int variant, float weight = 1f, double start = 0, double end = 1) => new()
+    {
+        Condition = "canny", Image = EmbeddedModelFixture.Scene(variant), Weight = weight, Start = start, End = end,
+    };
+
+    [Fact]
+    public void Same_seed_and_inputs_give_identical_png_bytes()
+    {
+        var a = f.Generate(Prompt, 1234, CannyUnit(0));
+        var b = f.Generate(Prompt, 1234, CannyUnit(0));
+        Assert.Equal(Png(a), Png(b));
+        Assert.NotEqual(a.Image.Pixels, f.Generate(Prompt, 1235, CannyUnit(0)).Image.Pixels);
+    }
+
+    [Fact]
+    public void Output_follows_the_canny_control_edges()
+    {
+        double with = 0, without = 0;
+        for (var v = 0; v < 4; v++)
+        {
+            var hint = Canny.Run(EmbeddedModelFixture.Scene(v));
+            with += EdgeMetrics.CannyF1(hint, f.Generate(Prompt, (uint)(100 + v), CannyUnit(v)).Image).F1;
+            without += EdgeMetrics.CannyF1(hint, f.Generate(Prompt, (uint)(100 + v)).Image).F1;
+        }
+        with /= 4;
+        without /= 4;
+        Assert.True(with >= 0.3 && with >= 2 * without, $"edge F1 with control {with:0.000}, without {without:0.000}");
+    }
+
+    [Fact]
+    public void Weight_zero_or_an_empty_window_equals_no_unit()
+    {
+        var plain = f.Generate(Prompt, 77).Image.Pixels;
+        Assert.Equal(plain, f.Generate(Prompt, 77, CannyUnit(1, weight: 0)).Image.Pixels);
+        Assert.Equal(plain, f.Generate(Prompt, 77, CannyUnit(1, start: 1, end: 1)).Image.Pixels);
+        Assert.NotEqual(plain, f.Generate(Prompt, 77, CannyUnit(1)).Image.Pixels);
+    }
+
+    [Fact]
+    public void A_window_of_half_the_steps_runs_the_controlnet_half_as_often()
+    {
+        var units = f.Units(CannyUnit(2, end: 0.5));
+        f.Pipeline.Generate(new GenerationRequest { Prompt = Prompt, Seed = 5, Steps = 20 }, units);
+        Assert.Equal(10, ((ControlNetBranch)units[0].Branch).Runs);
+    }
+
+    [Fact]
+    public void Units_of_the_same_controlnet_share_one_session_and_stack()
+    {
+        var units = f.Units(CannyUnit(0, weight: 0.6f), CannyUnit(3, weight: 0.6f));
+        var result = f.Pipeline.Generate(new GenerationRequest { Prompt = Prompt, Seed = 9, Steps = 8 }, units);
+        Assert.Single(f.Model.Sessions, s => s.Path.Contains("controlnet-tiny-canny"));
+        Assert.Contains("ControlNet 1: ", result.Infotext);
+    }
+
+    [Fact]
+    public void Img2img_with_low_strength_stays_close_to_the_init_image()
+    {
+        var init = EmbeddedModelFixture.Scene(0);
+        var request = new GenerationRequest { Prompt = Prompt, Seed = 3, Steps = 20, InitImage = init, Strength = 0.3 };
+        var result = f.Pipeline.Generate(request, []);
+        Assert.Equal(6, result.Timings.Count);
+        var meanAbs = init.Pixels.Zip(result.Image.Pixels, (a, b) => Math.Abs(a - b)).Average();
+        Assert.True(meanAbs < 40, $"mean absolute difference {meanAbs:0.0}");
+        Assert.Contains("Denoising strength: 0.3", result.Infotext);
+    }
+
+    [Theory]
+    [InlineData("DDIM")]
+    [InlineData("Euler")]
+    [InlineData("DPM++ 2M Karras")]
+    public void Every_sampler_runs_and_cfg_one_skips_guidance(string sampler)
+    {
+        var result = f.Pipeline.Generate(new GenerationRequest { Prompt = Prompt, Seed = 11, Steps = 6, Sampler = sampler, CfgScale = 1 }, []);
+        Assert.Equal(6, result.Timings.Count);
+        Assert.Contains($"Sampler: {sampler}", result.Infotext);
+        Assert.True(result.Image.Pixels.Distinct().Count() > 10);
+    }
+
+    [Fact]
+    public void Size_must_be_a_multiple_of_eight()
+    {
+        var e = Assert.Throws<ArgumentException>(() => f.Pipeline.Generate(new GenerationRequest { Prompt = Prompt, Width = 100, Height = 128 }, []));
+        Assert.Contains("multiples of 8", e.Message);
+    }
+
+    [Fact]
+    public void Unknown_condition_names_the_unit_and_the_known_ones()
+    {
+        var e = Assert.Throws<UnitException>(() => f.Units(CannyUnit(0), new UnitRequest { Condition = "telepathy", Image = EmbeddedModelFixture.Scene(0) }));
+        Assert.StartsWith("unit 2 (telepathy)", e.Message);
+        Assert.Contains("canny", e.Message);
+    }
+
+    [Fact]
+    public void Out_of_range_option_names_the_option()
+    {
+        var unit = CannyUnit(0) with { Options = new Dictionary<string, string> { ["low_threshold"] = "900" } };
+        var e = Assert.Throws<UnitException>(() => f.Units(unit));
+        Assert.Contains("low_threshold", e.Message);
+        Assert.Contains("maximum", e.Message);
+    }
+}

@@ -1,0 +1,31 @@
+"""Writes the example inputs the README's commands use (examples/ at the repository root)."""
+import os
+
+import cv2
+import numpy as np
+
+import scenes
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples")
+
+
+def save(name, rgb):
+    cv2.imwrite(os.path.join(OUT, name), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    rng = np.random.default_rng(5)
+    rgb = np.empty((128, 128, 3), np.uint8)
+    rgb[:] = scenes.COLOURS["yellow"]
+    person = scenes.SceneObject("person", "red", "large", 40, 66, 30, 0.0)
+    person.keypoints = scenes._person_keypoints(rng, person.cx, person.cy, person.radius)
+    star = scenes.SceneObject("star", "blue", "", 96, 60, 22, 0.2)
+    scenes._draw_object(rgb, person, scenes.COLOURS["red"])
+    scenes._draw_object(rgb, star, scenes.COLOURS["blue"])
+    save("star-scene.png", rgb)
+    save("pose-hint.png", scenes.render_pose([person]))
+
+
+if __name__ == "__main__":
+    main()
