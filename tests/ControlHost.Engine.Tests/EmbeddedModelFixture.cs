@@ -18,6 +18,7 @@ public sealed class EmbeddedModelFixture : IDisposable
         Model = StableDiffusionModel.Load(Catalog.ResolveModel(ModelCatalog.DefaultModelName), ExecutionDevice.Resolve(DeviceChoice.Cpu, threads: 2));
         Registry = new ConditionRegistry();
         Registry.AddConditionType(new CannyCondition());
+        Registry.AddConditionType(new ColourCondition());
         Pipeline = new DiffusionPipeline(Model);
     }
 

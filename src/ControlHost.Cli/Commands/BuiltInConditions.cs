@@ -10,6 +10,7 @@ internal static class BuiltInConditions
     {
         var registry = new ConditionRegistry();
         registry.AddConditionType(new CannyCondition());
+        registry.AddConditionType(new ColourCondition());
         return registry;
     }
 }

@@ -1,0 +1,165 @@
+using ControlHost.Abstractions;
+
+namespace ControlHost.Preprocessors;
+
+/// <summary>
+/// Composer's colour condition as ../shared/composer-colour.md defines it: the 180-colour codebook (11 hues x 15
+/// saturation/value rows, then 15 greys) in CIE L*a*b* (sRGB, D65, 2 degrees), nearest-colour counts per pixel,
+/// smoothed with sigma 10 in Lab units, entries below 1e-5 zeroed and the rest left as they are (not renormalised).
+/// </summary>
+public static class ColourHistogram
+{
+    public const int Bins = 180;
+    public const double Sigma = 10.0;
+    public const double Floor = 1e-5;
+
+    private static readonly double[] Hues = [0.0, 0.0833, 0.166, 0.25, 0.333, 0.5, 0.56333, 0.666, 0.73, 0.803, 0.916];
+
+    /// <summary>The codebook in sRGB [0,1], index order hue-major then greys (white to black).</summary>
+    public static IReadOnlyList<(double R, double G, double B)> CodebookRgb { get; } = BuildCodebook();
+
+    /// <summary>The codebook in L*a*b*.</summary>
+    public static IReadOnlyList<(double L, double A, double B)> CodebookLab { get; } = CodebookRgb.Select(c => SrgbToLab(c.R, c.G, c.B)).ToArray();
+
+    private static readonly double[,] Smoothing = BuildSmoothing();
+
+    private static List<(double, double, double)> BuildCodebook()
+    {
+        var rows = new List<(double S, double V)>();
+        for (var s = 1; s <= 5; s++) rows.Add((s / 6.0, 1.0));
+        rows.Add((1.0, 1.0));
+        // inner points of linspace(1, 0.2, 7)
+        for (var k = 1; k <= 5; k++) rows.Add((1.0, 1.0 - k * 0.8 / 6));
+        for (var k = 1; k <= 4; k++) rows.Add((0.4, 1.0 - k * 0.8 / 6));
+        var colours = new List<(double, double, double)>();
+        foreach (var h in Hues)
+            foreach (var (s, v) in rows)
+                colours.Add(HsvToRgb(h, s, v));
+        for (var k = 0; k < 15; k++)
+        {
+            var g = (14 - k) / 14.0;
+            colours.Add((g, g, g));
+        }
+        return colours;
+    }
+
+    /// <summary>HSV in [0,1] to RGB in [0,1], sector by sector (the same arithmetic as Python's colorsys).</summary>
+    public static (double R, double G, double B) HsvToRgb(double h, double s, double v)
+    {
+        if (s == 0) return (v, v, v);
+        var i = (int)(h * 6.0);
+        var f = h * 6.0 - i;
+        double p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f));
+        return (i % 6) switch
+        {
+            0 => (v, t, p),
+            1 => (q, v, p),
+            2 => (p, v, t),
+            3 => (p, q, v),
+            4 => (t, p, v),
+            _ => (v, p, q),
+        };
+    }
+
+    /// <summary>sRGB in [0,1] to CIE L*a*b* (D65 white, 2 degree observer).</summary>
+    public static (double L, double A, double B) SrgbToLab(double r, double g, double b)
+    {
+        static double Linear(double c) => c <= 0.04045 ? c / 12.92 : Math.Pow((c + 0.055) / 1.055, 2.4);
+        double lr = Linear(r), lg = Linear(g), lb = Linear(b);
+        var x = (0.4124564 * lr + 0.3575761 * lg + 0.1804375 * lb) / 0.95047;
+        var y = 0.2126729 * lr + 0.7151522 * lg + 0.0721750 * lb;
+        var z = (0.0193339 * lr + 0.1191920 * lg + 0.9503041 * lb) / 1.08883;
+        const double eps = 216.0 / 24389, kappa = 24389.0 / 27;
+        static double F(double t) => t > eps ? Math.Cbrt(t) : (kappa * t + 16) / 116;
+        double fx = F(x), fy = F(y), fz = F(z);
+        return (116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz));
+    }
+
+    private static double[,] BuildSmoothing()
+    {
+        var w = new double[Bins, Bins];
+        for (var i = 0; i < Bins; i++)
+        {
+            double sum = 0;
+            for (var j = 0; j < Bins; j++)
+            {
+                var d2 = Distance2(CodebookLab[i], CodebookLab[j]);
+                w[i, j] = Math.Exp(-d2 / (2 * Sigma * Sigma));
+                sum += w[i, j];
+            }
+            for (var j = 0; j < Bins; j++) w[i, j] /= sum;
+        }
+        return w;
+    }
+
+    private static double Distance2((double L, double A, double B) p, (double L, double A, double B) q) =>
+        (p.L - q.L) * (p.L - q.L) + (p.A - q.A) * (p.A - q.A) + (p.B - q.B) * (p.B - q.B);
+
+    /// <summary>The codebook index nearest to an sRGB byte colour.</summary>
+    public static int Nearest(byte r, byte g, byte b)
+    {
+        var lab = SrgbToLab(r / 255.0, g / 255.0, b / 255.0);
+        var best = 0;
+        var bestD = double.MaxValue;
+        for (var k = 0; k < Bins; k++)
+        {
+            var d = Distance2(lab, CodebookLab[k]);
+            if (d < bestD)
+            {
+                bestD = d;
+                best = k;
+            }
+        }
+        return best;
+    }
+
+    /// <summary>Hard counts divided by the pixel count (sums to 1).</summary>
+    public static double[] HardCounts(RgbImage image)
+    {
+        var counts = new double[Bins];
+        // Each distinct colour is looked up once: flat and synthetic images have few.
+        var memo = new Dictionary<int, int>();
+        var px = image.Pixels;
+        for (var i = 0; i < px.Length; i += 3)
+        {
+            var key = (px[i] << 16) | (px[i + 1] << 8) | px[i + 2];
+            if (!memo.TryGetValue(key, out var bin)) memo[key] = bin = Nearest(px[i], px[i + 1], px[i + 2]);
+            counts[bin]++;
+        }
+        var n = (double)(image.Width * image.Height);
+        for (var k = 0; k < Bins; k++) counts[k] /= n;
+        return counts;
+    }
+
+    /// <summary>The smoothed 180-entry histogram of an image.</summary>
+    public static float[] Compute(RgbImage image) => Smooth(HardCounts(image));
+
+    public static float[] Smooth(double[] hard)
+    {
+        var result = new float[Bins];
+        for (var i = 0; i < Bins; i++)
+        {
+            double s = 0;
+            for (var j = 0; j < Bins; j++) s += Smoothing[i, j] * hard[j];
+            result[i] = s < Floor ? 0f : (float)s;
+        }
+        return result;
+    }
+
+    /// <summary>L1 distance between two histograms.</summary>
+    public static double Distance(IReadOnlyList<float> a, IReadOnlyList<float> b) => a.Zip(b, (x, y) => Math.Abs((double)x - y)).Sum();
+}
+
+/// <summary>The colour condition type: a global condition fed to the colour adapter.</summary>
+public sealed class ColourCondition : IConditionType
+{
+    public string Id => "colour";
+    public IReadOnlyList<string> Aliases => ["color", "colour_histogram", "color_histogram"];
+    public string Description => "Composer colour histogram (180 CIELab colours, smoothed) -> the colour adapter's context tokens";
+    public ConditionKind Kind => ConditionKind.Global;
+    public IReadOnlyList<OptionSpec> Options => [];
+    public string ModelCondition => "colour";
+
+    public ConditionHint Preprocess(RgbImage input, OptionValues options, CancellationToken cancellation) =>
+        ConditionHint.FromVector(ColourHistogram.Compute(input));
+}
