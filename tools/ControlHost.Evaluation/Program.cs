@@ -1,10 +1,136 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using ControlHost.Abstractions;
+using ControlHost.Engine.Components;
+using ControlHost.Engine.Conditioning;
+using ControlHost.Engine.Imaging;
+using ControlHost.Engine.Models;
+using ControlHost.Engine.Onnx;
+using ControlHost.Engine.Pipeline;
+using ControlHost.Preprocessors;
+
 namespace ControlHost.Evaluation;
 
+/// <summary>
+/// controlhost-eval [--models DIR] [--evalset DIR] [--seeds N] [--steps N] [--only a,b]: generates from the held-out
+/// scenes with ONNX Runtime, with and without each control (same prompt and seed), and prints the adherence table.
+/// </summary>
 internal static class Program
 {
     private static int Main(string[] args)
     {
-        Console.Error.WriteLine("usage: controlhost-eval (adherence suites arrive with the forge's evaluation stage)");
-        return args.Length == 0 ? 2 : 0;
+        string Arg(string name, string fallback)
+        {
+            var i = Array.IndexOf(args, name);
+            return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+        }
+        var root = FindRoot();
+        var modelsDir = Arg("--models", Path.Combine(root, "models"));
+        var evalDir = Arg("--evalset", Path.Combine(root, "tests", "fixtures", "evalset"));
+        var seeds = int.Parse(Arg("--seeds", "2"), CultureInfo.InvariantCulture);
+        var steps = int.Parse(Arg("--steps", "20"), CultureInfo.InvariantCulture);
+        var only = Arg("--only", "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+
+        var catalog = new ModelCatalog([modelsDir]);
+        using var model = StableDiffusionModel.Load(catalog.ResolveModel(ModelCatalog.DefaultModelName), ExecutionDevice.Resolve(DeviceChoice.Cpu, 2));
+        var registry = new ConditionRegistry();
+        registry.AddConditionType(new ColourCondition());
+        var resolver = new UnitResolver(registry, catalog);
+        var pipeline = new DiffusionPipeline(model);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(evalDir, "scenes.json")));
+        var scenes = doc.RootElement.GetProperty("scenes").EnumerateArray().ToArray();
+        var clock = Stopwatch.StartNew();
+
+        RgbImage Generate(string caption, uint seed, params UnitRequest[] units) =>
+            pipeline.Generate(new GenerationRequest { Prompt = caption, Seed = seed, Steps = steps, CfgScale = 5, Width = 128, Height = 128 },
+                resolver.Resolve(units, model, 128, 128)).Image;
+
+        Console.WriteLine($"condition   measure                      with     without   ratio   (scenes x seeds, {steps} steps)");
+        var spatial = new (string Cond, string Measure, Func<RgbImage, RgbImage, double> Score, bool PeopleOnly)[]
+        {
+            ("canny", "edge F1 (2 px)", (c, g) => EdgeMetrics.CannyF1(c, g).F1, false),
+            ("lines", "edge F1 (2 px)", (c, g) => EdgeMetrics.CannyF1(c, g).F1, false),
+            ("scribble", "edge F1 (2 px)", (c, g) => EdgeMetrics.CannyF1(c, g).F1, false),
+            ("seg", "mean IoU", Adherence.SegmentationMeanIoU, false),
+            ("depth", "Spearman", Adherence.DepthSpearman, false),
+            ("pose", "limb coverage", Adherence.PoseLimbCoverage, true),
+            ("intensity", "Pearson", Adherence.IntensityCorrelation, false),
+        };
+        foreach (var (cond, measure, score, peopleOnly) in spatial)
+        {
+            if (only.Count > 0 && !only.Contains(cond)) continue;
+            if (!catalog.ControlNets.Any(c => c.Condition == cond))
+            {
+                Console.WriteLine($"{cond,-11} (no ControlNet exported yet)");
+                continue;
+            }
+            double with = 0, without = 0;
+            var n = 0;
+            foreach (var s in scenes.Where(s => !peopleOnly || s.GetProperty("person").GetBoolean()))
+            {
+                var name = s.GetProperty("name").GetString()!;
+                var map = Path.Combine(evalDir, $"{name}.{cond}.png");
+                if (!File.Exists(map)) continue;
+                var control = ImageIo.Load(map);
+                var caption = s.GetProperty("caption").GetString()!;
+                for (uint seed = 0; seed < seeds; seed++)
+                {
+                    var unit = new UnitRequest { Condition = cond, Image = control, Preprocess = false };
+                    with += score(control, Generate(caption, seed, unit));
+                    without += score(control, Generate(caption, seed));
+                    n++;
+                }
+            }
+            Report(cond, measure, with / n, without / n, n);
+        }
+
+        if ((only.Count == 0 || only.Contains("colour")) && catalog.Adapters.Any(a => a.Condition == "colour"))
+        {
+            // The target histogram comes from another scene's image, so the prompt alone does not give it away.
+            double with = 0, without = 0;
+            var n = 0;
+            for (var i = 0; i < scenes.Length; i++)
+            {
+                var target = ImageIo.Load(Path.Combine(evalDir, scenes[(i + 1) % scenes.Length].GetProperty("name").GetString()! + ".png"));
+                var hist = ColourHistogram.Compute(target);
+                var caption = scenes[i].GetProperty("caption").GetString()!;
+                for (uint seed = 0; seed < seeds; seed++)
+                {
+                    var unit = new UnitRequest { Condition = "colour", Image = target };
+                    with += ColourHistogram.Distance(hist, ColourHistogram.Compute(Generate(caption, seed, unit)));
+                    without += ColourHistogram.Distance(hist, ColourHistogram.Compute(Generate(caption, seed)));
+                    n++;
+                }
+            }
+            Report("colour", "histogram L1 (lower=better)", with / n, without / n, n);
+        }
+
+        if (only.Count == 0 || only.Contains("prompt"))
+        {
+            var colours = doc.RootElement.GetProperty("colours").EnumerateObject().ToDictionary(
+                c => c.Name, c => (c.Value[0].GetInt32(), c.Value[1].GetInt32(), c.Value[2].GetInt32()));
+            var prompts = doc.RootElement.GetProperty("prompts").EnumerateArray().ToArray();
+            var correct = 0;
+            for (var i = 0; i < prompts.Length; i++)
+            {
+                var p = prompts[i];
+                var image = Generate(p.GetProperty("caption").GetString()!, (uint)(1000 + i));
+                if (Adherence.ObjectColour(image, colours, p.GetProperty("background").GetString()!) == p.GetProperty("colour").GetString()) correct++;
+            }
+            Console.WriteLine($"{"prompt",-11} {"object colour matches caption",-28} {100.0 * correct / prompts.Length,6:0.0}%            ({prompts.Length} seeds)");
+        }
+        Console.WriteLine($"evaluated in {clock.Elapsed.TotalSeconds:0} s");
+        return 0;
+    }
+
+    private static void Report(string cond, string measure, double with, double without, int n) =>
+        Console.WriteLine($"{cond,-11} {measure,-28} {with,6:0.000}   {without,6:0.000}   {(without == 0 ? double.PositiveInfinity : with / without),5:0.00}x  ({n})");
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "ControlHost.sln"))) return dir.FullName;
+        return Directory.GetCurrentDirectory();
     }
 }

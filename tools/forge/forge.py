@@ -5,10 +5,12 @@
 
 Stages (each resumable: a checkpoint is written every few minutes and at the end, and a rerun continues):
     vae         VAE on freshly rendered scenes
-    latents     encode the fixed training scenes once (latents, caption ids, colour histograms)
+    latents     encode the fixed training scenes once (latents, caption ids, colour histograms) with the VAE encoder
+    decoder     fine-tune the VAE decoder alone (sharper edges; the encoder and so the latents stay fixed)
     unet        UNet + text encoder + colour adapter, jointly, on the cached latents
     controlnet  one ControlNet per condition (--cond canny|lines|scribble|pose|depth|seg|intensity)
     export      ONNX files, configs and parity fixtures into models/
+    eval        adherence of the exported models (runs tools/ControlHost.Evaluation with ONNX Runtime)
 Work files go to tools/forge/cache/ (git-ignored).
 """
 import argparse
@@ -33,7 +35,7 @@ CACHE = os.path.join(HERE, "cache")
 SEED = 1234
 TRAIN_SCENES = 20000
 CONDITIONS = ["canny", "lines", "scribble", "pose", "depth", "seg", "intensity"]
-STAGE_STEPS = {"vae": 2500, "unet": 6000, "controlnet": 2500}
+STAGE_STEPS = {"vae": 1500, "decoder": 1500, "unet": 2400, "controlnet": 900}
 
 
 def alphas_cumprod():
@@ -126,20 +128,45 @@ def stage_vae(args):
         x = to_tensor([scenes.make_scene(int(i), seed=SEED + 1).rgb for i in idx])
         mean, logvar = vae.encode(x)
         z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
-        y = vae.decode(z)
-        rec = (y - x).abs().mean()
-        grad = ((y[..., 1:, :] - y[..., :-1, :]) - (x[..., 1:, :] - x[..., :-1, :])).abs().mean() + \
-               ((y[..., 1:] - y[..., :-1]) - (x[..., 1:] - x[..., :-1])).abs().mean()
         kl = 0.5 * (mean ** 2 + logvar.exp() - 1 - logvar).mean()
-        return rec + grad + 1e-4 * kl
+        return edge_weighted_l1(vae.decode(z), x) + 1e-4 * kl
 
     return train_loop("vae", {"vae": vae}, list(vae.parameters()), 5e-4, args.steps or STAGE_STEPS["vae"],
                       args.minutes, step_fn)
 
 
-def load_vae():
+def edge_weighted_l1(y, x):
+    """L1 on pixels plus L1 on horizontal and vertical differences: keeps shape borders sharp."""
+    grad = ((y[..., 1:, :] - y[..., :-1, :]) - (x[..., 1:, :] - x[..., :-1, :])).abs().mean() + \
+           ((y[..., 1:] - y[..., :-1]) - (x[..., 1:] - x[..., :-1])).abs().mean()
+    return (y - x).abs().mean() + grad
+
+
+def stage_decoder(args):
+    """Fine-tunes the VAE decoder on the frozen encoder's mean latents (the UNet's latent space does not move)."""
+    torch.manual_seed(SEED + 5)
     vae = nets.VAE()
     vae.load_state_dict(load_ckpt("vae")["modules"]["vae"])
+    for p in vae.encoder.parameters():
+        p.requires_grad_(False)
+    rng = np.random.default_rng(SEED + 5)
+
+    def step_fn(step):
+        idx = rng.integers(0, 10 ** 9, 16)
+        x = to_tensor([scenes.make_scene(int(i), seed=SEED + 1).rgb for i in idx])
+        with torch.no_grad():
+            mean, _ = vae.encode(x)
+        return edge_weighted_l1(vae.decode(mean), x)
+
+    return train_loop("decoder", {"vae": vae}, list(vae.decoder.parameters()), 2e-4,
+                      args.steps or STAGE_STEPS["decoder"], args.minutes, step_fn)
+
+
+def load_vae():
+    """The VAE as exported: the fine-tuned decoder when that stage has run."""
+    vae = nets.VAE()
+    state = load_ckpt("decoder") or load_ckpt("vae")
+    vae.load_state_dict(state["modules"]["vae"])
     return vae.eval()
 
 
@@ -295,8 +322,21 @@ def stage_export(args):
     return True
 
 
-STAGES = {"vae": stage_vae, "latents": stage_latents, "unet": stage_unet, "controlnet": stage_controlnet,
-          "export": stage_export}
+def stage_eval(args):
+    """Adherence of the exported ONNX models, measured by the C# evaluator through ONNX Runtime."""
+    import subprocess
+    root = os.path.abspath(os.path.join(HERE, "..", ".."))
+    cmd = ["dotnet", "run", "--project", os.path.join(root, "tools", "ControlHost.Evaluation"), "-c", "Release", "--",
+           "--models", os.path.abspath(args.out), "--seeds", str(args.eval_seeds)]
+    log("eval", " ".join(cmd))
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        log("eval", line)
+    return True
+
+
+STAGES = {"vae": stage_vae, "latents": stage_latents, "decoder": stage_decoder, "unet": stage_unet, "controlnet": stage_controlnet,
+          "export": stage_export, "eval": stage_eval}
 
 
 def main():
@@ -306,6 +346,7 @@ def main():
     ap.add_argument("--minutes", type=float, default=20.0, help="time budget of this run of the stage")
     ap.add_argument("--steps", type=int, default=0, help="total steps of the stage (0: its default)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--eval-seeds", type=int, default=2, help="seeds per scene in the eval stage")
     ap.add_argument("--out", default=os.path.join(HERE, "..", "..", "models"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -315,12 +356,13 @@ def main():
         return
     # 'all': run every stage to completion, resuming each.
     args.minutes = 1e9
-    for name in ["vae", "latents", "unet"]:
+    for name in ["vae", "latents", "unet", "decoder"]:
         STAGES[name](args)
     for cond in CONDITIONS:
         args.cond = cond
         stage_controlnet(args)
     stage_export(args)
+    stage_eval(args)
 
 
 if __name__ == "__main__":
