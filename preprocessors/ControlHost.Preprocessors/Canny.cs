@@ -9,13 +9,16 @@ namespace ControlHost.Preprocessors;
 /// </summary>
 public static class Canny
 {
+    public const int DefaultLow = 100;
+    public const int DefaultHigh = 200;
+
     public static readonly IReadOnlyList<OptionSpec> Options =
     [
         new("low_threshold", OptionKind.Integer, "100", 1, 255, "hysteresis low threshold"),
         new("high_threshold", OptionKind.Integer, "200", 1, 255, "hysteresis high threshold"),
     ];
 
-    public static RgbImage Run(RgbImage input, int low = 100, int high = 200)
+    public static RgbImage Run(RgbImage input, int low = DefaultLow, int high = DefaultHigh)
     {
         if (low > high) throw new ArgumentException($"low_threshold {low} is above high_threshold {high}");
         using var mat = MatConversions.ToMat(input);

@@ -19,6 +19,9 @@ public sealed class EmbeddedModelFixture : IDisposable
         Registry = new ConditionRegistry();
         Registry.AddConditionType(new CannyCondition());
         Registry.AddConditionType(new ColourCondition());
+        Registry.AddConditionType(new LinesCondition());
+        Registry.AddConditionType(new ScribbleCondition());
+        Registry.AddConditionType(new IntensityCondition());
         Pipeline = new DiffusionPipeline(Model);
     }
 

@@ -209,6 +209,15 @@ def export_all(args):
         write_json(f"{cdir}/controlnet.json", {"condition": cond, "base": "tiny-sd", "resolution": 128})
     for k, v in sizes.items():
         forge.log("export", f"{k}: {v / 1e6:.2f} MB")
+    write_cards(out, load_adherence())
+
+
+def load_adherence():
+    path = os.path.join(forge.CACHE, "adherence.json")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
 
 
 def write_json(path, obj):
@@ -241,3 +250,78 @@ def write_base_configs(base, scale):
     write_json(f"{tok}/tokenizer_config.json", {"model_max_length": 77, "do_lower_case": True,
                                                 "bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>",
                                                 "pad_token": "<|endoftext|>"})
+
+
+CARD_DATA = """Training data: synthetic 128x128 scenes from `tools/forge/scenes.py` (seed 1234): flat, two-colour gradient or
+striped backgrounds with 1-3 objects (circle, square, triangle, star, stick-figure person) in 12 colours and three
+sizes, captioned by a small grammar (e.g. "a small red star and a blue square on a yellow background")."""
+
+
+def stage_info(name):
+    state = forge.load_ckpt(name)
+    if not state:
+        return "not trained"
+    return f"{state['step']} steps, {state['elapsed'] / 60:.1f} min on 2 CPU cores"
+
+
+def write_cards(out, adherence=None):
+    """A README in each exported folder: data, size, training, and the measured adherence when known."""
+    adherence = adherence or {}
+
+    def size(path):
+        return f"{os.path.getsize(path) / 1e6:.2f} MB" if os.path.exists(path) else "-"
+
+    base = os.path.join(out, "tiny-sd")
+    if os.path.isdir(base):
+        parts = "\n".join(f"| `{p}/model.onnx` | {size(os.path.join(base, p, 'model.onnx'))} |"
+                          for p in ("text_encoder", "unet", "vae_encoder", "vae_decoder"))
+        prompt = adherence.get("prompt", "not measured yet")
+        with open(os.path.join(base, "README.md"), "w") as f:
+            f.write(f"""# tiny-sd
+
+The embedded base model of ControlHost: a tiny Stable-Diffusion-1.x-shaped family trained from scratch by
+`tools/forge` so that the host works right after a clone. Same ONNX inputs and outputs as SD 1.x exports
+(text encoder on CLIP ids, UNet with ControlNet residual inputs, VAE with latent factor 8), the real CLIP BPE
+tables, the SD 1.x noise schedule (1000 steps, scaled-linear betas 0.00085-0.012, epsilon prediction).
+
+{CARD_DATA}
+
+| part | size (float16 weights) |
+| --- | --- |
+{parts}
+
+- Native size 128x128 (latent 4x16x16); UNet channels {list(nets.UNET_CHANNELS)}, one ResBlock per level, attention at 8x8 and 4x4, text width {nets.TEXT_DIM}.
+- VAE: {stage_info("vae")}; decoder fine-tune: {stage_info("decoder")}.
+- UNet + text encoder + colour adapter (trained jointly, caption dropout 15%, colour tokens kept 50%): {stage_info("unet")}.
+- Prompt adherence (single-object captions, object colour matches the caption): {prompt}.
+""")
+    for cond in forge.CONDITIONS:
+        cdir = os.path.join(out, f"controlnet-tiny-{cond}")
+        if not os.path.isdir(cdir):
+            continue
+        with open(os.path.join(cdir, "README.md"), "w") as f:
+            f.write(f"""# controlnet-tiny-{cond}
+
+A ControlNet for `tiny-sd` with the condition `{cond}`: a trainable copy of the UNet encoder (initialised from it) fed
+by a small hint encoder, with zero-initialised 1x1 convolutions emitting the 6 down-block residuals and the middle-block
+residual the UNet takes. Hint maps are made by `tools/forge/conditions.py` with the host's preprocessor defaults.
+
+{CARD_DATA}
+
+- Size: {size(os.path.join(cdir, 'model.onnx'))} (float16 weights); training: {stage_info(f"controlnet_{cond}")}, UNet frozen, caption dropout 50%.
+- Adherence on held-out scenes (with control vs without, same prompt and seed): {adherence.get(cond, "not measured yet")}.
+""")
+    adir = os.path.join(out, "adapter-tiny-colour")
+    if os.path.isdir(adir):
+        with open(os.path.join(adir, "README.md"), "w") as f:
+            f.write(f"""# adapter-tiny-colour
+
+Composer-style global condition for `tiny-sd`: the 180-bin smoothed CIELab colour histogram of
+`../shared/composer-colour.md` -> {nets.COLOUR_TOKENS} context tokens of width {nets.TEXT_DIM}, appended to the
+conditional text embeddings. Trained jointly with the UNet (tokens kept for 50% of samples).
+
+{CARD_DATA}
+
+- Size: {size(os.path.join(adir, 'model.onnx'))}.
+- Adherence (histogram L1 distance to the target, with vs without the adapter): {adherence.get("colour", "not measured yet")}.
+""")

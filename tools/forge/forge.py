@@ -330,8 +330,18 @@ def stage_eval(args):
            "--models", os.path.abspath(args.out), "--seeds", str(args.eval_seeds)]
     log("eval", " ".join(cmd))
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    adherence = {}
     for line in out.splitlines():
         log("eval", line)
+        words = line.split()
+        if words and words[0] in CONDITIONS + ["colour"] and "(no" not in line:
+            adherence[words[0]] = " ".join(words[1:])
+        elif words and words[0] == "prompt":
+            adherence["prompt"] = " ".join(words[1:])
+    with open(os.path.join(CACHE, "adherence.json"), "w") as f:
+        json.dump(adherence, f, indent=1)
+    import export
+    export.write_cards(os.path.abspath(args.out), adherence)
     return True
 
 

@@ -11,6 +11,9 @@ internal static class BuiltInConditions
         var registry = new ConditionRegistry();
         registry.AddConditionType(new CannyCondition());
         registry.AddConditionType(new ColourCondition());
+        registry.AddConditionType(new LinesCondition());
+        registry.AddConditionType(new ScribbleCondition());
+        registry.AddConditionType(new IntensityCondition());
         return registry;
     }
 }
