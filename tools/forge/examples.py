@@ -1,4 +1,5 @@
 """Writes the example inputs the README's commands use (examples/ at the repository root)."""
+import json
 import os
 
 import cv2
@@ -25,6 +26,10 @@ def main():
     scenes._draw_object(rgb, star, scenes.COLOURS["blue"])
     save("star-scene.png", rgb)
     save("pose-hint.png", scenes.render_pose([person]))
+    # The same person in OpenPose JSON (the format sd-webui-controlnet's /controlnet/detect returns).
+    keypoints = [v for x, y in person.keypoints for v in (round(x, 3), round(y, 3), 1.0)]
+    with open(os.path.join(OUT, "pose.json"), "w") as f:
+        json.dump({"people": [{"pose_keypoints_2d": keypoints}], "canvas_width": 128, "canvas_height": 128}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -80,12 +80,17 @@ internal static class GenerateCommand
         request = request with { Width = width, Height = height };
         if (initPath is not null) request = request with { InitImage = ImageIo.Load(initPath) };
 
-        var unitRequests = specs.Select((s, i) => new UnitRequest
+        var unitRequests = specs.Select((s, i) =>
         {
-            Condition = s.Condition,
-            Image = LoadControlImage(s.ImagePath, i),
-            Options = s.Options, Weight = s.Weight, Start = s.Start, End = s.End, Mode = s.Mode, Model = s.Model,
-            Resize = s.Resize, Preprocess = s.Preprocess,
+            // OpenPose JSON is rendered here into the ready pose hint the pose ControlNet takes.
+            var isPoseJson = s.ImagePath.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
+            return new UnitRequest
+            {
+                Condition = s.Condition,
+                Image = isPoseJson ? RenderPoseJson(s.ImagePath, i) : LoadControlImage(s.ImagePath, i),
+                Options = s.Options, Weight = s.Weight, Start = s.Start, End = s.End, Mode = s.Mode, Model = s.Model,
+                Resize = s.Resize, Preprocess = s.Preprocess && !isPoseJson,
+            };
         }).ToArray();
         var units = new UnitResolver(BuiltInConditions.Create(), catalog).Resolve(unitRequests, sd, width, height);
         var loadTime = clock.Elapsed;
@@ -129,6 +134,13 @@ internal static class GenerateCommand
         {
             throw new UserError($"unit {index + 1}: {e.Message}", e);
         }
+    }
+
+    private static Abstractions.RgbImage RenderPoseJson(string path, int index)
+    {
+        if (!File.Exists(path)) throw new UserError($"unit {index + 1}: '{path}' not found");
+        var pose = Preprocessors.OpenPose.Parse(File.ReadAllText(path), path);
+        return Preprocessors.OpenPose.Render(pose, pose.CanvasWidth, pose.CanvasHeight);
     }
 
     private static void PrintTimings(GenerationResult result)
