@@ -27,17 +27,3 @@ public static class Canny
         return MatConversions.ToRgb(edges);
     }
 }
-
-/// <summary>The canny condition type (built in until the plugin host carries it).</summary>
-public sealed class CannyCondition : IConditionType
-{
-    public string Id => "canny";
-    public IReadOnlyList<string> Aliases => ["canny_edges"];
-    public string Description => "Canny edges (OpenCV, on the colour image)";
-    public ConditionKind Kind => ConditionKind.Spatial;
-    public IReadOnlyList<OptionSpec> Options => Canny.Options;
-    public string ModelCondition => "canny";
-
-    public ConditionHint Preprocess(RgbImage input, OptionValues options, CancellationToken cancellation) =>
-        ConditionHint.FromImage(Canny.Run(input, options.GetInt("low_threshold"), options.GetInt("high_threshold")));
-}

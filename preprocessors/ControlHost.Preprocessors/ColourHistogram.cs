@@ -149,17 +149,3 @@ public static class ColourHistogram
     /// <summary>L1 distance between two histograms.</summary>
     public static double Distance(IReadOnlyList<float> a, IReadOnlyList<float> b) => a.Zip(b, (x, y) => Math.Abs((double)x - y)).Sum();
 }
-
-/// <summary>The colour condition type: a global condition fed to the colour adapter.</summary>
-public sealed class ColourCondition : IConditionType
-{
-    public string Id => "colour";
-    public IReadOnlyList<string> Aliases => ["color", "colour_histogram", "color_histogram"];
-    public string Description => "Composer colour histogram (180 CIELab colours, smoothed) -> the colour adapter's context tokens";
-    public ConditionKind Kind => ConditionKind.Global;
-    public IReadOnlyList<OptionSpec> Options => [];
-    public string ModelCondition => "colour";
-
-    public ConditionHint Preprocess(RgbImage input, OptionValues options, CancellationToken cancellation) =>
-        ConditionHint.FromVector(ColourHistogram.Compute(input));
-}

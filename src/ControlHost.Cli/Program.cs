@@ -8,4 +8,5 @@ root.Options.Add(verbose);
 root.Subcommands.Add(GenerateCommand.Build(verbose));
 root.Subcommands.Add(ModelsCommand.Build(verbose));
 root.Subcommands.Add(InfoCommand.Build(verbose));
+root.Subcommands.Add(PluginsCommand.Build(verbose));
 return root.Parse(args).Invoke();

@@ -2,7 +2,6 @@ using ControlHost.Engine.Components;
 using ControlHost.Engine.Conditioning;
 using ControlHost.Engine.Models;
 using ControlHost.Engine.Onnx;
-using ControlHost.Preprocessors;
 
 namespace ControlHost.Engine.Tests;
 
@@ -60,8 +59,8 @@ public class BadModelTests : IDisposable
         File.WriteAllText(Path.Combine(cn, "controlnet.json"), """{"condition": "canny", "base": "other"}""");
         var catalog = new ModelCatalog([_dir, RepoPaths.Models]);
         using var model = StableDiffusionModel.Load(catalog.ResolveModel("tiny-sd"), ExecutionDevice.Resolve(DeviceChoice.Cpu));
-        var registry = new ConditionRegistry();
-        registry.AddConditionType(new CannyCondition());
+        using var plugins = Plugins.PluginHost.LoadDefault();
+        var registry = plugins.Registry;
         var unit = new UnitRequest { Condition = "canny", Image = EmbeddedModelFixture.Scene(0), Model = cn };
         var e = Assert.Throws<UnitException>(() => new UnitResolver(registry, catalog).Resolve([unit], model, 128, 128));
         Assert.StartsWith("unit 1 (canny)", e.Message);

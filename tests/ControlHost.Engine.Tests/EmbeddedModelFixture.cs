@@ -5,7 +5,7 @@ using ControlHost.Engine.Imaging;
 using ControlHost.Engine.Models;
 using ControlHost.Engine.Onnx;
 using ControlHost.Engine.Pipeline;
-using ControlHost.Preprocessors;
+using ControlHost.Plugins;
 
 namespace ControlHost.Engine.Tests;
 
@@ -16,17 +16,15 @@ public sealed class EmbeddedModelFixture : IDisposable
     {
         Catalog = new ModelCatalog([RepoPaths.Models]);
         Model = StableDiffusionModel.Load(Catalog.ResolveModel(ModelCatalog.DefaultModelName), ExecutionDevice.Resolve(DeviceChoice.Cpu, threads: 2));
-        Registry = new ConditionRegistry();
-        Registry.AddConditionType(new CannyCondition());
-        Registry.AddConditionType(new ColourCondition());
-        Registry.AddConditionType(new LinesCondition());
-        Registry.AddConditionType(new ScribbleCondition());
-        Registry.AddConditionType(new IntensityCondition());
+        // The shipped condition types, loaded as the host loads them: plugins from artifacts/plugins.
+        Plugins = PluginHost.LoadDefault();
+        Registry = Plugins.Registry;
         Pipeline = new DiffusionPipeline(Model);
     }
 
     public ModelCatalog Catalog { get; }
     public StableDiffusionModel Model { get; }
+    public PluginHost Plugins { get; }
     public ConditionRegistry Registry { get; }
     public DiffusionPipeline Pipeline { get; }
 
@@ -50,5 +48,9 @@ public sealed class EmbeddedModelFixture : IDisposable
         return image;
     }
 
-    public void Dispose() => Model.Dispose();
+    public void Dispose()
+    {
+        Model.Dispose();
+        Plugins.Dispose();
+    }
 }

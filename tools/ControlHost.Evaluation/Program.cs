@@ -34,9 +34,8 @@ internal static class Program
 
         var catalog = new ModelCatalog([modelsDir]);
         using var model = StableDiffusionModel.Load(catalog.ResolveModel(ModelCatalog.DefaultModelName), ExecutionDevice.Resolve(DeviceChoice.Cpu, 2));
-        var registry = new ConditionRegistry();
-        registry.AddConditionType(new ColourCondition());
-        var resolver = new UnitResolver(registry, catalog);
+        using var plugins = ControlHost.Plugins.PluginHost.LoadDefault();
+        var resolver = new UnitResolver(plugins.Registry, catalog);
         var pipeline = new DiffusionPipeline(model);
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(evalDir, "scenes.json")));
         var scenes = doc.RootElement.GetProperty("scenes").EnumerateArray().ToArray();

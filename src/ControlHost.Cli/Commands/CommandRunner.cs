@@ -32,7 +32,7 @@ internal static class CommandRunner
         }
     }
 
-    private static bool IsUserFacing(Exception e) => e is UserError or UnitException or BranchException or ModelLoadException
+    private static bool IsUserFacing(Exception e) => e is UserError or UnitException or BranchException or ModelLoadException or Plugins.PluginException
         or ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
         or NotSupportedException or InvalidOperationException;
 }

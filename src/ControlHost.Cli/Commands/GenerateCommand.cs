@@ -6,6 +6,7 @@ using ControlHost.Engine.Imaging;
 using ControlHost.Engine.Models;
 using ControlHost.Engine.Onnx;
 using ControlHost.Engine.Pipeline;
+using ControlHost.Plugins;
 using Spectre.Console;
 
 namespace ControlHost.Cli.Commands;
@@ -35,9 +36,10 @@ internal static class GenerateCommand
         var threads = new Option<int>("--threads") { Description = "CPU threads for ONNX Runtime (0: its default)" };
         var output = new Option<string>("--out", "-o") { Description = "Output PNG", Required = true };
         var timings = new Option<bool>("--timings") { Description = "Print time inside the models vs outside, per step" };
+        var plugins = new Option<string?>("--plugins") { Description = "An extra folder of plugins to load" };
 
         var command = new Command("generate", "Generate an image");
-        foreach (var o in new Option[] { prompt, negative, width, height, steps, cfg, sampler, seed, model, control, init, strength, device, threads, output, timings })
+        foreach (var o in new Option[] { prompt, negative, width, height, steps, cfg, sampler, seed, model, control, init, strength, device, threads, output, timings, plugins })
             command.Options.Add(o);
         command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
         {
@@ -54,13 +56,13 @@ internal static class GenerateCommand
                 Strength = parse.GetValue(strength),
             };
             return Run(request, parse.GetValue(control) ?? [], parse.GetValue(init), parse.GetValue(model), parse.GetValue(device),
-                parse.GetValue(threads), parse.GetValue(output)!, parse.GetValue(timings));
+                parse.GetValue(threads), parse.GetValue(output)!, parse.GetValue(timings), parse.GetValue(plugins));
         }));
         return command;
     }
 
     private static int Run(GenerationRequest request, string[] controls, string? initPath, string? modelName, DeviceChoice deviceChoice,
-        int threads, string outPath, bool showTimings)
+        int threads, string outPath, bool showTimings, string? pluginsDir)
     {
         if (request.Validate() is { } problem) throw new UserError(problem);
         if (Engine.Scheduling.Samplers.Canonical(request.Sampler) is null)
@@ -92,7 +94,9 @@ internal static class GenerateCommand
                 Resize = s.Resize, Preprocess = s.Preprocess && !isPoseJson,
             };
         }).ToArray();
-        var units = new UnitResolver(BuiltInConditions.Create(), catalog).Resolve(unitRequests, sd, width, height);
+        using var pluginHost = PluginHost.LoadDefault(pluginsDir);
+        foreach (var failed in pluginHost.Failed) Console.Error.WriteLine($"note: plugin {failed.Id ?? failed.Folder} not loaded: {failed.Reason}");
+        var units = new UnitResolver(pluginHost.Registry, catalog).Resolve(unitRequests, sd, width, height);
         var loadTime = clock.Elapsed;
 
         var pipeline = new DiffusionPipeline(sd);
