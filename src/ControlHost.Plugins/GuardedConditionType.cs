@@ -1,4 +1,5 @@
 using ControlHost.Abstractions;
+using ControlHost.Engine.Conditioning;
 
 namespace ControlHost.Plugins;
 
@@ -44,7 +45,4 @@ public sealed class GuardedConditionType(IConditionType inner, string pluginId, 
 
 /// <summary>A plugin misbehaved; the message names it.</summary>
 public sealed class PluginException(string pluginId, string reason, Exception? inner = null)
-    : Exception($"plugin '{pluginId}': {reason}", inner)
-{
-    public string PluginId { get; } = pluginId;
-}
+    : ConditionPluginException(pluginId, $"plugin '{pluginId}': {reason}", inner);

@@ -120,3 +120,24 @@ public class GenerationTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedMod
         Assert.Contains("maximum", e.Message);
     }
 }
+
+public class FailingPluginGenerationTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedModelFixture>
+{
+    [Fact]
+    public void A_unit_whose_plugin_throws_is_disabled_and_the_other_units_run()
+    {
+        using var faulty = new ControlHost.Plugins.PluginHost(f.Registry, TimeSpan.FromSeconds(2));
+        faulty.LoadFrom([Path.Combine(RepoPaths.Root, "artifacts", "test-plugins", "faulty")]);
+        var resolver = new UnitResolver(f.Registry, f.Catalog);
+        var units = resolver.Resolve([
+            new UnitRequest { Condition = "faulty-throw", Image = EmbeddedModelFixture.Scene(0) },
+            new UnitRequest { Condition = "canny", Image = EmbeddedModelFixture.Scene(0) },
+        ], f.Model, 128, 128);
+        var unit = Assert.Single(units);
+        Assert.Equal("canny", unit.Module);
+        var disabled = Assert.Single(resolver.Disabled);
+        Assert.StartsWith("unit 1 (faulty-throw) disabled: plugin 'faulty'", disabled);
+        var result = f.Pipeline.Generate(new GenerationRequest { Prompt = "a red star", Seed = 1, Steps = 4 }, units);
+        Assert.Contains("ControlNet 0: \"Module: canny", result.Infotext);
+    }
+}

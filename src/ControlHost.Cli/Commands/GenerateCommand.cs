@@ -96,7 +96,9 @@ internal static class GenerateCommand
         }).ToArray();
         using var pluginHost = PluginHost.LoadDefault(pluginsDir);
         foreach (var failed in pluginHost.Failed) Console.Error.WriteLine($"note: plugin {failed.Id ?? failed.Folder} not loaded: {failed.Reason}");
-        var units = new UnitResolver(pluginHost.Registry, catalog).Resolve(unitRequests, sd, width, height);
+        var resolver = new UnitResolver(pluginHost.Registry, catalog);
+        var units = resolver.Resolve(unitRequests, sd, width, height);
+        foreach (var disabled in resolver.Disabled) Console.Error.WriteLine($"warning: {disabled}");
         var loadTime = clock.Elapsed;
 
         var pipeline = new DiffusionPipeline(sd);

@@ -8,11 +8,18 @@ namespace ControlHost.Engine.Conditioning;
 /// <summary>Turns unit requests into runnable units: condition type, options, preprocessing, model, branch.</summary>
 public sealed class UnitResolver(ConditionRegistry registry, ModelCatalog catalog)
 {
+    /// <summary>
+    /// Units left out of the last <see cref="Resolve"/> because their plugin failed (threw, hung or returned a bad
+    /// hint), each with the reason. The other units go on.
+    /// </summary>
+    public List<string> Disabled { get; } = [];
+
     /// <exception cref="UnitException">A unit is invalid; the message names the unit and the problem.</exception>
     public IReadOnlyList<ControlUnit> Resolve(IReadOnlyList<UnitRequest> requests, StableDiffusionModel model, int width, int height,
         CancellationToken cancellation = default)
     {
         var units = new List<ControlUnit>();
+        Disabled.Clear();
         for (var i = 0; i < requests.Count; i++)
         {
             var request = requests[i];
@@ -20,6 +27,10 @@ public sealed class UnitResolver(ConditionRegistry registry, ModelCatalog catalo
             try
             {
                 units.Add(ResolveOne(request, label, model, width, height, cancellation));
+            }
+            catch (PluginFailure e)
+            {
+                Disabled.Add($"{label} disabled: {e.Message}");
             }
             catch (UnitException) { throw; }
             catch (OperationCanceledException) { throw; }
@@ -51,6 +62,11 @@ public sealed class UnitResolver(ConditionRegistry registry, ModelCatalog catalo
                 hint = type.Preprocess(fitted, options, cancellation);
             }
             catch (OperationCanceledException) { throw; }
+            catch (ConditionPluginException e)
+            {
+                // A plugin's own failure (reported by the plugin host's guard): this unit only is disabled.
+                throw new PluginFailure(e.Message, e);
+            }
             catch (Exception e)
             {
                 throw new UnitException($"{label}: preprocessor '{type.Id}' failed: {e.Message}", e);
@@ -110,6 +126,15 @@ public sealed class UnitResolver(ConditionRegistry registry, ModelCatalog catalo
         _ => "Crop and Resize",
     };
 }
+
+/// <summary>A condition type supplied by a plugin misbehaved; the message names the plugin.</summary>
+public class ConditionPluginException(string pluginId, string message, Exception? inner = null) : Exception(message, inner)
+{
+    public string PluginId { get; } = pluginId;
+}
+
+/// <summary>A plugin failed while preparing a unit: the unit is disabled and the generation goes on.</summary>
+internal sealed class PluginFailure(string message, Exception inner) : Exception(message, inner);
 
 /// <summary>A unit could not be set up; the message names the unit.</summary>
 public sealed class UnitException(string message, Exception? inner = null) : Exception(message, inner);
