@@ -5,11 +5,11 @@ using ControlHost.Engine.Imaging;
 namespace ControlHost.Cli;
 
 /// <summary>
-/// One --control value: TYPE=IMAGE[,weight=W,start=S,end=E,mode=M,model=NAME,resize=R,preprocess=none,OPTION=V...].
+/// One --control value: TYPE=IMAGE[,weight=W,start=S,end=E,mode=M,model=NAME,resize=R,mask=IMAGE,preprocess=none,OPTION=V...].
 /// Keys other than the unit fields are the condition type's own options.
 /// </summary>
 public sealed record ControlSpec(string Condition, string ImagePath, float Weight, double Start, double End, ControlMode Mode,
-    string? Model, ResizeMode Resize, bool Preprocess, IReadOnlyDictionary<string, string> Options)
+    string? Model, ResizeMode Resize, bool Preprocess, IReadOnlyDictionary<string, string> Options, string? MaskPath = null)
 {
     /// <exception cref="UserError">The text does not follow the form; the message says what is wrong.</exception>
     public static ControlSpec Parse(string text)
@@ -24,6 +24,7 @@ public sealed record ControlSpec(string Condition, string ImagePath, float Weigh
         string? model = null;
         var resize = ResizeMode.CropAndResize;
         var preprocess = true;
+        string? mask = null;
         var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var part in parts.Skip(1))
         {
@@ -37,6 +38,7 @@ public sealed record ControlSpec(string Condition, string ImagePath, float Weigh
                 case "end" or "guidance_end": end = Number(text, key, value); break;
                 case "mode" or "control_mode": mode = ParseMode(text, value); break;
                 case "model": model = value; break;
+                case "mask" or "effective_region_mask": mask = value; break;
                 case "resize" or "resize_mode": resize = ParseResize(text, value); break;
                 case "preprocess": preprocess = value.ToLowerInvariant() switch
                 {
@@ -47,7 +49,7 @@ public sealed record ControlSpec(string Condition, string ImagePath, float Weigh
                 default: options[key] = value; break;
             }
         }
-        return new ControlSpec(head[0].Trim(), head[1].Trim(), weight, start, end, mode, model, resize, preprocess, options);
+        return new ControlSpec(head[0].Trim(), head[1].Trim(), weight, start, end, mode, model, resize, preprocess, options, mask);
     }
 
     private static double Number(string text, string key, string value) =>

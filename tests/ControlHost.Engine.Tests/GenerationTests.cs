@@ -73,6 +73,22 @@ public class GenerationTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedMod
     }
 
     [Fact]
+    public void A_region_mask_confines_the_unit_to_its_region()
+    {
+        // White on the left half: the unit acts there only.
+        var mask = TestImages.Rectangle(128, 128, 0, 0, 64, 128, (255, 255, 255), (0, 0, 0));
+        double inside = 0, outside = 0;
+        for (var v = 0; v < 3; v++)
+        {
+            var hint = Canny.Run(EmbeddedModelFixture.Scene(v));
+            var image = f.Generate(Prompt, (uint)(200 + v), CannyUnit(v) with { Mask = mask }).Image;
+            inside += EdgeMetrics.CannyF1(TestImages.Crop(hint, 0, 64), TestImages.Crop(image, 0, 64)).F1;
+            outside += EdgeMetrics.CannyF1(TestImages.Crop(hint, 64, 128), TestImages.Crop(image, 64, 128)).F1;
+        }
+        Assert.True(inside > 1.5 * outside, $"edge F1 inside the mask {inside / 3:0.000}, outside {outside / 3:0.000}");
+    }
+
+    [Fact]
     public void Img2img_with_low_strength_stays_close_to_the_init_image()
     {
         var init = EmbeddedModelFixture.Scene(0);

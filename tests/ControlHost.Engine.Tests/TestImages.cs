@@ -21,6 +21,16 @@ internal static class TestImages
         return new RgbImage(width, height, pixels);
     }
 
+    /// <summary>Columns x0..x1 of an image (all rows).</summary>
+    public static RgbImage Crop(RgbImage image, int x0, int x1)
+    {
+        var w = x1 - x0;
+        var pixels = new byte[w * image.Height * 3];
+        for (var y = 0; y < image.Height; y++)
+            Array.Copy(image.Pixels, (y * image.Width + x0) * 3, pixels, y * w * 3, w * 3);
+        return new RgbImage(w, image.Height, pixels);
+    }
+
     /// <summary>A PNG whose header claims the given size but which has no pixel data.</summary>
     public static byte[] PngHeaderOnly(int width, int height)
     {

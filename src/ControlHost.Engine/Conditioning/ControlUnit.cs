@@ -29,6 +29,12 @@ public sealed class ControlUnit
 
     public ControlMode Mode { get; init; } = ControlMode.Balanced;
 
+    /// <summary>
+    /// sd-webui-controlnet's effective region mask at the generation size (grey, 1 = full effect), or null for
+    /// everywhere. The engine resizes it to each residual's resolution and multiplies the residuals by it.
+    /// </summary>
+    public RegionMask? Mask { get; init; }
+
     /// <summary>What the infotext records: module, model and the unit's options.</summary>
     public required string Module { get; init; }
     public required string ModelName { get; init; }

@@ -22,6 +22,9 @@ public sealed record UnitRequest
     public string? Model { get; init; }
 
     public bool Preprocess { get; init; } = true;
+
+    /// <summary>A region mask image (white = full effect), fitted to the generation size like the control image.</summary>
+    public RgbImage? Mask { get; init; }
     public ResizeMode Resize { get; init; } = ResizeMode.CropAndResize;
 
     /// <summary>The first problem with the unit's own numbers, or null.</summary>

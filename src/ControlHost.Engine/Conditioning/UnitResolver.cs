@@ -94,6 +94,7 @@ public sealed class UnitResolver(ConditionRegistry registry, ModelCatalog catalo
         {
             Branch = branch, Weight = request.Weight, Start = request.Start, End = request.End, Mode = request.Mode,
             Module = type.Id, ModelName = modelName, Options = options.All, ResizeModeText = ResizeText(request.Resize),
+            Mask = request.Mask is { } m ? RegionMask.FromImage(ImageIo.Fit(m, width, height, request.Resize)) : null,
         };
     }
 

@@ -108,6 +108,7 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
                 {
                     if (units[u].Branch is not IResidualBranch branch || !units[u].IsActive(step, request.Steps)) continue;
                     RunBranch(u, units[u], () => branch.Compute(new ResidualRequest(sampleTensor, (float)t, textTensor, step, request.Steps), scratchTensors!));
+                    if (units[u].Mask is { } mask) ApplyMask(mask, scratchTensors!);
                     AddScaled(units[u], scratch!, sums, batch);
                     anyResidual = true;
                 }
@@ -194,6 +195,21 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
                 TensorPrimitives.MultiplyAdd(scratch[i].AsSpan(half), scale, sums[i].AsSpan(half), sums[i].AsSpan(half));
             }
             else TensorPrimitives.MultiplyAdd(scratch[i], scale, sums[i], sums[i]);
+        }
+    }
+
+    /// <summary>Multiplies each residual plane by the unit's mask at that residual's resolution.</summary>
+    private static void ApplyMask(RegionMask mask, FloatTensor[] residuals)
+    {
+        foreach (var r in residuals)
+        {
+            int h = r.Shape[2], w = r.Shape[3], plane = h * w;
+            var m = mask.At(h, w);
+            for (var offset = 0; offset < r.Data.Length; offset += plane)
+            {
+                var slice = r.Data.AsSpan(offset, plane);
+                TensorPrimitives.Multiply(slice, m, slice);
+            }
         }
     }
 
