@@ -1,0 +1,44 @@
+using System.Diagnostics;
+using ControlHost.Abstractions;
+using ControlHost.Engine.Conditioning;
+using ControlHost.Engine.Pipeline;
+using ControlHost.Plugins;
+
+namespace ControlHost.Engine.Tests;
+
+/// <summary>
+/// samples/ControlHost.Sample.Sobel is built here, outside the solution and against the contract assembly alone,
+/// then loaded from its folder and used in a generation: a new condition type without touching the host.
+/// </summary>
+public class ThirdPartyPluginTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedModelFixture>, IDisposable
+{
+    private readonly string _out = Directory.CreateTempSubdirectory("controlhost-sample-").FullName;
+
+    public void Dispose() => Directory.Delete(_out, recursive: true);
+
+    [Fact]
+    public void A_plugin_built_outside_the_solution_adds_a_condition_type_that_works_in_a_generation()
+    {
+        var project = Path.Combine(RepoPaths.Root, "samples", "ControlHost.Sample.Sobel", "ControlHost.Sample.Sobel.csproj");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "build", project, "-o", _out, $"-p:ControlHostAbstractions={typeof(IControlHostPlugin).Assembly.Location}", "-nologo" })
+            psi.ArgumentList.Add(a);
+        using (var build = Process.Start(psi)!)
+        {
+            var log = build.StandardOutput.ReadToEndAsync();
+            build.StandardError.ReadToEnd();
+            Assert.True(build.WaitForExit(180_000), "dotnet build of the sample did not finish");
+            Assert.True(build.ExitCode == 0, log.Result);
+        }
+        Assert.False(File.Exists(Path.Combine(_out, "ControlHost.Abstractions.dll")), "the contract must come from the host, not the plugin folder");
+
+        using var host = new PluginHost(f.Registry);
+        host.LoadFrom([_out]);
+        Assert.Empty(host.Failed);
+        var resolver = new UnitResolver(f.Registry, f.Catalog);
+        var units = resolver.Resolve([new UnitRequest { Condition = "sobel", Image = EmbeddedModelFixture.Scene(1) }], f.Model, 128, 128);
+        Assert.Empty(resolver.Disabled);
+        var result = f.Pipeline.Generate(new GenerationRequest { Prompt = "a red square", Seed = 2, Steps = 4 }, units);
+        Assert.Contains("Module: sobel, Model: controlnet-tiny-canny", result.Infotext);
+    }
+}
