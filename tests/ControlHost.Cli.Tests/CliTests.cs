@@ -37,6 +37,19 @@ public class CliTests : IDisposable
     }
 
     [Fact]
+    public void From_png_repeats_the_generation_byte_for_byte()
+    {
+        Assert.Equal(0, CliRunner.Run(_dir, "generate", "--prompt", "a small pink triangle on a gray background", "--negative", "blur",
+            "--seed", "99", "--steps", "6", "--cfg", "4", "--sampler", "DPM++ 2M", "--out", "first.png").Code);
+        var again = CliRunner.Run(_dir, "generate", "--from", "first.png", "--out", "again.png");
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(_dir, "first.png")), File.ReadAllBytes(Path.Combine(_dir, "again.png")));
+        var changed = CliRunner.Run(_dir, "generate", "--from", "first.png", "--seed", "100", "--out", "changed.png");
+        Assert.Equal(0, changed.Code);
+        Assert.Contains("Seed: 100", CliRunner.Run(_dir, "info", "changed.png").Out);
+    }
+
+    [Fact]
     public void Random_seed_is_reported()
     {
         var (code, stdout, _) = CliRunner.Run(_dir, "generate", "--prompt", "a star", "--steps", "2", "--out", "r.png");

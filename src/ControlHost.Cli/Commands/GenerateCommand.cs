@@ -16,7 +16,8 @@ internal static class GenerateCommand
 {
     public static Command Build(Option<bool> verbose)
     {
-        var prompt = new Option<string>("--prompt", "-p") { Description = "What to draw", Required = true };
+        var prompt = new Option<string>("--prompt", "-p") { Description = "What to draw" };
+        var from = new Option<string?>("--from") { Description = "Repeat a generation from a PNG's parameters (options given here override them)" };
         var negative = new Option<string>("--negative", "-n") { Description = "What to steer away from", DefaultValueFactory = _ => "" };
         var width = new Option<int>("--width", "-W") { Description = "Width in pixels (multiple of 8); default: the model's native size" };
         var height = new Option<int>("--height", "-H") { Description = "Height in pixels (multiple of 8); default: the model's native size" };
@@ -39,13 +40,13 @@ internal static class GenerateCommand
         var plugins = new Option<string?>("--plugins") { Description = "An extra folder of plugins to load" };
 
         var command = new Command("generate", "Generate an image");
-        foreach (var o in new Option[] { prompt, negative, width, height, steps, cfg, sampler, seed, model, control, init, strength, device, threads, output, timings, plugins })
+        foreach (var o in new Option[] { prompt, negative, width, height, steps, cfg, sampler, seed, model, control, init, strength, device, threads, output, timings, plugins, from })
             command.Options.Add(o);
         command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
         {
             var request = new GenerationRequest
             {
-                Prompt = parse.GetValue(prompt)!,
+                Prompt = parse.GetValue(prompt) ?? "",
                 NegativePrompt = parse.GetValue(negative) ?? "",
                 Width = parse.GetValue(width),
                 Height = parse.GetValue(height),
@@ -55,7 +56,17 @@ internal static class GenerateCommand
                 Seed = parse.GetValue(seed),
                 Strength = parse.GetValue(strength),
             };
-            return Run(request, parse.GetValue(control) ?? [], parse.GetValue(init), parse.GetValue(model), parse.GetValue(device),
+            var modelName = parse.GetValue(model);
+            var controls = parse.GetValue(control) ?? [];
+            if (parse.GetValue(from) is { } source)
+            {
+                bool Given(Option o) => parse.GetResult(o) is not null;
+                (request, var fromModel) = FromPng.Apply(source, request, Given(prompt), Given(negative), Given(width) || Given(height),
+                    Given(steps), Given(cfg), Given(sampler), Given(seed), Given(strength), controls.Length);
+                if (!Given(model)) modelName = fromModel ?? modelName;
+            }
+            else if (request.Prompt.Length == 0) throw new UserError("--prompt is required (or --from FILE.png)");
+            return Run(request, controls, parse.GetValue(init), modelName, parse.GetValue(device),
                 parse.GetValue(threads), parse.GetValue(output)!, parse.GetValue(timings), parse.GetValue(plugins));
         }));
         return command;

@@ -47,6 +47,27 @@ public static class Infotext
 
     public static string Num(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
 
+    /// <summary>Splits an infotext into prompt, negative prompt and the parameters line.</summary>
+    public static (string Prompt, string Negative, Dictionary<string, string> Parameters) Parse(string infotext)
+    {
+        var lines = infotext.Replace("\r\n", "\n").Split('\n');
+        var last = lines.Length > 1 && lines[^1].StartsWith("Steps: ", StringComparison.Ordinal) ? lines.Length - 1 : lines.Length;
+        var prompt = new List<string>();
+        var negative = new List<string>();
+        var inNegative = false;
+        for (var i = 0; i < last; i++)
+        {
+            if (lines[i].StartsWith("Negative prompt: ", StringComparison.Ordinal))
+            {
+                inNegative = true;
+                negative.Add(lines[i]["Negative prompt: ".Length..]);
+            }
+            else (inNegative ? negative : prompt).Add(lines[i]);
+        }
+        var parameters = last < lines.Length ? ParseParameters(lines[^1]) : new Dictionary<string, string>();
+        return (string.Join("\n", prompt), string.Join("\n", negative), parameters);
+    }
+
     /// <summary>Parses the "Key: value, ..." line of an infotext (quoted values kept whole).</summary>
     public static Dictionary<string, string> ParseParameters(string infotext)
     {
