@@ -7,11 +7,12 @@ namespace ControlHost.Engine.Scheduling;
 public sealed class DdimScheduler(NoiseSchedule schedule) : IScheduler
 {
     private int[] _timesteps = [];
+    private double[] _modelTimesteps = [];
     private int _ratio;
 
     public string Name => "DDIM";
     public int StepCount => _timesteps.Length;
-    public IReadOnlyList<double> Timesteps => _timesteps.Select(t => (double)t).ToArray();
+    public IReadOnlyList<double> Timesteps => _modelTimesteps;
     public double InitNoiseSigma => 1.0;
 
     public void SetTimesteps(int steps)
@@ -20,6 +21,7 @@ public sealed class DdimScheduler(NoiseSchedule schedule) : IScheduler
         _ratio = schedule.TrainTimesteps / steps;
         _timesteps = Enumerable.Range(0, steps).Reverse()
             .Select(i => Math.Min(i * _ratio + schedule.StepsOffset, schedule.TrainTimesteps - 1)).ToArray();
+        _modelTimesteps = _timesteps.Select(t => (double)t).ToArray();
     }
 
     public void ScaleModelInput(ReadOnlySpan<float> sample, Span<float> destination, int step) => sample.CopyTo(destination);
