@@ -148,4 +148,27 @@ public static class ColourHistogram
 
     /// <summary>L1 distance between two histograms.</summary>
     public static double Distance(IReadOnlyList<float> a, IReadOnlyList<float> b) => a.Zip(b, (x, y) => Math.Abs((double)x - y)).Sum();
+
+    /// <summary>A strip whose columns take the codebook colours in proportion to the histogram's weights.</summary>
+    public static RgbImage Visualise(IReadOnlyList<float> histogram, int width, int height)
+    {
+        var total = histogram.Sum();
+        var pixels = new byte[width * height * 3];
+        if (total <= 0) return new RgbImage(width, height, pixels);
+        var x = 0;
+        double cumulative = 0;
+        for (var k = 0; k < Bins && x < width; k++)
+        {
+            cumulative += histogram[k] / total;
+            var end = (int)Math.Round(cumulative * width);
+            var (r, g, b) = CodebookRgb[k];
+            for (; x < end && x < width; x++)
+                for (var y = 0; y < height; y++)
+                {
+                    var i = (y * width + x) * 3;
+                    (pixels[i], pixels[i + 1], pixels[i + 2]) = ((byte)Math.Round(r * 255), (byte)Math.Round(g * 255), (byte)Math.Round(b * 255));
+                }
+        }
+        return new RgbImage(width, height, pixels);
+    }
 }

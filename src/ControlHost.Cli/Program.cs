@@ -9,4 +9,6 @@ root.Subcommands.Add(GenerateCommand.Build(verbose));
 root.Subcommands.Add(ModelsCommand.Build(verbose));
 root.Subcommands.Add(InfoCommand.Build(verbose));
 root.Subcommands.Add(PluginsCommand.Build(verbose));
+root.Subcommands.Add(ModulesCommand.Build(verbose));
+root.Subcommands.Add(DetectCommand.Build(verbose));
 return root.Parse(args).Invoke();
