@@ -11,4 +11,13 @@ root.Subcommands.Add(InfoCommand.Build(verbose));
 root.Subcommands.Add(PluginsCommand.Build(verbose));
 root.Subcommands.Add(ModulesCommand.Build(verbose));
 root.Subcommands.Add(DetectCommand.Build(verbose));
-return root.Parse(args).Invoke();
+
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    // Malformed command lines are bad input too: one line each, exit code 2.
+    foreach (var error in parse.Errors) Console.Error.WriteLine($"error: {error.Message}");
+    Console.Error.WriteLine("(see 'controlhost --help')");
+    return ExitCodes.BadInput;
+}
+return parse.Invoke();
