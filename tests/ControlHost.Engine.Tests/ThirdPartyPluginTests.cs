@@ -25,10 +25,10 @@ public class ThirdPartyPluginTests(EmbeddedModelFixture f) : IClassFixture<Embed
             psi.ArgumentList.Add(a);
         using (var build = Process.Start(psi)!)
         {
-            var log = build.StandardOutput.ReadToEndAsync();
-            build.StandardError.ReadToEnd();
+            var errors = build.StandardError.ReadToEndAsync();
+            var log = build.StandardOutput.ReadToEnd();
             Assert.True(build.WaitForExit(180_000), "dotnet build of the sample did not finish");
-            Assert.True(build.ExitCode == 0, log.Result);
+            Assert.True(build.ExitCode == 0, log);
         }
         Assert.False(File.Exists(Path.Combine(_out, "ControlHost.Abstractions.dll")), "the contract must come from the host, not the plugin folder");
 

@@ -41,6 +41,10 @@ public sealed class ExecutionDevice
 
     private static string? TryCuda()
     {
+        // ONNX Runtime logs its own error line when the CUDA provider cannot load; the notice below says it once.
+        var env = OrtEnv.Instance();
+        var level = env.EnvLogLevel;
+        env.EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
         try
         {
             using var options = new SessionOptions();
@@ -50,6 +54,10 @@ public sealed class ExecutionDevice
         catch (OnnxRuntimeException e) { return FirstLine(e.Message); }
         catch (EntryPointNotFoundException e) { return FirstLine(e.Message); }
         catch (DllNotFoundException e) { return FirstLine(e.Message); }
+        finally
+        {
+            env.EnvLogLevel = level;
+        }
     }
 
     private static string FirstLine(string s)
