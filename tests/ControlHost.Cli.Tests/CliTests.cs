@@ -12,7 +12,7 @@ public class CliTests : IDisposable
     public void Generate_with_stacked_controls_writes_a_png_whose_info_lists_every_unit()
     {
         var (code, stdout, stderr) = CliRunner.Run(_dir, "generate", "--prompt", "a red person and a blue star on a yellow background",
-            "--control", $"canny={Example("star-scene.png")}", "--control", $"pose={Example("pose-hint.png")},preprocess=none,weight=0.8,end=0.8",
+            "--control", $"canny={Example("star-scene.png")}", "--control", $"colour={Example("palette.png")},weight=0.8,end=0.8",
             "--seed", "42", "--steps", "12", "--out", "out.png", "--timings");
         Assert.True(code == 0, stderr);
         Assert.Contains("saved out.png", stdout);
@@ -22,7 +22,7 @@ public class CliTests : IDisposable
         Assert.StartsWith("a red person and a blue star on a yellow background", info.Out);
         Assert.Contains("Seed: 42", info.Out);
         Assert.Contains("ControlNet 0: \"Module: canny, Model: controlnet-tiny-canny, Weight: 1", info.Out);
-        Assert.Contains("ControlNet 1: \"Module: pose, Model: controlnet-tiny-pose, Weight: 0.8", info.Out);
+        Assert.Contains("ControlNet 1: \"Module: colour, Model: adapter-tiny-colour, Weight: 0.8", info.Out);
         Assert.Contains("Guidance End: 0.8", info.Out);
     }
 
@@ -97,6 +97,31 @@ public class CliTests : IDisposable
         Assert.Equal(0, code);
         Assert.Contains("tiny-sd", stdout);
         Assert.Contains("controlnet-tiny-canny", stdout);
+    }
+
+    [Fact]
+    public void Plugins_and_modules_list_the_shipped_condition_types()
+    {
+        var plugins = CliRunner.Run(_dir, "plugins");
+        Assert.Equal(0, plugins.Code);
+        Assert.Contains("condition canny (aliases: canny_edges) [spatial]", plugins.Out);
+        Assert.Contains("0 failed", plugins.Out);
+        var modules = CliRunner.Run(_dir, "modules");
+        Assert.Contains("low_threshold = 100 (integer, 1..255)", modules.Out);
+    }
+
+    [Fact]
+    public void Detect_writes_the_hint_and_refuses_bad_options()
+    {
+        var ok = CliRunner.Run(_dir, "detect", "--module", "scribble_xdog", "--image", Example("star-scene.png"), "--out", "hint.png");
+        Assert.True(ok.Code == 0, ok.Err);
+        Assert.True(File.Exists(Path.Combine(_dir, "hint.png")));
+        var colour = CliRunner.Run(_dir, "detect", "--module", "colour", "--image", Example("palette.png"), "--out", "hist.png");
+        Assert.Equal(0, colour.Code);
+        Assert.Contains("\"vector\":[", File.ReadAllText(Path.Combine(_dir, "hist.json")));
+        var bad = CliRunner.Run(_dir, "detect", "--module", "canny", "--image", Example("star-scene.png"), "--set", "low_threshold=999", "--out", "x.png");
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("module 'canny': option 'low_threshold'", bad.Err);
     }
 
     [Fact]

@@ -26,6 +26,12 @@ def main():
     scenes._draw_object(rgb, star, scenes.COLOURS["blue"])
     save("star-scene.png", rgb)
     save("pose-hint.png", scenes.render_pose([person]))
+    # A palette for the colour unit: bands of pink, purple and white in proportion 6:3:1.
+    palette = np.empty((128, 128, 3), np.uint8)
+    palette[:77] = scenes.COLOURS["pink"]
+    palette[77:115] = scenes.COLOURS["purple"]
+    palette[115:] = scenes.COLOURS["white"]
+    save("palette.png", palette)
     # The same person in OpenPose JSON (the format sd-webui-controlnet's /controlnet/detect returns).
     keypoints = [v for x, y in person.keypoints for v in (round(x, 3), round(y, 3), 1.0)]
     with open(os.path.join(OUT, "pose.json"), "w") as f:

@@ -60,7 +60,7 @@ internal static class GenerateCommand
             var controls = parse.GetValue(control) ?? [];
             if (parse.GetValue(from) is { } source)
             {
-                bool Given(Option o) => parse.GetResult(o) is not null;
+                bool Given(Option o) => parse.GetResult(o) is { Implicit: false };
                 (request, var fromModel) = FromPng.Apply(source, request, Given(prompt), Given(negative), Given(width) || Given(height),
                     Given(steps), Given(cfg), Given(sampler), Given(seed), Given(strength), controls.Length);
                 if (!Given(model)) modelName = fromModel ?? modelName;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using ControlHost.Engine.Models;
-using Spectre.Console;
 
 namespace ControlHost.Cli.Commands;
 
@@ -15,11 +14,12 @@ internal static class ModelsCommand
         command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
         {
             var catalog = ModelCatalog.Default(parse.GetValue(dir));
-            var table = new Table().AddColumn("kind").AddColumn("name").AddColumn("condition").AddColumn("base").AddColumn("folder");
-            foreach (var m in catalog.Models) table.AddRow("model", Path.GetFileName(m), "", "", Markup.Escape(m));
-            foreach (var c in catalog.ControlNets) table.AddRow("controlnet", c.Name, c.Condition, c.Base ?? "", Markup.Escape(c.Root));
-            foreach (var a in catalog.Adapters) table.AddRow("adapter", a.Name, a.Condition, a.Base ?? "", Markup.Escape(a.Root));
-            AnsiConsole.Write(table);
+            // Plain lines, one per model, so that scripts can read them.
+            foreach (var m in catalog.Models) Console.WriteLine($"model       {Path.GetFileName(m),-28} {m}");
+            foreach (var c in catalog.ControlNets)
+                Console.WriteLine($"controlnet  {c.Name,-28} condition={c.Condition} base={c.Base ?? "?"}  {c.Root}");
+            foreach (var a in catalog.Adapters)
+                Console.WriteLine($"adapter     {a.Name,-28} condition={a.Condition} base={a.Base ?? "?"}  {a.Root}");
             Console.WriteLine($"searched: {string.Join(", ", catalog.Roots.DefaultIfEmpty("nothing"))}");
             foreach (var p in catalog.Problems) Console.WriteLine($"skipped: {p}");
             return ExitCodes.Ok;

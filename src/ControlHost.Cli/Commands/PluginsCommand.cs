@@ -1,6 +1,5 @@
 using System.CommandLine;
 using ControlHost.Plugins;
-using Spectre.Console;
 
 namespace ControlHost.Cli.Commands;
 
@@ -15,20 +14,21 @@ internal static class PluginsCommand
         command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
         {
             using var host = PluginHost.LoadDefault(parse.GetValue(dir));
-            var table = new Table().AddColumn("plugin").AddColumn("condition").AddColumn("kind").AddColumn("options (default, range)").AddColumn("description");
             foreach (var plugin in host.Loaded)
+            {
+                Console.WriteLine($"{plugin.Manifest.Id} {plugin.Manifest.Version} (contract {plugin.Manifest.Contract}): {plugin.Manifest.Description}");
+                Console.WriteLine($"    from {plugin.Manifest.Folder}");
                 foreach (var type in plugin.ConditionTypes)
                 {
-                    var options = string.Join("\n", type.Options.Select(o =>
-                        $"{o.Name}={o.Default}" + (o.Min is null && o.Max is null ? "" : $" [{o.Min}..{o.Max}]")));
-                    var names = type.Aliases.Count == 0 ? type.Id : $"{type.Id} ({string.Join(", ", type.Aliases)})";
-                    table.AddRow(Markup.Escape($"{plugin.Manifest.Id} {plugin.Manifest.Version}"), Markup.Escape(names), type.Kind.ToString(),
-                        Markup.Escape(options), Markup.Escape(type.Description));
+                    var aliases = type.Aliases.Count == 0 ? "" : $" (aliases: {string.Join(", ", type.Aliases)})";
+                    Console.WriteLine($"    condition {type.Id}{aliases} [{type.Kind.ToString().ToLowerInvariant()}]: {type.Description}");
+                    foreach (var o in type.Options)
+                        Console.WriteLine($"        {o.Name} = {o.Default}{(o.Min is null && o.Max is null ? "" : $" ({o.Min}..{o.Max})")}: {o.Help}");
                 }
-            AnsiConsole.Write(table);
+            }
             foreach (var failed in host.Failed)
                 Console.WriteLine($"failed: {failed.Id ?? "?"} ({failed.Folder}): {failed.Reason}");
-            Console.WriteLine($"{host.Loaded.Count} loaded, {host.Failed.Count} failed; contract {Abstractions.ContractVersion.Text}");
+            Console.WriteLine($"{host.Loaded.Count} loaded, {host.Failed.Count} failed; host contract {Abstractions.ContractVersion.Text}");
             return ExitCodes.Ok;
         }));
         return command;
