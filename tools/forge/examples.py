@@ -26,11 +26,11 @@ def main():
     scenes._draw_object(rgb, star, scenes.COLOURS["blue"])
     save("star-scene.png", rgb)
     save("pose-hint.png", scenes.render_pose([person]))
-    # A palette for the colour unit: bands of pink, purple and white in proportion 6:3:1.
+    # A palette for the colour unit: bands of pink, red and blue in proportion 7:1.5:1.5.
     palette = np.empty((128, 128, 3), np.uint8)
-    palette[:77] = scenes.COLOURS["pink"]
-    palette[77:115] = scenes.COLOURS["purple"]
-    palette[115:] = scenes.COLOURS["white"]
+    palette[:90] = scenes.COLOURS["pink"]
+    palette[90:109] = scenes.COLOURS["red"]
+    palette[109:] = scenes.COLOURS["blue"]
     save("palette.png", palette)
     # The same person in OpenPose JSON (the format sd-webui-controlnet's /controlnet/detect returns).
     keypoints = [v for x, y in person.keypoints for v in (round(x, 3), round(y, 3), 1.0)]

@@ -335,7 +335,9 @@ def stage_eval(args):
         log("eval", line)
         words = line.split()
         if words and words[0] in CONDITIONS + ["colour"] and "(no" not in line:
-            adherence[words[0]] = " ".join(words[1:])
+            measure, (with_, without, ratio, n) = " ".join(words[1:-4]), words[-4:]
+            adherence[words[0]] = (f"{measure}: {with_} with the unit vs {without} without "
+                                   f"({ratio}; {n.strip('()')} generations each)")
         elif words and words[0] == "prompt":
             adherence["prompt"] = " ".join(words[1:])
     with open(os.path.join(CACHE, "adherence.json"), "w") as f:
