@@ -310,7 +310,7 @@ def stage_controlnet(args):
         pred = joint["unet"](zt, t.float(), ctx, res, mid)
         return F.mse_loss(pred, noise)
 
-    return train_loop(f"controlnet_{cond}", {"cn": cn}, list(cn.parameters()), args.lr or 2e-4,
+    return train_loop(f"controlnet_{cond}", {"cn": cn}, list(cn.parameters()), args.lr or 5e-4,
                       args.steps or STAGE_STEPS["controlnet"], args.minutes, step_fn)
 
 
@@ -358,7 +358,7 @@ def main():
     ap.add_argument("--minutes", type=float, default=20.0, help="time budget of this run of the stage")
     ap.add_argument("--steps", type=int, default=0, help="total steps of the stage (0: its default)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--lr", type=float, default=0.0, help="learning rate of the controlnet stage (0: 2e-4)")
+    ap.add_argument("--lr", type=float, default=0.0, help="learning rate of the controlnet stage (0: 5e-4)")
     ap.add_argument("--eval-seeds", type=int, default=2, help="seeds per scene in the eval stage")
     ap.add_argument("--out", default=os.path.join(HERE, "..", "..", "models"))
     args = ap.parse_args()
