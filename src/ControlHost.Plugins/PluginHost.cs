@@ -2,6 +2,7 @@ using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
 using ControlHost.Abstractions;
 using ControlHost.Engine.Conditioning;
+using ControlHost.Engine.Models;
 using McMaster.NETCore.Plugins;
 
 namespace ControlHost.Plugins;
@@ -46,12 +47,8 @@ public sealed class PluginHost(ConditionRegistry registry, TimeSpan? callTimeLim
     /// <summary>artifacts/plugins above the program's folder, if there is one.</summary>
     public static string? FindRepositoryPlugins()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "artifacts", "plugins");
-            if (Directory.Exists(candidate)) return candidate;
-        }
-        return null;
+        var root = ProgramFolders.FindAbove(dir => Directory.Exists(Path.Combine(dir, "artifacts", "plugins")));
+        return root is null ? null : Path.Combine(root, "artifacts", "plugins");
     }
 
     /// <summary>A registry with every plugin found in the default folders (and <paramref name="extra"/>).</summary>

@@ -27,8 +27,7 @@ internal static class CliRunner
 
     private static string FindRoot()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "ControlHost.sln"))) return dir.FullName;
-        throw new InvalidOperationException("repository root not found");
+        return Engine.Models.ProgramFolders.FindAbove(dir => File.Exists(Path.Combine(dir, "ControlHost.sln"))) ??
+            throw new InvalidOperationException("repository root not found");
     }
 }

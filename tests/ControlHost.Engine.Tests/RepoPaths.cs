@@ -23,8 +23,7 @@ internal static class RepoPaths
 
     private static string FindRoot()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "ControlHost.sln"))) return dir.FullName;
-        throw new InvalidOperationException("repository root (ControlHost.sln) not found above " + AppContext.BaseDirectory);
+        return ProgramFolders.FindAbove(dir => File.Exists(Path.Combine(dir, "ControlHost.sln"))) ??
+            throw new InvalidOperationException("repository root (ControlHost.sln) not found above " + AppContext.BaseDirectory);
     }
 }

@@ -128,8 +128,6 @@ internal static class Program
 
     private static string FindRoot()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "ControlHost.sln"))) return dir.FullName;
-        return Directory.GetCurrentDirectory();
+        return ProgramFolders.FindAbove(dir => File.Exists(Path.Combine(dir, "ControlHost.sln"))) ?? Directory.GetCurrentDirectory();
     }
 }

@@ -43,12 +43,8 @@ public sealed class ModelCatalog
     /// <summary>The repository's models/ folder above the program's own folder, if there is one.</summary>
     public static string? FindRepositoryModels()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "models");
-            if (Directory.Exists(Path.Combine(candidate, DefaultModelName))) return candidate;
-        }
-        return null;
+        var root = ProgramFolders.FindAbove(dir => Directory.Exists(Path.Combine(dir, "models", DefaultModelName)));
+        return root is null ? null : Path.Combine(root, "models");
     }
 
     /// <summary>A model by folder path or by name under the roots.</summary>
