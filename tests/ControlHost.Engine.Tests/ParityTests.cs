@@ -24,6 +24,7 @@ public class ParityTests
         var names = Directory.GetFiles(Path.Combine(RepoPaths.Fixtures, "parity"), "*.json").Select(Path.GetFileNameWithoutExtension).ToHashSet();
         foreach (var part in new[] { "text_encoder", "unet", "vae_encoder", "vae_decoder" })
             Assert.Contains($"tiny-sd__{part}", names);
+        Assert.Contains("tiny-sd-inpainting__unet", names);
         foreach (var cn in Directory.GetDirectories(RepoPaths.Models, "controlnet-*"))
             Assert.Contains(Path.GetFileName(cn), names);
     }

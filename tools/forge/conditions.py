@@ -29,7 +29,7 @@ def lines(rgb):
     found = cv2.HoughLinesP(edges, HOUGH_RHO, HOUGH_THETA, HOUGH_THRESHOLD,
                             minLineLength=HOUGH_MIN_LENGTH, maxLineGap=HOUGH_MAX_GAP)
     if found is not None:
-        for x1, y1, x2, y2 in found[:, 0]:
+        for x1, y1, x2, y2 in found.reshape(-1, 4):  # (N, 1, 4) in OpenCV 4, (N, 4) in 5
             cv2.line(out, (int(x1), int(y1)), (int(x2), int(y2)), 255, 1)
     return _grey3(out)
 

@@ -185,6 +185,8 @@ def export_all(args):
                                             "tokens": nets.COLOUR_TOKENS})
 
         write_base_configs(base, scale)
+    if os.path.exists(forge.ckpt_path("unet_inpaint")):
+        export_inpainting(out, fixtures, g, sizes)
     for cond in forge.CONDITIONS:
         if not os.path.exists(forge.ckpt_path(f"controlnet_{cond}")):
             continue
@@ -210,6 +212,39 @@ def export_all(args):
     for k, v in sizes.items():
         forge.log("export", f"{k}: {v / 1e6:.2f} MB")
     write_cards(out, load_adherence())
+
+
+def export_inpainting(out, fixtures, g, sizes):
+    """The 9-channel inpainting UNet (diffusers input order: latents 4, mask 1, masked-image latents 4) in its own
+    folder; the text encoder, VAE, tokenizer and scheduler are the base model's (controlhost.json names it), which
+    keeps models/ small."""
+    unet9 = nets.UNet(in_ch=9)
+    unet9.load_state_dict(forge.load_ckpt("unet_inpaint")["ema"])
+    unet9.eval()
+    round_weights_to_fp16(unet9)
+    folder = os.path.join(out, "tiny-sd-inpainting")
+    wrapper = UNetExport(unet9)
+    lat = torch.randn(1, 9, 16, 16, generator=g)
+    ctx = torch.randn(1, 77, nets.TEXT_DIM, generator=g)
+    c0, c1, c2 = nets.UNET_CHANNELS
+    res_shapes = [(c0, 16), (c0, 16), (c0, 8), (c1, 8), (c1, 4), (c2, 4), (c2, 4)]
+    res = [torch.randn(1, c, s, s, generator=g) * 0.1 for c, s in res_shapes]
+    t = torch.tensor([500.0])
+    names = ["sample", "timestep", "encoder_hidden_states"] + RESIDUAL_NAMES
+    dyn = {**dyn4("sample"), "timestep": {0: "batch"}, "encoder_hidden_states": {0: "batch", 1: "tokens"},
+           **dyn4("out_sample")}
+    for n in RESIDUAL_NAMES:
+        dyn.update(dyn4(n))
+    sizes["unet-inpainting"] = export_onnx(wrapper, (lat, t, ctx, *res), f"{folder}/unet/model.onnx", names,
+                                           ["out_sample"], dyn)
+    write_fixture(fixtures, "tiny-sd-inpainting/unet", wrapper, (lat, t, ctx, *res), names, ["out_sample"])
+    write_json(f"{folder}/unet/config.json", {
+        "sample_size": 16, "in_channels": 9, "out_channels": 4, "layers_per_block": 1,
+        "block_out_channels": list(nets.UNET_CHANNELS), "cross_attention_dim": nets.TEXT_DIM})
+    write_json(f"{folder}/model_index.json", {
+        "_class_name": "OnnxStableDiffusionInpaintPipeline", "_diffusers_version": "0.21.0",
+        "unet": ["diffusers", "OnnxRuntimeModel"]})
+    write_json(f"{folder}/controlhost.json", {"components_from": "../tiny-sd"})
 
 
 def load_adherence():
@@ -258,10 +293,13 @@ sizes, captioned by a small grammar (e.g. "a small red star and a blue square on
 
 
 def stage_info(name):
-    state = forge.load_ckpt(name)
-    if not state:
+    """How a part was trained, from its checkpoint's history of runs."""
+    runs = forge.history(name)
+    if not runs:
         return "not trained"
-    return f"{state['step']} steps, {state['elapsed'] / 60:.1f} min on 2 CPU cores"
+    parts = [f"{r['steps']} steps{' at batch ' + str(r['batch']) if r.get('batch') else ''} "
+             f"({r['minutes']:.1f} min on {r['where']})" for r in runs]
+    return ", then ".join(parts)
 
 
 def write_cards(out, adherence=None):
@@ -292,7 +330,7 @@ tables, the SD 1.x noise schedule (1000 steps, scaled-linear betas 0.00085-0.012
 
 - Native size 128x128 (latent 4x16x16); UNet channels {list(nets.UNET_CHANNELS)}, one ResBlock per level, attention at 8x8 and 4x4, text width {nets.TEXT_DIM}.
 - VAE: {stage_info("vae")}; decoder fine-tune: {stage_info("decoder")}.
-- UNet + text encoder + colour adapter (trained jointly, caption dropout 15%, colour tokens kept 50%): {stage_info("unet")}.
+- UNet + text encoder + colour adapter (trained jointly, caption dropout 15%, colour words left out of 30% of the captions on the GPU run, colour tokens kept 50%): {stage_info("unet")}.
 - Prompt adherence (single-object captions, object colour matches the caption): {prompt}.
 """)
     for cond in forge.CONDITIONS:
@@ -309,7 +347,26 @@ residual the UNet takes. Hint maps are made by `tools/forge/conditions.py` with 
 {CARD_DATA}
 
 - Size: {size(os.path.join(cdir, 'model.onnx'))} (float16 weights); training: {stage_info(f"controlnet_{cond}")}, UNet frozen, caption dropout 50%.
+  Lines and scribble started from the canny ControlNet's weights, the others from the UNet encoder.
 - Adherence on held-out scenes (with control vs without, same prompt and seed): {adherence.get(cond, "not measured yet")}.
+""")
+    idir = os.path.join(out, "tiny-sd-inpainting")
+    if os.path.isdir(idir):
+        with open(os.path.join(idir, "README.md"), "w") as f:
+            f.write(f"""# tiny-sd-inpainting
+
+The inpainting UNet of `tiny-sd` (what box placement generates with): 9 input channels in diffusers' order (noisy
+latents 4, mask 1 at latent resolution, VAE latents of the masked image 4), otherwise the base UNet's inputs and
+outputs, ControlNet residuals included. The other components (text encoder, VAE, tokenizer, scheduler) are the base
+model's: `controlhost.json` names the folder they come from, so this folder holds only the UNet.
+
+{CARD_DATA}
+
+- Size: {size(os.path.join(idir, 'unet', 'model.onnx'))} (float16 weights).
+- Initialised from the trained base UNet (the five new input channels at zero), then trained with the text encoder
+  and colour adapter frozen: {stage_info("unet_inpaint")}.
+- Masks: an object's bounding box grown by up to 6 px (70%), a random box (20%) or the whole image (10%), rounded out
+  to whole latent cells; masked pixels are 0 (mid grey) before VAE encoding; caption dropout 10%, colour tokens kept 50%.
 """)
     adir = os.path.join(out, "adapter-tiny-colour")
     if os.path.isdir(adir):

@@ -15,7 +15,8 @@ internal static class ModelsCommand
         {
             var catalog = ModelCatalog.Default(parse.GetValue(dir));
             // Plain lines, one per model, so that scripts can read them.
-            foreach (var m in catalog.Models) Console.WriteLine($"model       {Path.GetFileName(m),-28} {m}");
+            foreach (var m in catalog.Models)
+                Console.WriteLine($"model       {Path.GetFileName(m),-28} {m}{(ModelCatalog.IsInpainting(m) ? "  (inpainting UNet)" : "")}");
             foreach (var c in catalog.ControlNets)
                 Console.WriteLine($"controlnet  {c.Name,-28} condition={c.Condition} base={c.Base ?? "?"}  {c.Root}");
             foreach (var a in catalog.Adapters)

@@ -47,6 +47,10 @@ public sealed class ModelCatalog
         return root is null ? null : Path.Combine(root, "models");
     }
 
+    /// <summary>Whether a model folder's UNet takes 9 input channels (unet/config.json), i.e. is an inpainting UNet.</summary>
+    public static bool IsInpainting(string modelDir) =>
+        JsonConfig.Read(Path.Combine(modelDir, "unet", "config.json")).Number("in_channels") is 9;
+
     /// <summary>A model by folder path or by name under the roots.</summary>
     /// <exception cref="DirectoryNotFoundException">Neither; the message lists the models found.</exception>
     public ModelFolder ResolveModel(string? nameOrPath)
