@@ -13,7 +13,8 @@ public sealed class ColourPlugin : IControlHostPlugin
 public sealed class ColourCondition : IConditionType
 {
     public string Id => "colour";
-    public IReadOnlyList<string> Aliases => ["color", "colour_histogram", "color_histogram"];
+    // Not "color": sd-webui-controlnet uses that name for the T2I colour grid (the colour_grid plugin).
+    public IReadOnlyList<string> Aliases => ["colour_histogram", "color_histogram", "composer_colour"];
     public string Description => "Composer colour histogram (180 CIELab colours, smoothed) -> the colour adapter's context tokens";
     public ConditionKind Kind => ConditionKind.Global;
     public IReadOnlyList<OptionSpec> Options => [];

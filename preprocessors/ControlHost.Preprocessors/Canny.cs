@@ -18,6 +18,11 @@ public static class Canny
         new("high_threshold", OptionKind.Integer, "200", 1, 255, "hysteresis high threshold"),
     ];
 
+    /// <summary>The registry's module.</summary>
+    public static readonly IPreprocessor Module = PreprocessorModule.Image("canny", ["canny"],
+        "Canny edges (OpenCV, on the colour image), white on black", Options,
+        (i, o) => Run(i, o.GetInt("low_threshold"), o.GetInt("high_threshold")));
+
     public static RgbImage Run(RgbImage input, int low = DefaultLow, int high = DefaultHigh)
     {
         if (low > high) throw new ArgumentException($"low_threshold {low} is above high_threshold {high}");

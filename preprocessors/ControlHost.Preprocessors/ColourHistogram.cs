@@ -131,6 +131,15 @@ public static class ColourHistogram
         return counts;
     }
 
+    /// <summary>The registry's module: the vector, and the strip that pictures it as the image.</summary>
+    public static readonly IPreprocessor Module = new PreprocessorModule("colour", ["colour_histogram", "composer_colour"],
+        "Composer colour histogram: 180 CIELab codebook colours, smoothed (sigma 10); a vector for the colour adapter", [],
+        (i, _) =>
+        {
+            var vector = Compute(i);
+            return new PreprocessorResult(Visualise(vector, 360, 48), vector);
+        });
+
     /// <summary>The smoothed 180-entry histogram of an image.</summary>
     public static float[] Compute(RgbImage image) => Smooth(HardCounts(image));
 

@@ -18,6 +18,12 @@ public static class HoughLines
         new("theta_degrees", OptionKind.Number, "1", 0.01, 90, "angle resolution of the accumulator, in degrees"),
     ];
 
+    /// <summary>The registry's module.</summary>
+    public static readonly IPreprocessor Module = PreprocessorModule.Image("lines", ["hough", "straight_lines"],
+        "straight lines: HoughLinesP on Canny edges, 1 px white on black", Options,
+        (i, o) => Run(i, o.GetInt("threshold"), o.GetDouble("min_length"), o.GetDouble("max_gap"), o.GetDouble("rho"),
+            o.GetDouble("theta_degrees")));
+
     public static RgbImage Run(RgbImage input, int threshold = 20, double minLength = 10, double maxGap = 4, double rho = 1,
         double thetaDegrees = 1)
     {

@@ -15,6 +15,12 @@ public static class Intensity
         new("blue_weight", OptionKind.Number, "0.114", 0, 1, "weight of the blue channel"),
     ];
 
+    /// <summary>The registry's module.</summary>
+    public static readonly IPreprocessor Module = PreprocessorModule.Image("intensity",
+        ["recolor_intensity", "recolor_luminance", "grayscale", "gray"],
+        "intensity: weighted grey, replicated to three channels", Options,
+        (i, o) => Run(i, o.GetDouble("red_weight"), o.GetDouble("green_weight"), o.GetDouble("blue_weight")));
+
     public static RgbImage Run(RgbImage input, double red = 0.299, double green = 0.587, double blue = 0.114)
     {
         var src = input.Pixels;

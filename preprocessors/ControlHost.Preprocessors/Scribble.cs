@@ -17,6 +17,11 @@ public static class Scribble
         new("sigma_large", OptionKind.Number, "2", 0.2, 50, "wide Gaussian sigma"),
     ];
 
+    /// <summary>The registry's module.</summary>
+    public static readonly IPreprocessor Module = PreprocessorModule.Image("scribble", ["scribble_xdog", "sketch", "xdog"],
+        "scribble by XDoG (strongest channel), white strokes on black", Options,
+        (i, o) => Run(i, o.GetDouble("threshold"), o.GetDouble("sigma_small"), o.GetDouble("sigma_large")));
+
     public static RgbImage Run(RgbImage input, double threshold = 64, double sigmaSmall = 0.5, double sigmaLarge = 2.0)
     {
         if (sigmaLarge <= sigmaSmall) throw new ArgumentException($"sigma_large {sigmaLarge} must exceed sigma_small {sigmaSmall}");

@@ -121,7 +121,23 @@ public class CliTests : IDisposable
         Assert.Contains("\"vector\":[", File.ReadAllText(Path.Combine(_dir, "hist.json")));
         var bad = CliRunner.Run(_dir, "detect", "--module", "canny", "--image", Example("star-scene.png"), "--set", "low_threshold=999", "--out", "x.png");
         Assert.Equal(2, bad.Code);
-        Assert.Contains("module 'canny': option 'low_threshold'", bad.Err);
+        Assert.Contains("module 'canny' on star-scene.png", bad.Err);
+        Assert.Contains("option 'low_threshold'", bad.Err);
+    }
+
+    [Fact]
+    public void Detect_runs_sd_webui_controlnet_module_names_and_says_what_a_model_module_needs()
+    {
+        var seg = CliRunner.Run(_dir, "detect", "-m", "seg_ofade20k", "-i", Example("star-scene.png"), "--set", "resolution=64", "-o", "seg.png");
+        Assert.True(seg.Code == 0, seg.Err);
+        Assert.Contains("fallback", seg.Out);
+        using (var png = SixLabors.ImageSharp.Image.Load(Path.Combine(_dir, "seg.png"))) Assert.Equal(64, png.Height);
+        var pose = CliRunner.Run(_dir, "detect", "-m", "openpose", "-i", Example("star-scene.png"), "-o", "pose.png");
+        Assert.Equal(2, pose.Code);
+        Assert.Contains("model=PATH.onnx", pose.Err);
+        var modules = CliRunner.Run(_dir, "modules");
+        Assert.Contains("lsd (aliases: mlsd", modules.Out);
+        Assert.Contains("softedge", modules.Out);
     }
 
     [Fact]

@@ -34,5 +34,5 @@ internal static class CommandRunner
 
     private static bool IsUserFacing(Exception e) => e is UserError or UnitException or BranchException or ModelLoadException or Plugins.PluginException
         or ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
-        or NotSupportedException or InvalidOperationException;
+        or NotSupportedException or InvalidOperationException or Preprocessors.PreprocessorException;
 }

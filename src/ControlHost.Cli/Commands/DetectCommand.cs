@@ -17,13 +17,10 @@ internal static class DetectCommand
         var set = new Option<string[]>("--set") { Description = "An option as key=value; repeatable", DefaultValueFactory = _ => [] };
         var output = new Option<string>("--out", "-o") { Description = "Hint PNG to write (global modules also write a .json vector beside it)", Required = true };
         var plugins = new Option<string?>("--plugins") { Description = "An extra folder of plugins to load" };
-        var command = new Command("detect", "Run a preprocessor on an image and save its hint (at the input's own size)");
+        var command = new Command("detect", "Run a preprocessor on an image and save its hint (at the input's own size unless --set resolution=N)");
         foreach (var o in new Option[] { module, image, set, output, plugins }) command.Options.Add(o);
         command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
         {
-            using var host = PluginHost.LoadDefault(parse.GetValue(plugins));
-            var type = host.Registry.Find(parse.GetValue(module)!)
-                ?? throw new UserError($"unknown module '{parse.GetValue(module)}' (known: {string.Join(", ", host.Registry.Types.Select(t => t.Id))})");
             var given = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (var kv in parse.GetValue(set) ?? [])
             {
@@ -31,6 +28,23 @@ internal static class DetectCommand
                 if (parts.Length != 2) throw new UserError($"--set '{kv}': expected key=value");
                 given[parts[0].Trim()] = parts[1].Trim();
             }
+            var imagePath = parse.GetValue(image)!;
+            var outPath = parse.GetValue(output)!;
+            // Built-in preprocessors first (sd-webui-controlnet module names), then condition types from plugins.
+            if (PreprocessorRegistry.Find(parse.GetValue(module)!) is { } pre)
+            {
+                var result = PreprocessorRegistry.Run(pre.Name, ImageIo.Load(imagePath), given, Path.GetFileName(imagePath));
+                PngParameters.Save(result.Image, outPath, $"Module: {pre.Name}");
+                if (result.Json is not null) WriteBeside(outPath, result.Json);
+                if (result.Vector is not null) WriteBeside(outPath, JsonSerializer.Serialize(new { module = pre.Name, vector = result.Vector }));
+                if (result.Note is not null) Console.WriteLine($"note: {result.Note}");
+                Console.WriteLine($"wrote {outPath}");
+                return ExitCodes.Ok;
+            }
+            using var host = PluginHost.LoadDefault(parse.GetValue(plugins));
+            var type = host.Registry.Find(parse.GetValue(module)!)
+                ?? throw new UserError($"unknown module '{parse.GetValue(module)}' (known: " +
+                    $"{string.Join(", ", PreprocessorRegistry.All.Select(p => p.Name).Concat(host.Registry.Types.Select(t => t.Id)).Distinct())}; see 'controlhost modules')");
             OptionValues options;
             try
             {
@@ -40,9 +54,8 @@ internal static class DetectCommand
             {
                 throw new UserError($"module '{type.Id}': {e.Message}");
             }
-            var input = ImageIo.Load(parse.GetValue(image)!);
+            var input = ImageIo.Load(imagePath);
             var hint = type.Preprocess(input, options, CancellationToken.None);
-            var outPath = parse.GetValue(output)!;
             if (hint.Image is { } hintImage)
             {
                 PngParameters.Save(hintImage, outPath, $"Module: {type.Id}");
@@ -60,5 +73,12 @@ internal static class DetectCommand
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    private static void WriteBeside(string pngPath, string json)
+    {
+        var jsonPath = Path.ChangeExtension(pngPath, ".json");
+        File.WriteAllText(jsonPath, json);
+        Console.WriteLine($"wrote {jsonPath}");
     }
 }

@@ -46,7 +46,9 @@ public static class ImageIo
             return ToRgb(image);
         }
         catch (InvalidDataException) { throw; }
-        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or ImageFormatException or NotSupportedException or EndOfStreamException)
+        // Corrupt files can also trip the decoder's own bugs (ImageSharp 2.1 throws IndexOutOfRangeException on a
+        // damaged pHYs chunk, found by the corrupt-image test): any failure while decoding means "cannot be decoded".
+        catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
         {
             throw new InvalidDataException($"image '{label}': cannot be decoded ({e.Message})");
         }

@@ -1,0 +1,14 @@
+using ControlHost.Abstractions;
+using ControlHost.Preprocessors;
+
+namespace ControlHost.Plugin;
+
+/// <summary>
+/// Human pose for pose ControlNets. An image goes through a user-supplied OpenPose-style ONNX estimator (option
+/// model); an OpenPose JSON file given as the unit's image is rendered by the host and needs no model.
+/// </summary>
+public sealed class PosePlugin : IControlHostPlugin
+{
+    public void Register(IPluginRegistry registry) =>
+        registry.AddConditionType(new ModuleCondition(OpenPoseEstimator.Module, "pose", ["openpose", "openpose_full", "openpose_body"], "pose"));
+}
