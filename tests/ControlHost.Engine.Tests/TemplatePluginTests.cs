@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using ControlHost.Engine.Conditioning;
+using ControlHost.Engine.Pipeline;
+using ControlHost.Plugins;
+
+namespace ControlHost.Engine.Tests;
+
+/// <summary>
+/// The plugin author's path end to end: the contract packed as a NuGet package (with its XML docs), the dotnet new
+/// template installed from templates/, a plugin made from it and built outside the solution against the package,
+/// then loaded from its folder and used in a generation.
+/// </summary>
+public class TemplatePluginTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedModelFixture>, IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("controlhost-template-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private void Dotnet(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        // The template engine and NuGet write under the home folder; keep them inside the test's folder.
+        psi.Environment["DOTNET_CLI_HOME"] = Path.Combine(_dir, "home");
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        using var p = Process.Start(psi)!;
+        var errors = p.StandardError.ReadToEndAsync();
+        var output = p.StandardOutput.ReadToEnd();
+        Assert.True(p.WaitForExit(240_000), $"dotnet {string.Join(' ', args)} did not finish");
+        Assert.True(p.ExitCode == 0, $"dotnet {string.Join(' ', args)} failed:\n{output}\n{errors.Result}");
+    }
+
+    [Fact]
+    public void A_plugin_made_from_the_template_builds_against_the_packed_contract_loads_and_generates()
+    {
+        var feed = Path.Combine(_dir, "feed");
+        var hive = Path.Combine(_dir, "hive");
+        Dotnet("pack", Path.Combine(RepoPaths.Root, "src", "ControlHost.Abstractions"), "-o", feed);
+        var package = Directory.GetFiles(feed, "ControlHost.Abstractions.*.nupkg").Single();
+        using (var zip = ZipFile.OpenRead(package))
+            Assert.Contains(zip.Entries, e => e.FullName == "lib/net10.0/ControlHost.Abstractions.xml");
+
+        Dotnet("new", "install", Path.Combine(RepoPaths.Root, "templates", "condition-plugin"), "--debug:custom-hive", hive);
+        var project = Path.Combine(_dir, "Posterise");
+        Dotnet("new", "controlhost-condition", "-n", "Posterise", "--conditionId", "posterise", "-o", project, "--debug:custom-hive", hive);
+        var output = Path.Combine(_dir, "out");
+        Dotnet("build", project, "-o", output, "--source", feed, $"-p:RestorePackagesPath={Path.Combine(_dir, "packages")}");
+        Assert.False(File.Exists(Path.Combine(output, "ControlHost.Abstractions.dll")), "the contract must come from the host");
+
+        using var host = new PluginHost(f.Registry);
+        host.LoadFrom([output]);
+        Assert.Empty(host.Failed);
+        var resolver = new UnitResolver(f.Registry, f.Catalog);
+        var units = resolver.Resolve([new UnitRequest { Condition = "posterise", Image = EmbeddedModelFixture.Scene(1),
+            Options = new Dictionary<string, string> { ["levels"] = "3" } }], f.Model, 128, 128);
+        Assert.Empty(resolver.Disabled);
+        var result = f.Pipeline.Generate(new GenerationRequest { Prompt = "a red square", Seed = 2, Steps = 4 }, units);
+        Assert.Contains("Module: posterise, Model: controlnet-tiny-canny", result.Infotext);
+    }
+}
