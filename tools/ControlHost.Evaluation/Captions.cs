@@ -1,6 +1,6 @@
 namespace ControlHost.Evaluation;
 
-internal static class Captions
+public static class Captions
 {
     /// <summary>
     /// "a red star on a blue and green background" -> "a star on a background": colour words dropped, a dangling
