@@ -11,8 +11,16 @@ namespace ControlHost.Bench;
 /// </summary>
 public class PreprocessorBenchmarks
 {
-    public static IEnumerable<string> Modules =>
-        ["copy", .. PreprocessorRegistry.All.Select(p => p.Name).Where(n => n is not ("openpose" or "depth"))];
+    /// <summary>Every module (CONTROLHOST_BENCH_MODULES=canny,colour limits the run to some).</summary>
+    public static IEnumerable<string> Modules
+    {
+        get
+        {
+            var only = Environment.GetEnvironmentVariable("CONTROLHOST_BENCH_MODULES")?.Split(',', StringSplitOptions.RemoveEmptyEntries);
+            return ["copy", .. PreprocessorRegistry.All.Select(p => p.Name)
+                .Where(n => n is not ("openpose" or "depth") && (only is null || only.Contains(n)))];
+        }
+    }
 
     private static readonly Dictionary<string, Dictionary<string, string>> Settings = new()
     {

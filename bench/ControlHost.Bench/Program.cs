@@ -8,16 +8,50 @@ namespace ControlHost.Bench;
 /// <summary>
 /// dotnet run -c Release --project bench/ControlHost.Bench [-- --filter *Preprocessor*]: BenchmarkDotNet's tables,
 /// then one line per module and size with its time as a ratio to copying the image (both from the same run).
+/// dotnet run -c Release --project bench/ControlHost.Bench -- steps [repeats]: time per denoising step with 0-3 units.
+/// ... -- info: OpenCV's build and threads, and where Canny's time goes.
 /// </summary>
 internal static class Program
 {
     private static void Main(string[] args)
     {
+        var build = OpenCvSharp.Cv2.GetBuildInformation().Split('\n');
+        Console.WriteLine($"OpenCV {OpenCvSharp.Cv2.GetVersionString()}, {OpenCvSharp.Cv2.GetNumThreads()} threads, parallel framework: " +
+            (build.FirstOrDefault(l => l.Contains("Parallel framework"))?.Split(':').Last().Trim() ?? "?") +
+            $"; {Environment.ProcessorCount} processors");
+        if (args.Length > 0 && args[0] == "info")
+        {
+            CannyBreakdown();
+            return;
+        }
+        if (args.Length > 0 && args[0] == "steps")
+        {
+            StepCost.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);
+            return;
+        }
         // A short job: a few warm-ups and iterations keep the whole run to minutes on two cores.
         var config = DefaultConfig.Instance.AddJob(Job.ShortRun.WithWarmupCount(2).WithIterationCount(5));
         var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
         foreach (var summary in summaries.Where(s => s.BenchmarksCases.Any(c => c.Descriptor.Type == typeof(PreprocessorBenchmarks))))
             PrintRatios(summary);
+    }
+
+    /// <summary>Where Canny's time goes at 512x512: OpenCV's own call, the preprocessor around it, the output copy.</summary>
+    private static void CannyBreakdown()
+    {
+        var image = PreprocessorBenchmarks.Scene(512);
+        using var view = ControlHost.Preprocessors.MatConversions.View(image);
+        using var edges = new OpenCvSharp.Mat();
+        double Time(Action run)
+        {
+            for (var i = 0; i < 50; i++) run();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            for (var i = 0; i < 300; i++) run();
+            return clock.Elapsed.TotalMilliseconds / 300;
+        }
+        Console.WriteLine($"Canny 512x512: OpenCV alone {Time(() => OpenCvSharp.Cv2.Canny(view, edges, 100, 200)):0.000} ms, " +
+            $"Canny.Run {Time(() => ControlHost.Preprocessors.Canny.Run(image)):0.000} ms, " +
+            $"output to RGB {Time(() => ControlHost.Preprocessors.MatConversions.ToRgb(edges)):0.000} ms");
     }
 
     private static void PrintRatios(Summary summary)

@@ -26,7 +26,7 @@ public static class Canny
     public static RgbImage Run(RgbImage input, int low = DefaultLow, int high = DefaultHigh)
     {
         if (low > high) throw new ArgumentException($"low_threshold {low} is above high_threshold {high}");
-        using var mat = MatConversions.ToMat(input);
+        using var mat = MatConversions.View(input);
         using var edges = new Mat();
         Cv2.Canny(mat, edges, low, high);
         return MatConversions.ToRgb(edges);

@@ -20,7 +20,7 @@ public static class ColourGrid
 
     public static RgbImage Run(RgbImage input, int cell = 64)
     {
-        using var mat = MatConversions.ToMat(input);
+        using var mat = MatConversions.View(input);
         using var small = new Mat();
         using var big = new Mat();
         var w = Math.Max(1, input.Width / cell);

@@ -62,10 +62,15 @@ public static class ColourHistogram
     }
 
     /// <summary>sRGB in [0,1] to CIE L*a*b* (D65 white, 2 degree observer).</summary>
-    public static (double L, double A, double B) SrgbToLab(double r, double g, double b)
+    public static (double L, double A, double B) SrgbToLab(double r, double g, double b) => LinearToLab(Linear(r), Linear(g), Linear(b));
+
+    private static double Linear(double c) => c <= 0.04045 ? c / 12.92 : Math.Pow((c + 0.055) / 1.055, 2.4);
+
+    /// <summary>Linear values of the 256 sRGB byte levels (exactly what <see cref="Linear"/> gives for v / 255).</summary>
+    private static readonly double[] LinearOfByte = Enumerable.Range(0, 256).Select(v => Linear(v / 255.0)).ToArray();
+
+    private static (double L, double A, double B) LinearToLab(double lr, double lg, double lb)
     {
-        static double Linear(double c) => c <= 0.04045 ? c / 12.92 : Math.Pow((c + 0.055) / 1.055, 2.4);
-        double lr = Linear(r), lg = Linear(g), lb = Linear(b);
         var x = (0.4124564 * lr + 0.3575761 * lg + 0.1804375 * lb) / 0.95047;
         var y = 0.2126729 * lr + 0.7151522 * lg + 0.0721750 * lb;
         var z = (0.0193339 * lr + 0.1191920 * lg + 0.9503041 * lb) / 1.08883;
@@ -95,15 +100,21 @@ public static class ColourHistogram
     private static double Distance2((double L, double A, double B) p, (double L, double A, double B) q) =>
         (p.L - q.L) * (p.L - q.L) + (p.A - q.A) * (p.A - q.A) + (p.B - q.B) * (p.B - q.B);
 
-    /// <summary>The codebook index nearest to an sRGB byte colour.</summary>
+    // The codebook as three arrays, for the nearest-colour search.
+    private static readonly double[] CodeL = CodebookLab.Select(c => c.L).ToArray();
+    private static readonly double[] CodeA = CodebookLab.Select(c => c.A).ToArray();
+    private static readonly double[] CodeB = CodebookLab.Select(c => c.B).ToArray();
+
+    /// <summary>The codebook index nearest to an sRGB byte colour (the lowest index on a tie).</summary>
     public static int Nearest(byte r, byte g, byte b)
     {
-        var lab = SrgbToLab(r / 255.0, g / 255.0, b / 255.0);
+        var (l, a, bb) = LinearToLab(LinearOfByte[r], LinearOfByte[g], LinearOfByte[b]);
         var best = 0;
         var bestD = double.MaxValue;
         for (var k = 0; k < Bins; k++)
         {
-            var d = Distance2(lab, CodebookLab[k]);
+            double dl = l - CodeL[k], da = a - CodeA[k], db = bb - CodeB[k];
+            var d = dl * dl + da * da + db * db;
             if (d < bestD)
             {
                 bestD = d;
@@ -113,22 +124,77 @@ public static class ColourHistogram
         return best;
     }
 
-    /// <summary>Hard counts divided by the pixel count (sums to 1).</summary>
-    public static double[] HardCounts(RgbImage image)
+    /// <summary>
+    /// The pixel strides rayleigh (the library Composer's colour condition comes from) samples an image with:
+    /// h / 241 + 1 rows and w / 241 + 1 columns, so images up to 240 pixels are read whole.
+    /// </summary>
+    public static (int Rows, int Columns) SampleStrides(int width, int height) => (height / 241 + 1, width / 241 + 1);
+
+    /// <summary>
+    /// Hard counts divided by the number of pixels counted (sums to 1). With <paramref name="subsample"/> the pixels
+    /// are read at <see cref="SampleStrides"/> as rayleigh does (a variant composer-colour.md allows, and the same
+    /// as reading every pixel up to 240 pixels a side); without, every pixel.
+    /// </summary>
+    public static double[] HardCounts(RgbImage image, bool subsample = true)
     {
+        var (sy, sx) = subsample ? SampleStrides(image.Width, image.Height) : (1, 1);
         var counts = new double[Bins];
-        // Each distinct colour is looked up once: flat and synthetic images have few.
-        var memo = new Dictionary<int, int>();
         var px = image.Pixels;
-        for (var i = 0; i < px.Length; i += 3)
-        {
-            var key = (px[i] << 16) | (px[i + 1] << 8) | px[i + 2];
-            if (!memo.TryGetValue(key, out var bin)) memo[key] = bin = Nearest(px[i], px[i + 1], px[i + 2]);
-            counts[bin]++;
-        }
-        var n = (double)(image.Width * image.Height);
+        var table = new ColourTable(Math.Min(1 << 20, (image.Width / sx + 1) * (image.Height / sy + 1)));
+        long n = 0;
+        for (var y = 0; y < image.Height; y += sy)
+            for (var x = 0; x < image.Width; x += sx)
+            {
+                var i = (y * image.Width + x) * 3;
+                counts[table.BinOf(px[i], px[i + 1], px[i + 2])]++;
+                n++;
+            }
         for (var k = 0; k < Bins; k++) counts[k] /= n;
         return counts;
+    }
+
+    /// <summary>The smoothed 180-entry histogram of an image (subsampled as rayleigh does; see HardCounts).</summary>
+    public static float[] Compute(RgbImage image, bool subsample = true) => Smooth(HardCounts(image, subsample));
+
+    /// <summary>
+    /// Nearest codebook entry per distinct colour, looked up once: an open-addressing table keyed by the packed RGB,
+    /// sized for the pixels to count (a Dictionary cost more than the search itself on photos).
+    /// </summary>
+    private sealed class ColourTable
+    {
+        private readonly int[] _keys;   // packed RGB + 1; 0 = empty
+        private readonly byte[] _bins;
+        private readonly int _mask;
+        private int _count;
+
+        public ColourTable(int expected)
+        {
+            var size = 1024;
+            while (size < 2 * expected) size <<= 1;
+            _keys = new int[size];
+            _bins = new byte[size];
+            _mask = size - 1;
+        }
+
+        public int BinOf(byte r, byte g, byte b)
+        {
+            var key = ((r << 16) | (g << 8) | b) + 1;
+            var slot = (int)((uint)(key * -1640531535) >> 12) & _mask; // Fibonacci hashing spreads nearby colours
+            while (true)
+            {
+                var k = _keys[slot];
+                if (k == key) return _bins[slot];
+                if (k == 0)
+                {
+                    var bin = (byte)Nearest(r, g, b);
+                    // Kept under three quarters full, so a probe always ends; past that, colours are not cached.
+                    if (4 * ++_count >= 3 * _keys.Length) return bin;
+                    _keys[slot] = key;
+                    return _bins[slot] = bin;
+                }
+                slot = (slot + 1) & _mask;
+            }
+        }
     }
 
     /// <summary>The registry's module: the vector, and the strip that pictures it as the image.</summary>
@@ -140,8 +206,6 @@ public static class ColourHistogram
             return new PreprocessorResult(Visualise(vector, 360, 48), vector);
         });
 
-    /// <summary>The smoothed 180-entry histogram of an image.</summary>
-    public static float[] Compute(RgbImage image) => Smooth(HardCounts(image));
 
     public static float[] Smooth(double[] hard)
     {

@@ -42,7 +42,7 @@ public static class Depth
 
     public static RgbImage Normalise(RgbImage depthMap, bool invert = false)
     {
-        using var mat = MatConversions.ToMat(depthMap);
+        using var mat = MatConversions.View(depthMap);
         using var grey = new Mat();
         Cv2.CvtColor(mat, grey, ColorConversionCodes.RGB2GRAY);
         using var normalised = new Mat();

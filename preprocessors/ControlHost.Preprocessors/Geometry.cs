@@ -35,7 +35,7 @@ public static class Geometry
     public static RgbImage Resize(RgbImage input, int width, int height)
     {
         if (width == input.Width && height == input.Height) return input;
-        using var mat = MatConversions.ToMat(input);
+        using var mat = MatConversions.View(input);
         using var resized = new Mat();
         var shrinking = width * height < input.Width * input.Height;
         Cv2.Resize(mat, resized, new Size(width, height), 0, 0, shrinking ? InterpolationFlags.Area : InterpolationFlags.Cubic);

@@ -27,7 +27,7 @@ public static class HoughLines
     public static RgbImage Run(RgbImage input, int threshold = 20, double minLength = 10, double maxGap = 4, double rho = 1,
         double thetaDegrees = 1)
     {
-        using var mat = MatConversions.ToMat(input);
+        using var mat = MatConversions.View(input);
         using var edges = new Mat();
         Cv2.Canny(mat, edges, Canny.DefaultLow, Canny.DefaultHigh);
         using var canvas = new Mat(input.Height, input.Width, MatType.CV_8UC1, Scalar.All(0));

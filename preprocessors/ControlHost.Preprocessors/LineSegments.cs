@@ -24,7 +24,7 @@ public static class LineSegments
     /// <summary>The segments found, as (x1, y1, x2, y2) in pixels.</summary>
     public static IReadOnlyList<Vec4f> Detect(RgbImage input, double minLength = 8)
     {
-        using var mat = MatConversions.ToMat(input);
+        using var mat = MatConversions.View(input);
         using var grey = new Mat();
         Cv2.CvtColor(mat, grey, ColorConversionCodes.RGB2GRAY);
         using var lsd = LineSegmentDetector.Create(LineSegmentDetectorModes.RefineStd);

@@ -109,7 +109,7 @@ public static class Masks
     /// <summary>Grow (positive) or shrink (negative) by whole pixels with an elliptic element, feather, invert.</summary>
     public static RgbImage Adjust(RgbImage mask, int grow, double feather, bool invert)
     {
-        using var m = MatConversions.ToMat(mask);
+        using var m = MatConversions.View(mask);
         using var grey = new Mat();
         Cv2.CvtColor(m, grey, ColorConversionCodes.RGB2GRAY);
         if (grow != 0)

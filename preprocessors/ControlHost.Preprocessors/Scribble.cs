@@ -25,7 +25,7 @@ public static class Scribble
     public static RgbImage Run(RgbImage input, double threshold = 64, double sigmaSmall = 0.5, double sigmaLarge = 2.0)
     {
         if (sigmaLarge <= sigmaSmall) throw new ArgumentException($"sigma_large {sigmaLarge} must exceed sigma_small {sigmaSmall}");
-        using var mat = MatConversions.ToMat(input);
+        using var mat = MatConversions.View(input);
         using var f = new Mat();
         mat.ConvertTo(f, MatType.CV_32FC3);
         using var g1 = new Mat();

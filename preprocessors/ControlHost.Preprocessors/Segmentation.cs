@@ -52,7 +52,7 @@ public static class Segmentation
     {
         var n = input.Width * input.Height;
         var k = Math.Min(clusters, n);
-        using var rgb = MatConversions.ToMat(input);
+        using var rgb = MatConversions.View(input);
         using var lab = new Mat();
         using var f = new Mat();
         rgb.ConvertTo(f, MatType.CV_32FC3, 1.0 / 255);

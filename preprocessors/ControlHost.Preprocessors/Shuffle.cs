@@ -25,7 +25,7 @@ public static class Shuffle
         var random = new Random(seed);
         using var mapX = RandomField(random, grid, input.Width, input.Height, input.Width - 1);
         using var mapY = RandomField(random, grid, input.Width, input.Height, input.Height - 1);
-        using var mat = MatConversions.ToMat(input);
+        using var mat = MatConversions.View(input);
         using var warped = new Mat();
         Cv2.Remap(mat, warped, mapX, mapY, InterpolationFlags.Linear, BorderTypes.Reflect101);
         return MatConversions.ToRgb(warped);

@@ -30,7 +30,7 @@ public static class Threshold
 
     public static RgbImage Run(RgbImage input, int threshold = 127)
     {
-        using var mat = MatConversions.ToMat(input);
+        using var mat = MatConversions.View(input);
         using var grey = new Mat();
         Cv2.CvtColor(mat, grey, ColorConversionCodes.RGB2GRAY);
         using var binary = new Mat();
@@ -52,7 +52,7 @@ public static class Blur
 
     public static RgbImage Run(RgbImage input, double sigma = 9)
     {
-        using var mat = MatConversions.ToMat(input);
+        using var mat = MatConversions.View(input);
         using var blurred = new Mat();
         Cv2.GaussianBlur(mat, blurred, new Size(0, 0), sigma, sigma, BorderTypes.Reflect101);
         return MatConversions.ToRgb(blurred);

@@ -23,7 +23,7 @@ public static class SoftEdge
 
     public static RgbImage Run(RgbImage input, double sigma = 1.5, double gamma = 0.6)
     {
-        using var mat = MatConversions.ToMat(input);
+        using var mat = MatConversions.View(input);
         using var f = new Mat();
         mat.ConvertTo(f, MatType.CV_32FC3, 1.0 / 255);
         if (sigma > 0) Cv2.GaussianBlur(f, f, new Size(0, 0), sigma);

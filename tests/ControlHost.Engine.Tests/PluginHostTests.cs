@@ -24,8 +24,11 @@ public class PluginHostTests : IDisposable
     {
         using var host = Load(Shipped);
         Assert.Empty(host.Failed);
-        foreach (var id in new[] { "canny", "lines", "scribble", "intensity", "colour" })
+        foreach (var id in new[] { "canny", "lines", "lsd", "scribble", "softedge", "intensity", "pose", "depth", "seg", "colour",
+                     "colour_grid", "shuffle", "tile", "inpaint" })
             Assert.NotNull(host.Registry.Find(id));
+        Assert.Equal("lsd", host.Registry.Find("mlsd")!.Id);
+        Assert.Equal("colour_grid", host.Registry.Find("color")!.Id);
         Assert.Equal("canny", host.Registry.Find("canny_edges")!.Id);
         Assert.Equal(new Version(ContractVersion.Major, ContractVersion.Minor, 0, 0),
             PluginHost.ReferencedContract(Path.Combine(Shipped, "canny", "ControlHost.Plugin.Canny.dll")));

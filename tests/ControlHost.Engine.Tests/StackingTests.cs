@@ -56,6 +56,20 @@ public class StackingTests(EmbeddedModelFixture f, Xunit.Abstractions.ITestOutpu
                 $"{conditions[i]} with {count} units: {with[i] / 4:0.000} vs {without[i] / 4:0.000} without control");
     }
 
+    [Theory]
+    [InlineData("canny", true, "controlnet-tiny-canny")]
+    [InlineData("lsd", true, "controlnet-tiny-lines")]
+    [InlineData("scribble", true, "controlnet-tiny-scribble")]
+    [InlineData("intensity", true, "controlnet-tiny-intensity")]
+    [InlineData("depth", true, "controlnet-tiny-depth")]   // no model: the image is taken as a depth map
+    [InlineData("seg", true, "controlnet-tiny-seg")]       // no model: colour regions
+    [InlineData("pose", false, "controlnet-tiny-pose")]    // a ready pose map
+    public void Shipped_condition_types_bind_to_the_embedded_controlnets(string condition, bool preprocess, string expected)
+    {
+        var unit = Assert.Single(f.Units(new UnitRequest { Condition = condition, Image = Map(Plain[0], "depth"), Preprocess = preprocess }));
+        Assert.Equal(expected, unit.ModelName);
+    }
+
     [Fact]
     public void A_region_mask_confines_a_unit_to_its_region()
     {

@@ -31,7 +31,7 @@ public static class EdgeMetrics
 
     private static Mat Mask(RgbImage image)
     {
-        using var mat = MatConversions.ToMat(image);
+        using var mat = MatConversions.View(image);
         using var grey = new Mat();
         Cv2.CvtColor(mat, grey, ColorConversionCodes.RGB2GRAY);
         var mask = new Mat();

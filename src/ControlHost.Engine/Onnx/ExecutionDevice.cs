@@ -71,6 +71,11 @@ public sealed class ExecutionDevice
     {
         var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         if (Threads > 0) options.IntraOpNumThreads = Threads;
+        // Each session has its own intra-op pool, and by default its threads spin after a run waiting for the next.
+        // A step runs the UNet and every unit's ControlNet in turn, so spinning pools of the sessions not running
+        // steal the cores from the one that is: measured on 2 cores, the third ControlNet unit cost 1.9x its own run
+        // with spinning and (see bench/) about its own run without.
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         if (Resolved == DeviceChoice.Cuda) options.AppendExecutionProvider_CUDA(0);
         return options;
     }

@@ -1,0 +1,14 @@
+using ControlHost.Abstractions;
+using ControlHost.Preprocessors;
+
+namespace ControlHost.Plugin;
+
+/// <summary>
+/// The image with a box blacked out (the region to generate; options x, y, width, height, grow, feather, invert) for
+/// inpaint ControlNets, as sd-webui-controlnet's inpaint_only feeds them.
+/// </summary>
+public sealed class InpaintPlugin : IControlHostPlugin
+{
+    public void Register(IPluginRegistry registry) =>
+        registry.AddConditionType(new ModuleCondition(Masks.InpaintModule, "inpaint", ["inpaint_only", "inpaint_global_harmonious"], "inpaint"));
+}
