@@ -48,28 +48,53 @@ public static class Segmentation
         return Paint(big, input.Width, input.Height, k => k);
     }
 
+    /// <summary>k-means runs on at most this many pixels (an even sample); every pixel then takes its nearest centre.</summary>
+    private const int KMeansSamples = 16384;
+
     public static RgbImage Fallback(RgbImage input, int clusters = 6, int seed = 0)
     {
         var n = input.Width * input.Height;
         var k = Math.Min(clusters, n);
         using var rgb = MatConversions.View(input);
-        using var lab = new Mat();
         using var f = new Mat();
+        using var lab = new Mat();
         rgb.ConvertTo(f, MatType.CV_32FC3, 1.0 / 255);
         Cv2.CvtColor(f, lab, ColorConversionCodes.RGB2Lab);
-        using var samples = lab.Reshape(1, n);
-        using var labels = new Mat();
-        using var centres = new Mat();
-        if (k < 2) return Paint(new Mat(input.Height, input.Width, MatType.CV_8UC1, Scalar.All(0)), input.Width, input.Height, c => c);
-        // k-means draws its initial centres from OpenCV's global RNG: seed it so the same image gives the same map.
-        Cv2.SetTheRNG((ulong)seed + 1);
-        Cv2.Kmeans(samples, k, labels, new TermCriteria(CriteriaTypes.Eps | CriteriaTypes.MaxIter, 20, 0.5), 3, KMeansFlags.PpCenters, centres);
+        using var flatLab = lab.Reshape(1, n);
+        flatLab.GetArray(out float[] values); // n x 3
         var ids = new int[n];
-        labels.GetArray(out int[] flat);
-        Array.Copy(flat, ids, n);
+        if (k >= 2)
+        {
+            var stride = Math.Max(1, (n + KMeansSamples - 1) / KMeansSamples);
+            var m = (n + stride - 1) / stride;
+            var sample = new float[m * 3];
+            for (var j = 0; j < m; j++) Array.Copy(values, j * stride * 3, sample, j * 3, 3);
+            using var samples = Mat.FromPixelData(m, 3, MatType.CV_32FC1, sample);
+            using var labels = new Mat();
+            using var centres = new Mat();
+            // k-means draws its initial centres from OpenCV's global RNG: seed it so the same image gives the same map.
+            Cv2.SetTheRNG((ulong)seed + 1);
+            Cv2.Kmeans(samples, Math.Min(k, m), labels, new TermCriteria(CriteriaTypes.Eps | CriteriaTypes.MaxIter, 20, 0.5), 3,
+                KMeansFlags.PpCenters, centres);
+            centres.GetArray(out float[] c);
+            var count = c.Length / 3;
+            for (var i = 0; i < n; i++)
+            {
+                float l = values[3 * i], a = values[3 * i + 1], b = values[3 * i + 2];
+                var best = 0;
+                var bestD = float.MaxValue;
+                for (var j = 0; j < count; j++)
+                {
+                    float dl = l - c[3 * j], da = a - c[3 * j + 1], db = b - c[3 * j + 2];
+                    var d = dl * dl + da * da + db * db;
+                    if (d < bestD) (bestD, best) = (d, j);
+                }
+                ids[i] = best;
+            }
+        }
         // Largest region first, so the same scene gives the same colours whatever order k-means found them in.
         var order = ids.GroupBy(x => x).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).Select(g => g.Key).ToArray();
-        var rank = new byte[k];
+        var rank = new byte[Math.Max(k, 1)];
         for (var r = 0; r < order.Length; r++) rank[order[r]] = (byte)r;
         var bytes = new byte[n];
         for (var i = 0; i < n; i++) bytes[i] = rank[ids[i]];
