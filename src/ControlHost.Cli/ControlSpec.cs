@@ -5,11 +5,13 @@ using ControlHost.Engine.Imaging;
 namespace ControlHost.Cli;
 
 /// <summary>
-/// One --control value: TYPE=IMAGE[,weight=W,start=S,end=E,mode=M,model=NAME,resize=R,mask=IMAGE,preprocess=none,OPTION=V...].
+/// One --control value: TYPE=IMAGE[,weight=W,start=S,end=E,mode=M,model=NAME,resize=R,mask=IMAGE,preprocess=none,
+/// resolution=N,OPTION=V...]. resolution (processor_res) is the preprocessor's short side; 0 = pixel perfect.
 /// Keys other than the unit fields are the condition type's own options.
 /// </summary>
 public sealed record ControlSpec(string Condition, string ImagePath, float Weight, double Start, double End, ControlMode Mode,
-    string? Model, ResizeMode Resize, bool Preprocess, IReadOnlyDictionary<string, string> Options, string? MaskPath = null)
+    string? Model, ResizeMode Resize, bool Preprocess, IReadOnlyDictionary<string, string> Options, string? MaskPath = null,
+    int ProcessorResolution = 0)
 {
     /// <exception cref="UserError">The text does not follow the form; the message says what is wrong.</exception>
     public static ControlSpec Parse(string text)
@@ -25,6 +27,7 @@ public sealed record ControlSpec(string Condition, string ImagePath, float Weigh
         var resize = ResizeMode.CropAndResize;
         var preprocess = true;
         string? mask = null;
+        var resolution = 0;
         var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var part in parts.Skip(1))
         {
@@ -40,6 +43,12 @@ public sealed record ControlSpec(string Condition, string ImagePath, float Weigh
                 case "model": model = value; break;
                 case "mask" or "effective_region_mask": mask = value; break;
                 case "resize" or "resize_mode": resize = ParseResize(text, value); break;
+                case "resolution" or "processor_res":
+                    var r = Number(text, key, value);
+                    if (r != Math.Floor(r)) throw new UserError($"--control '{text}': {key}={value} is not a whole number");
+                    resolution = (int)Math.Clamp(r, -1, 100000);
+                    break;
+                case "pixel_perfect" when value.Equals("true", StringComparison.OrdinalIgnoreCase): resolution = 0; break;
                 case "preprocess": preprocess = value.ToLowerInvariant() switch
                 {
                     "none" or "false" or "no" => false,
@@ -49,7 +58,7 @@ public sealed record ControlSpec(string Condition, string ImagePath, float Weigh
                 default: options[key] = value; break;
             }
         }
-        return new ControlSpec(head[0].Trim(), head[1].Trim(), weight, start, end, mode, model, resize, preprocess, options, mask);
+        return new ControlSpec(head[0].Trim(), head[1].Trim(), weight, start, end, mode, model, resize, preprocess, options, mask, resolution);
     }
 
     private static double Number(string text, string key, string value) =>

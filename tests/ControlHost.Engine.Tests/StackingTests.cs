@@ -2,6 +2,7 @@ using System.Text.Json;
 using ControlHost.Abstractions;
 using ControlHost.Engine.Conditioning;
 using ControlHost.Engine.Imaging;
+using ControlHost.Engine.Pipeline;
 using ControlHost.Evaluation;
 using ControlHost.Preprocessors;
 
@@ -68,6 +69,20 @@ public class StackingTests(EmbeddedModelFixture f, Xunit.Abstractions.ITestOutpu
     {
         var unit = Assert.Single(f.Units(new UnitRequest { Condition = condition, Image = Map(Plain[0], "depth"), Preprocess = preprocess }));
         Assert.Equal(expected, unit.ModelName);
+    }
+
+    [Fact]
+    public void Processor_resolution_is_recorded_and_pixel_perfect_is_the_default()
+    {
+        var scene = EmbeddedModelFixture.Scene(2);
+        var request = new GenerationRequest { Prompt = "a red square", Seed = 3, Steps = 2, CfgScale = 5, Width = 128, Height = 128 };
+        var pixelPerfect = f.Pipeline.Generate(request, f.Units(new UnitRequest { Condition = "canny", Image = scene }));
+        Assert.Contains("Processor Res: 128, Pixel Perfect: True", pixelPerfect.Infotext);
+        var coarse = f.Pipeline.Generate(request, f.Units(new UnitRequest { Condition = "canny", Image = scene, ProcessorResolution = 64 }));
+        Assert.Contains("Processor Res: 64, Pixel Perfect: False", coarse.Infotext);
+        // Canny at half the resolution, enlarged, is another hint: the images differ.
+        Assert.NotEqual(pixelPerfect.Image.Pixels, coarse.Image.Pixels);
+        Assert.Throws<UnitException>(() => f.Units(new UnitRequest { Condition = "canny", Image = scene, ProcessorResolution = 5000 }));
     }
 
     [Fact]

@@ -28,7 +28,7 @@ internal static class GenerateCommand
         var model = new Option<string?>("--model") { Description = "Model folder or name (default: the embedded tiny-sd)" };
         var control = new Option<string[]>("--control", "-c")
         {
-            Description = "A control unit: TYPE=IMAGE[,weight=W,start=S,end=E,mode=M,model=NAME,resize=R,mask=IMAGE,preprocess=none,OPTION=V]; repeat to stack",
+            Description = "A control unit: TYPE=IMAGE[,weight=W,start=S,end=E,mode=M,model=NAME,resize=R,mask=IMAGE,preprocess=none,resolution=N,OPTION=V]; repeat to stack",
             DefaultValueFactory = _ => [],
         };
         var init = new Option<string?>("--init") { Description = "img2img: the starting image" };
@@ -102,7 +102,7 @@ internal static class GenerateCommand
                 Condition = s.Condition,
                 Image = isPoseJson ? RenderPoseJson(s.ImagePath, i) : LoadControlImage(s.ImagePath, i),
                 Options = s.Options, Weight = s.Weight, Start = s.Start, End = s.End, Mode = s.Mode, Model = s.Model,
-                Resize = s.Resize, Preprocess = s.Preprocess && !isPoseJson,
+                Resize = s.Resize, Preprocess = s.Preprocess && !isPoseJson, ProcessorResolution = s.ProcessorResolution,
                 Mask = s.MaskPath is null ? null : LoadControlImage(s.MaskPath, i),
             };
         }).ToArray();

@@ -41,6 +41,10 @@ public sealed class ControlUnit
     public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
     public string ResizeModeText { get; init; } = "Crop and Resize";
 
+    /// <summary>The short side the preprocessor worked at, and whether that was the generation's (pixel perfect).</summary>
+    public int ProcessorResolution { get; init; }
+    public bool PixelPerfect { get; init; } = true;
+
     /// <summary>
     /// Whether the unit runs at step <paramref name="step"/> of <paramref name="steps"/>: weight non-zero and
     /// start &lt;= step/steps &lt; end, so a window of half the schedule runs exactly half the steps.

@@ -27,12 +27,20 @@ public sealed record UnitRequest
     public RgbImage? Mask { get; init; }
     public ResizeMode Resize { get; init; } = ResizeMode.CropAndResize;
 
+    /// <summary>
+    /// sd-webui-controlnet's processor resolution: the short side the preprocessor works at, the hint then fitted to
+    /// the generation size with <see cref="Resize"/>. 0 (the default) is pixel perfect: the image is fitted to the
+    /// generation size first and preprocessed there, so the hint maps one to one.
+    /// </summary>
+    public int ProcessorResolution { get; init; }
+
     /// <summary>The first problem with the unit's own numbers, or null.</summary>
     public string? Validate()
     {
         if (!float.IsFinite(Weight) || Weight is < 0 or > 2) return $"weight {Weight} must be 0..2";
         if (!double.IsFinite(Start) || !double.IsFinite(End) || Start < 0 || End > 1 || Start > End)
             return $"start {Start} and end {End} must satisfy 0 <= start <= end <= 1";
+        if (ProcessorResolution is < 0 or > 4096) return $"processor resolution {ProcessorResolution} must be 0 (pixel perfect) or 1..4096";
         return null;
     }
 }

@@ -48,7 +48,10 @@ public sealed class UnitResolver(ConditionRegistry registry, ModelCatalog catalo
         if (request.Validate() is { } problem) throw new ArgumentException(problem);
         var type = registry.Find(request.Condition) ?? ReadyHintType(request);
         var options = OptionValues.Resolve(type.Options, request.Options);
-        var fitted = ImageIo.Fit(request.Image, width, height, request.Resize);
+        var pixelPerfect = request.ProcessorResolution == 0 || !request.Preprocess;
+        var fitted = pixelPerfect
+            ? ImageIo.Fit(request.Image, width, height, request.Resize)
+            : ImageIo.ScaleShortSide(request.Image, request.ProcessorResolution);
         ConditionHint hint;
         if (!request.Preprocess)
         {
@@ -78,7 +81,8 @@ public sealed class UnitResolver(ConditionRegistry registry, ModelCatalog catalo
         if (type.Kind == ConditionKind.Spatial)
         {
             var image = hint.Image ?? throw new UnitException($"{label}: preprocessor '{type.Id}' returned no hint image");
-            image = ImageIo.Fit(image, width, height, ResizeMode.JustResize);
+            // Pixel perfect: the input was fitted already, so only a preprocessor that changed the size is stretched back.
+            image = ImageIo.Fit(image, width, height, pixelPerfect ? ResizeMode.JustResize : request.Resize);
             var folder = catalog.ResolveControlNet(request.Model, type.ModelCondition, model.Name);
             branch = new ControlNetBranch(label, model.ControlNet(folder), image);
             modelName = folder.Name;
@@ -94,6 +98,7 @@ public sealed class UnitResolver(ConditionRegistry registry, ModelCatalog catalo
         {
             Branch = branch, Weight = request.Weight, Start = request.Start, End = request.End, Mode = request.Mode,
             Module = type.Id, ModelName = modelName, Options = options.All, ResizeModeText = ResizeText(request.Resize),
+            ProcessorResolution = pixelPerfect ? Math.Min(width, height) : request.ProcessorResolution, PixelPerfect = pixelPerfect,
             Mask = request.Mask is { } m ? RegionMask.FromImage(ImageIo.Fit(m, width, height, request.Resize)) : null,
         };
     }

@@ -84,6 +84,15 @@ public static class ImageIo
         return ToRgb(image);
     }
 
+    /// <summary>Scales so that the short side is <paramref name="shortSide"/>, keeping the aspect (bicubic).</summary>
+    public static RgbImage ScaleShortSide(RgbImage source, int shortSide)
+    {
+        var scale = (double)shortSide / Math.Min(source.Width, source.Height);
+        var w = Math.Max(1, (int)Math.Round(source.Width * scale));
+        var h = Math.Max(1, (int)Math.Round(source.Height * scale));
+        return Fit(source, w, h, ResizeMode.JustResize);
+    }
+
     /// <summary>[1,3,H,W] floats: in [0,1] for ControlNet hints, or [-1,1] for the VAE.</summary>
     public static float[] ToChw(RgbImage image, bool signed)
     {

@@ -30,6 +30,8 @@ public static class Infotext
         {
             $"Module: {u.Module}", $"Model: {u.ModelName}", $"Weight: {Num(u.Weight)}", $"Resize Mode: {u.ResizeModeText}",
         };
+        if (u.ProcessorResolution > 0) fields.Add($"Processor Res: {u.ProcessorResolution}");
+        fields.Add($"Pixel Perfect: {(u.PixelPerfect ? "True" : "False")}");
         fields.AddRange(u.Options.Select(kv => $"{kv.Key}: {kv.Value}"));
         fields.Add($"Guidance Start: {Num(u.Start)}");
         fields.Add($"Guidance End: {Num(u.End)}");
