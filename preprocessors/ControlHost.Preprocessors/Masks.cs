@@ -18,15 +18,19 @@ public static class Masks
         new("invert", OptionKind.Boolean, "false", null, null, "swap the regions to generate and to keep"),
     ];
 
+    /// <summary>A box in pixels of the input, then the adjustments.</summary>
+    public static readonly IReadOnlyList<OptionSpec> BoxOptions =
+    [
+        new("x", OptionKind.Integer, "0", 0, 100000, "left edge"),
+        new("y", OptionKind.Integer, "0", 0, 100000, "top edge"),
+        new("width", OptionKind.Integer, "64", 1, 100000, "box width"),
+        new("height", OptionKind.Integer, "64", 1, 100000, "box height"),
+        .. AdjustOptions,
+    ];
+
     public static readonly IPreprocessor BoxModule = PreprocessorModule.Image("mask_box", ["box_mask"],
         "mask of a box (x, y, width, height in pixels of the input)",
-        [
-            new("x", OptionKind.Integer, "0", 0, 100000, "left edge"),
-            new("y", OptionKind.Integer, "0", 0, 100000, "top edge"),
-            new("width", OptionKind.Integer, "64", 1, 100000, "box width"),
-            new("height", OptionKind.Integer, "64", 1, 100000, "box height"),
-            .. AdjustOptions,
-        ],
+        BoxOptions,
         (i, o) => Adjust(Box(i.Width, i.Height, o.GetInt("x"), o.GetInt("y"), o.GetInt("width"), o.GetInt("height")), o));
 
     public static readonly IPreprocessor PolygonModule = PreprocessorModule.Image("mask_polygon", ["polygon_mask"],
@@ -155,12 +159,6 @@ public static class Masks
     /// <summary>"inpaint_only": the image with a box blacked out (Composer's masking form, as a picture).</summary>
     public static readonly IPreprocessor InpaintModule = PreprocessorModule.Image("inpaint", ["inpaint_only", "inpaint_global_harmonious", "composer_mask"],
         "the image with a box blacked out (Composer's masked RGB; the box is the region to generate)",
-        [
-            new("x", OptionKind.Integer, "0", 0, 100000, "left edge"),
-            new("y", OptionKind.Integer, "0", 0, 100000, "top edge"),
-            new("width", OptionKind.Integer, "64", 1, 100000, "box width"),
-            new("height", OptionKind.Integer, "64", 1, 100000, "box height"),
-            .. AdjustOptions,
-        ],
+        BoxOptions,
         (i, o) => MaskedImage(i, Adjust(Box(i.Width, i.Height, o.GetInt("x"), o.GetInt("y"), o.GetInt("width"), o.GetInt("height")), o)));
 }

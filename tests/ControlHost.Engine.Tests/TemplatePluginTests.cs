@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using ControlHost.Engine.Conditioning;
 using ControlHost.Engine.Pipeline;
@@ -17,20 +16,11 @@ public class TemplatePluginTests(EmbeddedModelFixture f) : IClassFixture<Embedde
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private void Dotnet(params string[] args)
+    private void Dotnet(params string[] args) => DotnetCli.Run(_dir, new Dictionary<string, string>
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
-        foreach (var a in args) psi.ArgumentList.Add(a);
         // The template engine and NuGet write under the home folder; keep them inside the test's folder.
-        psi.Environment["DOTNET_CLI_HOME"] = Path.Combine(_dir, "home");
-        psi.Environment["DOTNET_NOLOGO"] = "1";
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        using var p = Process.Start(psi)!;
-        var errors = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(240_000), $"dotnet {string.Join(' ', args)} did not finish");
-        Assert.True(p.ExitCode == 0, $"dotnet {string.Join(' ', args)} failed:\n{output}\n{errors.Result}");
-    }
+        ["DOTNET_CLI_HOME"] = Path.Combine(_dir, "home"), ["DOTNET_NOLOGO"] = "1", ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+    }, args);
 
     [Fact]
     public void A_plugin_made_from_the_template_builds_against_the_packed_contract_loads_and_generates()

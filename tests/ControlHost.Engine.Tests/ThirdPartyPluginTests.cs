@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ControlHost.Abstractions;
 using ControlHost.Engine.Conditioning;
 using ControlHost.Engine.Pipeline;
@@ -20,16 +19,7 @@ public class ThirdPartyPluginTests(EmbeddedModelFixture f) : IClassFixture<Embed
     public void A_plugin_built_outside_the_solution_adds_a_condition_type_that_works_in_a_generation()
     {
         var project = Path.Combine(RepoPaths.Root, "samples", "ControlHost.Sample.Sobel", "ControlHost.Sample.Sobel.csproj");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "build", project, "-o", _out, $"-p:ControlHostAbstractions={typeof(IControlHostPlugin).Assembly.Location}", "-nologo" })
-            psi.ArgumentList.Add(a);
-        using (var build = Process.Start(psi)!)
-        {
-            var errors = build.StandardError.ReadToEndAsync();
-            var log = build.StandardOutput.ReadToEnd();
-            Assert.True(build.WaitForExit(180_000), "dotnet build of the sample did not finish");
-            Assert.True(build.ExitCode == 0, log);
-        }
+        DotnetCli.Run(_out, null, "build", project, "-o", _out, $"-p:ControlHostAbstractions={typeof(IControlHostPlugin).Assembly.Location}", "-nologo");
         Assert.False(File.Exists(Path.Combine(_out, "ControlHost.Abstractions.dll")), "the contract must come from the host, not the plugin folder");
 
         using var host = new PluginHost(f.Registry);

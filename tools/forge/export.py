@@ -160,19 +160,7 @@ def export_all(args):
         write_fixture(fixtures, "tiny-sd/text_encoder", te, (ids,), ["input_ids"], ["last_hidden_state", "pooler_output"])
 
         # UNet with residual inputs
-        unet = UNetExport(joint["unet"])
-        ctx = torch.randn(1, 77, nets.TEXT_DIM, generator=g)
-        c0, c1, c2 = nets.UNET_CHANNELS
-        res_shapes = [(c0, 16), (c0, 16), (c0, 8), (c1, 8), (c1, 4), (c2, 4), (c2, 4)]
-        res = [torch.randn(1, c, s, s, generator=g) * 0.1 for c, s in res_shapes]
-        t = torch.tensor([500.0])
-        names = ["sample", "timestep", "encoder_hidden_states"] + RESIDUAL_NAMES
-        dyn = {**dyn4("sample"), "timestep": {0: "batch"}, "encoder_hidden_states": {0: "batch", 1: "tokens"},
-               **dyn4("out_sample")}
-        for n in RESIDUAL_NAMES:
-            dyn.update(dyn4(n))
-        sizes["unet"] = export_onnx(unet, (lat, t, ctx, *res), f"{base}/unet/model.onnx", names, ["out_sample"], dyn)
-        write_fixture(fixtures, "tiny-sd/unet", unet, (lat, t, ctx, *res), names, ["out_sample"])
+        sizes["unet"] = export_unet(joint["unet"], lat, g, f"{base}/unet/model.onnx", fixtures, "tiny-sd/unet")
 
         # colour adapter
         hist = torch.from_numpy(cache["hists"][:1])
@@ -214,17 +202,9 @@ def export_all(args):
     write_cards(out, load_adherence())
 
 
-def export_inpainting(out, fixtures, g, sizes):
-    """The 9-channel inpainting UNet (diffusers input order: latents 4, mask 1, masked-image latents 4) in its own
-    folder; the text encoder, VAE, tokenizer and scheduler are the base model's (controlhost.json names it), which
-    keeps models/ small."""
-    unet9 = nets.UNet(in_ch=9)
-    unet9.load_state_dict(forge.load_ckpt("unet_inpaint")["ema"])
-    unet9.eval()
-    round_weights_to_fp16(unet9)
-    folder = os.path.join(out, "tiny-sd-inpainting")
-    wrapper = UNetExport(unet9)
-    lat = torch.randn(1, 9, 16, 16, generator=g)
+def export_unet(unet, lat, g, path, fixtures, fixture_name):
+    """A UNet with the ControlNet residual inputs (dynamic batch, size and token count) and its parity fixture."""
+    wrapper = UNetExport(unet)
     ctx = torch.randn(1, 77, nets.TEXT_DIM, generator=g)
     c0, c1, c2 = nets.UNET_CHANNELS
     res_shapes = [(c0, 16), (c0, 16), (c0, 8), (c1, 8), (c1, 4), (c2, 4), (c2, 4)]
@@ -235,9 +215,22 @@ def export_inpainting(out, fixtures, g, sizes):
            **dyn4("out_sample")}
     for n in RESIDUAL_NAMES:
         dyn.update(dyn4(n))
-    sizes["unet-inpainting"] = export_onnx(wrapper, (lat, t, ctx, *res), f"{folder}/unet/model.onnx", names,
-                                           ["out_sample"], dyn)
-    write_fixture(fixtures, "tiny-sd-inpainting/unet", wrapper, (lat, t, ctx, *res), names, ["out_sample"])
+    size = export_onnx(wrapper, (lat, t, ctx, *res), path, names, ["out_sample"], dyn)
+    write_fixture(fixtures, fixture_name, wrapper, (lat, t, ctx, *res), names, ["out_sample"])
+    return size
+
+
+def export_inpainting(out, fixtures, g, sizes):
+    """The 9-channel inpainting UNet (diffusers input order: latents 4, mask 1, masked-image latents 4) in its own
+    folder; the text encoder, VAE, tokenizer and scheduler are the base model's (controlhost.json names it), which
+    keeps models/ small."""
+    unet9 = nets.UNet(in_ch=9)
+    unet9.load_state_dict(forge.load_ckpt("unet_inpaint")["ema"])
+    unet9.eval()
+    round_weights_to_fp16(unet9)
+    folder = os.path.join(out, "tiny-sd-inpainting")
+    lat = torch.randn(1, 9, 16, 16, generator=g)
+    sizes["unet-inpainting"] = export_unet(unet9, lat, g, f"{folder}/unet/model.onnx", fixtures, "tiny-sd-inpainting/unet")
     write_json(f"{folder}/unet/config.json", {
         "sample_size": 16, "in_channels": 9, "out_channels": 4, "layers_per_block": 1,
         "block_out_channels": list(nets.UNET_CHANNELS), "cross_attention_dim": nets.TEXT_DIM})
