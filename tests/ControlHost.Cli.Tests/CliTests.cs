@@ -126,6 +126,26 @@ public class CliTests : IDisposable
     }
 
     [Fact]
+    public void Detect_makes_a_mask_from_transparency_and_refuses_an_opaque_image()
+    {
+        using (var png = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgba32>(8, 4, new(10, 20, 30, 255)))
+        {
+            for (var y = 0; y < 4; y++) png[1, y] = new(0, 0, 0, 0);
+            SixLabors.ImageSharp.ImageExtensions.SaveAsPng(png, Path.Combine(_dir, "cut.png"));
+        }
+        var ok = CliRunner.Run(_dir, "detect", "-m", "mask_alpha", "-i", "cut.png", "-o", "mask.png");
+        Assert.True(ok.Code == 0, ok.Err);
+        using (var mask = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(Path.Combine(_dir, "mask.png")))
+        {
+            Assert.Equal(255, mask[1, 2].R);
+            Assert.Equal(0, mask[5, 2].R);
+        }
+        var opaque = CliRunner.Run(_dir, "detect", "-m", "mask_alpha", "-i", Example("star-scene.png"), "-o", "m2.png");
+        Assert.Equal(2, opaque.Code);
+        Assert.Contains("no transparent pixels", opaque.Err);
+    }
+
+    [Fact]
     public void Detect_runs_sd_webui_controlnet_module_names_and_says_what_a_model_module_needs()
     {
         var seg = CliRunner.Run(_dir, "detect", "-m", "seg_ofade20k", "-i", Example("star-scene.png"), "--set", "resolution=64", "-o", "seg.png");

@@ -30,6 +30,16 @@ internal static class DetectCommand
             }
             var imagePath = parse.GetValue(image)!;
             var outPath = parse.GetValue(output)!;
+            // A mask from transparency needs the alpha channel, which the RGB preprocessors never see.
+            if (parse.GetValue(module)!.ToLowerInvariant() is "mask_alpha" or "alpha_mask")
+            {
+                var (alpha, w, h) = ImageIo.LoadAlpha(imagePath);
+                var values = OptionValues.Resolve(Masks.AdjustOptions, given);
+                var mask = Masks.Adjust(Masks.FromAlpha(alpha, w, h), values.GetInt("grow"), values.GetDouble("feather"), values.GetBool("invert"));
+                PngParameters.Save(mask, outPath, "Module: mask_alpha");
+                Console.WriteLine($"wrote {outPath}");
+                return ExitCodes.Ok;
+            }
             // Built-in preprocessors first (sd-webui-controlnet module names), then condition types from plugins.
             if (PreprocessorRegistry.Find(parse.GetValue(module)!) is { } pre)
             {

@@ -21,6 +21,8 @@ internal static class ModulesCommand
                 Console.WriteLine($"{pre.Name}{aliases}: {pre.Description}");
                 foreach (var o in pre.Options) Console.WriteLine(Describe(o));
             }
+            Console.WriteLine("mask_alpha (aliases: alpha_mask): mask from transparency: alpha below 128 is the region to generate (PNG with alpha)");
+            foreach (var o in Masks.AdjustOptions) Console.WriteLine(Describe(o));
             Console.WriteLine();
             Console.WriteLine("condition types (from plugins; use them in generate --control TYPE=IMAGE):");
             using var host = PluginHost.LoadDefault(parse.GetValue(plugins));

@@ -30,7 +30,36 @@ public static class ImageIo
         return Decode(stream, path, pixelLimit);
     }
 
-    public static RgbImage Decode(Stream stream, string label, long pixelLimit = DefaultPixelLimit)
+    public static RgbImage Decode(Stream stream, string label, long pixelLimit = DefaultPixelLimit) =>
+        Guarded(stream, label, pixelLimit, s =>
+        {
+            using var image = Image.Load<Rgb24>(s);
+            return ToRgb(image);
+        });
+
+    /// <summary>The alpha channel of an image file, one byte a pixel (row-major), for masks drawn as transparency.</summary>
+    /// <exception cref="InvalidDataException">Unreadable, over the pixel limit, or without any transparent pixel.</exception>
+    public static (byte[] Alpha, int Width, int Height) LoadAlpha(string path, long pixelLimit = DefaultPixelLimit)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"image '{path}' not found");
+        using var stream = File.OpenRead(path);
+        var result = Guarded(stream, path, pixelLimit, s =>
+        {
+            using var image = Image.Load<Rgba32>(s);
+            var alpha = new byte[image.Width * image.Height];
+            for (var y = 0; y < image.Height; y++)
+                for (var x = 0; x < image.Width; x++)
+                    alpha[y * image.Width + x] = image[x, y].A;
+            return (alpha, image.Width, image.Height);
+        });
+        if (result.alpha.All(a => a == 255))
+            throw new InvalidDataException($"image '{path}' has no transparent pixels: a mask from alpha needs a PNG with transparency");
+        return result;
+    }
+
+    /// <summary>Reads the header first (format, size, pixel limit: nothing is decoded before that), then decodes;
+    /// every failure becomes an InvalidDataException naming the file.</summary>
+    private static T Guarded<T>(Stream stream, string label, long pixelLimit, Func<Stream, T> decode)
     {
         try
         {
@@ -42,8 +71,7 @@ public static class ImageIo
             if ((long)info.Width * info.Height > pixelLimit)
                 throw new InvalidDataException($"image '{label}': {info.Width}x{info.Height} is over the limit of {pixelLimit} pixels; scale it down first");
             if (stream.CanSeek) stream.Position = start;
-            using var image = Image.Load<Rgb24>(stream);
-            return ToRgb(image);
+            return decode(stream);
         }
         catch (InvalidDataException) { throw; }
         // Corrupt files can also trip the decoder's own bugs (ImageSharp 2.1 throws IndexOutOfRangeException on a
