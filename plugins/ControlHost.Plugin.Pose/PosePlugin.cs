@@ -5,7 +5,7 @@ namespace ControlHost.Plugin;
 
 /// <summary>
 /// Human pose for pose ControlNets. An image goes through a user-supplied OpenPose-style ONNX estimator (option
-/// model); an OpenPose JSON file given as the unit's image is rendered by the host and needs no model.
+/// estimator); an OpenPose JSON file given as the unit's image is rendered by the host and needs no model.
 /// </summary>
 public sealed class PosePlugin : IControlHostPlugin
 {

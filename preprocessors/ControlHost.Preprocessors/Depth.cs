@@ -12,13 +12,13 @@ public static class Depth
 {
     public static readonly IReadOnlyList<OptionSpec> Options =
     [
-        new("model", OptionKind.Text, "", null, null, "path of a MiDaS/DPT-style depth model (.onnx, with an optional .json beside it)"),
+        new("estimator", OptionKind.Text, "", null, null, "path of a MiDaS/DPT-style depth model (.onnx, with an optional .json beside it)"),
         new("far_is_bright", OptionKind.Boolean, "false", null, null, "the model outputs distance (larger = farther), so invert it"),
     ];
 
     public static readonly IPreprocessor Module = PreprocessorModule.Image("depth", ["depth_midas", "depth_zoe", "depth_leres", "depth_leres++", "depth_anything"],
         "depth (near = bright) from a user-supplied MiDaS/DPT-style ONNX model", Options,
-        (i, o) => Estimate(i, o.Get("model"), o.GetBool("far_is_bright")));
+        (i, o) => Estimate(i, o.Get("estimator"), o.GetBool("far_is_bright")));
 
     public static readonly IPreprocessor ReadyModule = PreprocessorModule.Image("depth_map", ["depth_ready", "depth_passthrough"],
         "a ready depth map (grey, near = bright unless invert) stretched to 0-255",
@@ -28,7 +28,7 @@ public static class Depth
     public static RgbImage Estimate(RgbImage input, string modelPath, bool farIsBright = false)
     {
         if (string.IsNullOrWhiteSpace(modelPath))
-            throw new ArgumentException("needs a depth model: --set model=PATH.onnx (a MiDaS/DPT-style ONNX export; input size and " +
+            throw new ArgumentException("needs a depth model: --set estimator=PATH.onnx (a MiDaS/DPT-style ONNX export; input size and " +
                 "normalisation in PATH.json, e.g. {\"width\": 384, \"height\": 384, \"mean\": [0.5,0.5,0.5], \"std\": [0.5,0.5,0.5]}); " +
                 "a depth map you already have goes through module depth_map");
         var model = OnnxImageModel.Load(modelPath);

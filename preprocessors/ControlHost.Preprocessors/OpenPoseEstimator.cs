@@ -9,13 +9,13 @@ namespace ControlHost.Preprocessors;
 /// </summary>
 public static class OpenPoseEstimator
 {
-    public const string NeedsModel = "needs a pose model: --set model=PATH.onnx (an OpenPose-style COCO body model: 19 heatmaps + 38 " +
+    public const string NeedsModel = "needs a pose model: --set estimator=PATH.onnx (an OpenPose-style COCO body model: 19 heatmaps + 38 " +
         "part affinity fields; input size and normalisation in PATH.json). A pose you already have as OpenPose JSON " +
         "renders without a model: pass the .json file as the unit's image";
 
     public static readonly IReadOnlyList<OptionSpec> Options =
     [
-        new("model", OptionKind.Text, "", null, null, "path of an OpenPose-style body model (.onnx, optional .json beside it)"),
+        new("estimator", OptionKind.Text, "", null, null, "path of an OpenPose-style body model (.onnx, optional .json beside it)"),
         new("threshold", OptionKind.Number, "0.1", 0.01, 1, "smallest heatmap peak kept as a keypoint"),
     ];
 
@@ -23,8 +23,8 @@ public static class OpenPoseEstimator
         "human pose (OpenPose 18 keypoints) from a user-supplied OpenPose-style ONNX model; map + JSON", Options,
         (i, o) =>
         {
-            if (string.IsNullOrWhiteSpace(o.Get("model"))) throw new ArgumentException(NeedsModel);
-            var pose = Estimate(i, o.Get("model"), o.GetDouble("threshold"));
+            if (string.IsNullOrWhiteSpace(o.Get("estimator"))) throw new ArgumentException(NeedsModel);
+            var pose = Estimate(i, o.Get("estimator"), o.GetDouble("threshold"));
             return new PreprocessorResult(OpenPose.Render(pose, i.Width, i.Height), Json: OpenPose.ToJson(pose));
         });
 

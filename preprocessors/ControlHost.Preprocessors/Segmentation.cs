@@ -11,20 +11,20 @@ namespace ControlHost.Preprocessors;
 /// </summary>
 public static class Segmentation
 {
-    public const string FallbackNote = "classical fallback (k-means colour clustering in Lab): regions, not ADE20K classes; supply model=PATH.onnx for real classes";
+    public const string FallbackNote = "classical fallback (k-means colour clustering in Lab): regions, not ADE20K classes; supply estimator=PATH.onnx for real classes";
 
     public static readonly IReadOnlyList<OptionSpec> Options =
     [
-        new("model", OptionKind.Text, "", null, null, "path of an ADE20K segmentation model (.onnx, logits [1,150,h,w]; optional .json beside it)"),
+        new("estimator", OptionKind.Text, "", null, null, "path of an ADE20K segmentation model (.onnx, logits [1,150,h,w]; optional .json beside it)"),
         new("clusters", OptionKind.Integer, "6", 2, 32, "fallback only: number of colour clusters"),
         new("seed", OptionKind.Integer, "0", 0, int.MaxValue, "fallback only: k-means seed"),
     ];
 
     public static readonly IPreprocessor Module = new PreprocessorModule("seg", ["seg_ofade20k", "seg_ufade20k", "seg_ofcoco", "segmentation"],
         "segmentation in the ADE20K palette: a user-supplied ONNX model, else k-means colour regions (a fallback)", Options,
-        (i, o) => string.IsNullOrWhiteSpace(o.Get("model"))
+        (i, o) => string.IsNullOrWhiteSpace(o.Get("estimator"))
             ? new PreprocessorResult(Fallback(i, o.GetInt("clusters"), o.GetInt("seed")), Note: FallbackNote)
-            : new PreprocessorResult(WithModel(i, o.Get("model"))));
+            : new PreprocessorResult(WithModel(i, o.Get("estimator"))));
 
     public static RgbImage WithModel(RgbImage input, string modelPath)
     {

@@ -154,7 +154,7 @@ public class CliTests : IDisposable
         using (var png = SixLabors.ImageSharp.Image.Load(Path.Combine(_dir, "seg.png"))) Assert.Equal(64, png.Height);
         var pose = CliRunner.Run(_dir, "detect", "-m", "openpose", "-i", Example("star-scene.png"), "-o", "pose.png");
         Assert.Equal(2, pose.Code);
-        Assert.Contains("model=PATH.onnx", pose.Err);
+        Assert.Contains("estimator=PATH.onnx", pose.Err);
         var modules = CliRunner.Run(_dir, "modules");
         Assert.Contains("lsd (aliases: mlsd", modules.Out);
         Assert.Contains("softedge", modules.Out);

@@ -45,7 +45,7 @@ public class ModelPreprocessorTests
     public void Without_a_model_the_message_says_what_to_supply(string module)
     {
         var e = Assert.Throws<PreprocessorException>(() => PreprocessorRegistry.Run(module, Draw.Flat(16, 16, 1, 2, 3)));
-        Assert.Contains("model=PATH.onnx", e.Message);
+        Assert.Contains("estimator=PATH.onnx", e.Message);
     }
 
     [Theory]
@@ -54,7 +54,7 @@ public class ModelPreprocessorTests
     public void A_missing_or_wrong_model_is_named(string file, string expected)
     {
         var e = Assert.Throws<PreprocessorException>(() => PreprocessorRegistry.Run("depth_midas", Draw.Flat(16, 16, 1, 2, 3),
-            new Dictionary<string, string> { ["model"] = Draw.ModelFixture(file) }));
+            new Dictionary<string, string> { ["estimator"] = Draw.ModelFixture(file) }));
         Assert.Contains(expected, e.Message);
         Assert.Contains("depth", e.Message);
     }
@@ -64,7 +64,7 @@ public class ModelPreprocessorTests
     {
         // the depth stand-in gives one channel, not 57
         var e = Assert.Throws<PreprocessorException>(() => PreprocessorRegistry.Run("openpose", Draw.Flat(16, 16, 1, 2, 3),
-            new Dictionary<string, string> { ["model"] = Draw.ModelFixture("depth.onnx") }));
+            new Dictionary<string, string> { ["estimator"] = Draw.ModelFixture("depth.onnx") }));
         Assert.Contains("57 channels", e.Message);
     }
 

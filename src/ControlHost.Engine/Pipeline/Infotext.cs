@@ -32,7 +32,8 @@ public static class Infotext
         };
         if (u.ProcessorResolution > 0) fields.Add($"Processor Res: {u.ProcessorResolution}");
         fields.Add($"Pixel Perfect: {(u.PixelPerfect ? "True" : "False")}");
-        fields.AddRange(u.Options.Select(kv => $"{kv.Key}: {kv.Value}"));
+        // Options left empty (an unset model path, say) would only add noise to the text.
+        fields.AddRange(u.Options.Where(kv => kv.Value.Length > 0).Select(kv => $"{kv.Key}: {kv.Value}"));
         fields.Add($"Guidance Start: {Num(u.Start)}");
         fields.Add($"Guidance End: {Num(u.End)}");
         fields.Add($"Control Mode: {ModeText(u.Mode)}");
