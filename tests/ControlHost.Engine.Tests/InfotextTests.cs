@@ -19,7 +19,7 @@ public class InfotextTests
         var units = new[]
         {
             new ControlUnit { Branch = new NoBranch(), Module = "canny", ModelName = "controlnet-tiny-canny", Weight = 0.8f, End = 0.5,
-                Options = new Dictionary<string, string> { ["low_threshold"] = "100" } },
+                Options = new Dictionary<string, string> { ["low_threshold"] = "100", ["unset"] = "" }, ProcessorResolution = 128 },
             new ControlUnit { Branch = new NoBranch(), Module = "depth", ModelName = "controlnet-tiny-depth", Mode = ControlMode.ControlFirst },
         };
         var text = Infotext.Format(request, 1234, 128, 128, "Euler a", "tiny-sd", units);
@@ -29,7 +29,8 @@ public class InfotextTests
         Assert.StartsWith("Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1234, Size: 128x128, Model: tiny-sd", lines[2]);
         var parsed = Infotext.ParseParameters(text);
         Assert.Equal("1234", parsed["Seed"]);
-        Assert.Equal("Module: canny, Model: controlnet-tiny-canny, Weight: 0.8, Resize Mode: Crop and Resize, low_threshold: 100, " +
+        Assert.Equal("Module: canny, Model: controlnet-tiny-canny, Weight: 0.8, Resize Mode: Crop and Resize, Processor Res: 128, " +
+                     "Pixel Perfect: True, low_threshold: 100, " +
                      "Guidance Start: 0, Guidance End: 0.5, Control Mode: Balanced", parsed["ControlNet 0"]);
         Assert.Contains("Control Mode: ControlNet is more important", parsed["ControlNet 1"]);
     }
