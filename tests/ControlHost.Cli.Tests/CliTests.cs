@@ -11,7 +11,7 @@ public class CliTests : IDisposable
     [Fact]
     public void Generate_with_stacked_controls_writes_a_png_whose_info_lists_every_unit()
     {
-        var (code, stdout, stderr) = CliRunner.Run(_dir, "generate", "--prompt", "a red person and a blue star on a pink background",
+        var (code, stdout, stderr) = CliRunner.Run(_dir, "generate", "--prompt", "a blue person and a red star on a pink background",
             "--control", $"canny={Example("star-scene.png")}", "--control", $"colour={Example("palette.png")},weight=0.8,end=0.8",
             "--seed", "42", "--steps", "12", "--out", "out.png", "--timings");
         Assert.True(code == 0, stderr);
@@ -19,8 +19,9 @@ public class CliTests : IDisposable
         Assert.Contains("timings: 12 steps", stdout);
         var info = CliRunner.Run(_dir, "info", "out.png");
         Assert.Equal(0, info.Code);
-        Assert.StartsWith("a red person and a blue star on a pink background", info.Out);
+        Assert.StartsWith("a blue person and a red star on a pink background", info.Out);
         Assert.Contains("Seed: 42", info.Out);
+        Assert.Contains("CFG scale: 4,", info.Out); // the embedded model's recommended guidance (controlhost.json)
         Assert.Contains("ControlNet 0: \"Module: canny, Model: controlnet-tiny-canny, Weight: 1", info.Out);
         Assert.Contains("ControlNet 1: \"Module: colour, Model: adapter-tiny-colour, Weight: 0.8", info.Out);
         Assert.Contains("Guidance End: 0.8", info.Out);

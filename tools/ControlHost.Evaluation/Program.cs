@@ -13,7 +13,7 @@ using ControlHost.Preprocessors;
 namespace ControlHost.Evaluation;
 
 /// <summary>
-/// controlhost-eval [--models DIR] [--evalset DIR] [--seeds N] [--steps N] [--only a,b]: generates from the held-out
+/// controlhost-eval [--models DIR] [--evalset DIR] [--seeds N] [--steps N] [--cfg S] [--only a,b]: generates from the held-out
 /// scenes with ONNX Runtime, with and without each control (same prompt and seed), and prints the adherence table.
 /// </summary>
 internal static class Program
@@ -30,6 +30,7 @@ internal static class Program
         var evalDir = Arg("--evalset", Path.Combine(root, "tests", "fixtures", "evalset"));
         var seeds = int.Parse(Arg("--seeds", "2"), CultureInfo.InvariantCulture);
         var steps = int.Parse(Arg("--steps", "20"), CultureInfo.InvariantCulture);
+        var cfgText = Arg("--cfg", "");
         var only = Arg("--only", "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
 
         var catalog = new ModelCatalog([modelsDir]);
@@ -37,15 +38,17 @@ internal static class Program
         using var plugins = ControlHost.Plugins.PluginHost.LoadDefault();
         var resolver = new UnitResolver(plugins.Registry, catalog);
         var pipeline = new DiffusionPipeline(model);
+        // The model's recommended guidance unless one is given (the embedded model recommends 4).
+        var cfg = cfgText.Length > 0 ? double.Parse(cfgText, CultureInfo.InvariantCulture) : model.Folder.RecommendedCfg ?? 7.0;
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(evalDir, "scenes.json")));
         var scenes = doc.RootElement.GetProperty("scenes").EnumerateArray().ToArray();
         var clock = Stopwatch.StartNew();
 
         RgbImage Generate(string caption, uint seed, params UnitRequest[] units) =>
-            pipeline.Generate(new GenerationRequest { Prompt = caption, Seed = seed, Steps = steps, CfgScale = 5, Width = 128, Height = 128 },
+            pipeline.Generate(new GenerationRequest { Prompt = caption, Seed = seed, Steps = steps, CfgScale = cfg, Width = 128, Height = 128 },
                 resolver.Resolve(units, model, 128, 128)).Image;
 
-        Console.WriteLine($"condition   measure                      with     without   ratio   (scenes x seeds, {steps} steps)");
+        Console.WriteLine($"condition   measure                      with     without   ratio   (scenes x seeds, {steps} steps, cfg {cfg})");
         var spatial = new (string Cond, string Measure, Func<RgbImage, RgbImage, double> Score, bool PeopleOnly)[]
         {
             ("canny", "edge F1 (2 px)", (c, g) => EdgeMetrics.CannyF1(c, g).F1, false),

@@ -18,6 +18,7 @@ import nets
 import vocab
 
 OPSET = 17
+RECOMMENDED_CFG = 4
 
 
 class VaeEncoderExport(torch.nn.Module):
@@ -237,7 +238,7 @@ def export_inpainting(out, fixtures, g, sizes):
     write_json(f"{folder}/model_index.json", {
         "_class_name": "OnnxStableDiffusionInpaintPipeline", "_diffusers_version": "0.21.0",
         "unet": ["diffusers", "OnnxRuntimeModel"]})
-    write_json(f"{folder}/controlhost.json", {"components_from": "../tiny-sd"})
+    write_json(f"{folder}/controlhost.json", {"components_from": "../tiny-sd", "cfg_scale": RECOMMENDED_CFG})
 
 
 def load_adherence():
@@ -269,6 +270,8 @@ def write_base_configs(base, scale):
     write_json(f"{base}/unet/config.json", {
         "sample_size": 16, "in_channels": 4, "out_channels": 4, "layers_per_block": 1,
         "block_out_channels": list(nets.UNET_CHANNELS), "cross_attention_dim": nets.TEXT_DIM})
+    # The guidance the tiny model follows prompts best at (prompt colour 72% at 3 and 4, 68% at 5, 54% at 7, 42% at 9).
+    write_json(f"{base}/controlhost.json", {"cfg_scale": RECOMMENDED_CFG})
     write_json(f"{base}/vae_decoder/config.json", {"scaling_factor": round(scale, 6), "sample_size": 128,
                                                     "latent_channels": 4})
     tok = f"{base}/tokenizer"
@@ -325,6 +328,8 @@ tables, the SD 1.x noise schedule (1000 steps, scaled-linear betas 0.00085-0.012
 - VAE: {stage_info("vae")}; decoder fine-tune: {stage_info("decoder")}.
 - UNet + text encoder + colour adapter (trained jointly, caption dropout 15%, colour words left out of 30% of the captions on the GPU run, colour tokens kept 50%): {stage_info("unet")}.
 - Prompt adherence (single-object captions, object colour matches the caption): {prompt}.
+- Recommended guidance scale {RECOMMENDED_CFG} (`controlhost.json`, used when `--cfg` is not given): prompt colour was 72% at
+  3 and 4, 68% at 5, 54% at 7 and 42% at 9; every adherence figure in these cards is measured at {RECOMMENDED_CFG}.
 """)
     for cond in forge.CONDITIONS:
         cdir = os.path.join(out, f"controlnet-tiny-{cond}")

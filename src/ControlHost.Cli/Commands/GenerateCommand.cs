@@ -22,7 +22,11 @@ internal static class GenerateCommand
         var width = new Option<int>("--width", "-W") { Description = "Width in pixels (multiple of 8); default: the model's native size" };
         var height = new Option<int>("--height", "-H") { Description = "Height in pixels (multiple of 8); default: the model's native size" };
         var steps = new Option<int>("--steps") { Description = "Sampling steps", DefaultValueFactory = _ => 20 };
-        var cfg = new Option<double>("--cfg") { Description = "Classifier-free guidance scale (1 skips the unconditional pass)", DefaultValueFactory = _ => 7.0 };
+        var cfg = new Option<double>("--cfg")
+        {
+            Description = "Classifier-free guidance scale (1 skips the unconditional pass); default: the model's recommended scale (controlhost.json cfg_scale), else 7",
+            DefaultValueFactory = _ => 7.0,
+        };
         var sampler = new Option<string>("--sampler") { Description = "DDIM, Euler, Euler a, DPM++ 2M, DPM++ 2M Karras", DefaultValueFactory = _ => "Euler a" };
         var seed = new Option<long>("--seed") { Description = "Seed (0..4294967295); -1 picks one", DefaultValueFactory = _ => -1 };
         var model = new Option<string?>("--model") { Description = "Model folder or name (default: the embedded tiny-sd)" };
@@ -58,6 +62,8 @@ internal static class GenerateCommand
             };
             var modelName = parse.GetValue(model);
             var controls = parse.GetValue(control) ?? [];
+            // A scale the user gave, or one read from --from's PNG, is kept; otherwise the model may recommend one.
+            var cfgFixed = parse.GetResult(cfg) is { Implicit: false } || parse.GetValue(from) is not null;
             if (parse.GetValue(from) is { } source)
             {
                 bool Given(Option o) => parse.GetResult(o) is { Implicit: false };
@@ -67,13 +73,13 @@ internal static class GenerateCommand
             }
             else if (request.Prompt.Length == 0) throw new UserError("--prompt is required (or --from FILE.png)");
             return Run(request, controls, parse.GetValue(init), modelName, parse.GetValue(device),
-                parse.GetValue(threads), parse.GetValue(output)!, parse.GetValue(timings), parse.GetValue(plugins));
+                parse.GetValue(threads), parse.GetValue(output)!, parse.GetValue(timings), parse.GetValue(plugins), cfgFixed);
         }));
         return command;
     }
 
     private static int Run(GenerationRequest request, string[] controls, string? initPath, string? modelName, DeviceChoice deviceChoice,
-        int threads, string outPath, bool showTimings, string? pluginsDir)
+        int threads, string outPath, bool showTimings, string? pluginsDir, bool cfgFixed)
     {
         if (request.Validate() is { } problem) throw new UserError(problem);
         if (Engine.Scheduling.Samplers.Canonical(request.Sampler) is null)
@@ -85,6 +91,7 @@ internal static class GenerateCommand
         var clock = Stopwatch.StartNew();
         var catalog = ModelCatalog.Default();
         var folder = catalog.ResolveModel(modelName);
+        if (!cfgFixed && folder.RecommendedCfg is { } recommended) request = request with { CfgScale = recommended };
         var device = ExecutionDevice.Resolve(deviceChoice, threads);
         if (device.Notice is not null) Console.Error.WriteLine($"note: {device.Notice}");
         using var sd = StableDiffusionModel.Load(folder, device);
