@@ -127,6 +127,23 @@ public class CliTests : IDisposable
     }
 
     [Fact]
+    public void Inpainting_with_the_inpainting_model_keeps_the_pixels_outside_the_mask()
+    {
+        Assert.Equal(0, CliRunner.Run(_dir, "detect", "-m", "mask_box", "-i", Example("star-scene.png"), "--set", "x=16", "--set", "y=24",
+            "--set", "width=48", "--set", "height=56", "-o", "box.png").Code);
+        var run = CliRunner.Run(_dir, "generate", "--model", "tiny-sd-inpainting", "--init", Example("star-scene.png"), "--mask", "box.png",
+            "--strength", "1", "--prompt", "a green circle on a yellow background", "--seed", "5", "--steps", "8", "--out", "inpainted.png");
+        Assert.True(run.Code == 0, run.Err);
+        using var before = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(Example("star-scene.png"));
+        using var after = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(Path.Combine(_dir, "inpainted.png"));
+        Assert.Equal(before[100, 100], after[100, 100]);
+        Assert.Equal(before[5, 5], after[5, 5]);
+        var noInit = CliRunner.Run(_dir, "generate", "--mask", "box.png", "--prompt", "x", "--out", "y.png");
+        Assert.Equal(2, noInit.Code);
+        Assert.Contains("--mask needs --init", noInit.Err);
+    }
+
+    [Fact]
     public void Detect_makes_a_mask_from_transparency_and_refuses_an_opaque_image()
     {
         using (var png = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgba32>(8, 4, new(10, 20, 30, 255)))

@@ -36,6 +36,7 @@ internal static class GenerateCommand
             DefaultValueFactory = _ => [],
         };
         var init = new Option<string?>("--init") { Description = "img2img: the starting image" };
+        var mask = new Option<string?>("--mask") { Description = "Inpainting mask for --init (white = generate, black = keep exactly)" };
         var strength = new Option<double>("--strength") { Description = "img2img: how much to re-noise (0..1)", DefaultValueFactory = _ => 0.75 };
         var device = new Option<DeviceChoice>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => DeviceChoice.Auto };
         var threads = new Option<int>("--threads") { Description = "CPU threads for ONNX Runtime (0: its default)" };
@@ -44,7 +45,7 @@ internal static class GenerateCommand
         var plugins = new Option<string?>("--plugins") { Description = "An extra folder of plugins to load" };
 
         var command = new Command("generate", "Generate an image");
-        foreach (var o in new Option[] { prompt, negative, width, height, steps, cfg, sampler, seed, model, control, init, strength, device, threads, output, timings, plugins, from })
+        foreach (var o in new Option[] { prompt, negative, width, height, steps, cfg, sampler, seed, model, control, init, mask, strength, device, threads, output, timings, plugins, from })
             command.Options.Add(o);
         command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
         {
@@ -72,13 +73,14 @@ internal static class GenerateCommand
                 if (!Given(model)) modelName = fromModel ?? modelName;
             }
             else if (request.Prompt.Length == 0) throw new UserError("--prompt is required (or --from FILE.png)");
-            return Run(request, controls, parse.GetValue(init), modelName, parse.GetValue(device),
+            if (parse.GetValue(mask) is not null && parse.GetValue(init) is null) throw new UserError("--mask needs --init (the image to inpaint)");
+            return Run(request, controls, parse.GetValue(init), parse.GetValue(mask), modelName, parse.GetValue(device),
                 parse.GetValue(threads), parse.GetValue(output)!, parse.GetValue(timings), parse.GetValue(plugins), cfgFixed);
         }));
         return command;
     }
 
-    private static int Run(GenerationRequest request, string[] controls, string? initPath, string? modelName, DeviceChoice deviceChoice,
+    private static int Run(GenerationRequest request, string[] controls, string? initPath, string? maskPath, string? modelName, DeviceChoice deviceChoice,
         int threads, string outPath, bool showTimings, string? pluginsDir, bool cfgFixed)
     {
         if (request.Validate() is { } problem) throw new UserError(problem);
@@ -99,6 +101,7 @@ internal static class GenerateCommand
         var height = request.Height == 0 ? folder.NativeSize : request.Height;
         request = request with { Width = width, Height = height };
         if (initPath is not null) request = request with { InitImage = ImageIo.Load(initPath) };
+        if (maskPath is not null) request = request with { Mask = ImageIo.Load(maskPath) };
 
         var unitRequests = specs.Select((s, i) =>
         {

@@ -28,8 +28,11 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
         var height = request.Height == 0 ? model.Folder.NativeSize : request.Height;
         var scheduler = Samplers.Create(request.Sampler, model.Schedule);
         scheduler.SetTimesteps(request.Steps);
-        if (model.Unet.InChannels != 4)
-            throw new ArgumentException($"{model.Folder.Unet} has {model.Unet.InChannels} input channels (an inpainting UNet); txt2img and img2img need a 4-channel UNet");
+        var inpaintingUnet = model.Unet.InChannels == 9;
+        if (model.Unet.InChannels != 4 && !inpaintingUnet)
+            throw new ArgumentException($"{model.Folder.Unet} has {model.Unet.InChannels} input channels; 4 (a plain UNet) or 9 (an inpainting UNet) are supported");
+        if (inpaintingUnet && request.Mask is null)
+            throw new ArgumentException($"{model.Folder.Unet} has 9 input channels (an inpainting UNet): it needs an init image and a mask; txt2img and img2img need a 4-channel UNet");
         var layout = model.Unet.Residuals;
         for (var u = 0; u < units.Count; u++)
             if (units[u].Branch is IResidualBranch && layout is null)
@@ -57,9 +60,15 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
         var noise = rng.Normal(latentLength);
         var latent = new float[latentLength];
         var firstStep = 0;
+        float[]? clean = null;
+        Inpainting? inpaint = null;
         if (request.InitImage is { } init)
         {
-            var clean = EncodeImage(ImageIo.Fit(init, width, height, ResizeMode.JustResize), h, w);
+            var fittedInit = ImageIo.Fit(init, width, height, ResizeMode.JustResize);
+            clean = EncodeImage(fittedInit, h, w);
+            if (request.Mask is { } mask)
+                inpaint = Inpainting.Create(fittedInit, ImageIo.Fit(mask, width, height, ResizeMode.JustResize),
+                    inpaintingUnet ? chw => EncodeChw(chw, height, width, h, w) : null);
             firstStep = request.Steps - Math.Min((int)(request.Steps * request.Strength), request.Steps);
             scheduler.AddNoise(clean, noise, firstStep, latent);
         }
@@ -71,6 +80,10 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
 
         // Buffers for the whole loop.
         var modelIn = new float[batch * latentLength];
+        // An inpainting UNet reads 9 channels; ControlNets still read the 4-channel latents in modelIn.
+        var unetEntry = model.Unet.InChannels * h * w;
+        var unetIn = inpaintingUnet ? new float[batch * unetEntry] : modelIn;
+        var noisedInit = inpaint is not null && !inpaintingUnet ? new float[latentLength] : null;
         var modelOut = new float[batch * latentLength];
         var guided = new float[latentLength];
         var sampleTensor = new FloatTensor(modelIn, batch, 4, h, w);
@@ -98,6 +111,9 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
             var modelTimeBefore = SessionTime();
             var t = scheduler.Timesteps[step];
             for (var b = 0; b < batch; b++) scheduler.ScaleModelInput(latent, modelIn.AsSpan(b * latentLength, latentLength), step);
+            if (inpaintingUnet)
+                for (var b = 0; b < batch; b++)
+                    inpaint!.FillUnetInput(modelIn.AsSpan(b * latentLength, latentLength), unetIn.AsSpan(b * unetEntry, unetEntry));
 
             // Residual branches: each active unit computes into scratch, the engine scales and sums.
             var anyResidual = false;
@@ -126,15 +142,15 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
             var residuals = anyResidual ? sumSlices : null;
             if (condContext is null)
             {
-                model.Unet.Run(modelIn, batch, h, w, t, textContext, tokens, dim, residuals, modelOut);
+                model.Unet.Run(unetIn, batch, h, w, t, textContext, tokens, dim, residuals, modelOut);
             }
             else
             {
                 // Different token counts cannot share a batch: run the halves one by one.
                 var condTokens = condContext.Length / dim;
                 if (useGuidance)
-                    model.Unet.Run(modelIn, 1, h, w, t, textContext, tokens, dim, Half(residuals, layout, 0, h, w), modelOut);
-                model.Unet.Run(modelIn.AsMemory((batch - 1) * latentLength), 1, h, w, t, condContext, condTokens, dim,
+                    model.Unet.Run(unetIn, 1, h, w, t, textContext, tokens, dim, Half(residuals, layout, 0, h, w), modelOut);
+                model.Unet.Run(unetIn.AsMemory((batch - 1) * unetEntry), 1, h, w, t, condContext, condTokens, dim,
                     Half(residuals, layout, batch - 1, h, w), modelOut.AsMemory((batch - 1) * latentLength));
             }
 
@@ -147,6 +163,11 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
             }
             else modelOut.AsSpan(0, latentLength).CopyTo(guided);
             scheduler.Step(guided, step, latent, rng);
+            if (noisedInit is not null)
+            {
+                scheduler.AddNoise(clean!, noise, step + 1, noisedInit);
+                inpaint!.KeepUnmasked(latent, noisedInit);
+            }
 
             for (var u = 0; u < units.Count; u++)
             {
@@ -163,6 +184,7 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
 
         var decodeClock = Stopwatch.StartNew();
         var image = Decode(latent, h, w);
+        if (inpaint is not null) image = inpaint.Blend(image);
         decodeClock.Stop();
         var infotext = Infotext.Format(request with { Seed = seed }, seed, width, height, scheduler.Name, model.Name, units);
         return new GenerationResult(image, seed, infotext, timings, textClock.Elapsed, decodeClock.Elapsed);
@@ -234,9 +256,11 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
         }).ToArray();
     }
 
-    private float[] EncodeImage(RgbImage image, int h, int w)
+    private float[] EncodeImage(RgbImage image, int h, int w) => EncodeChw(ImageIo.ToChw(image, signed: true), image.Height, image.Width, h, w);
+
+    private float[] EncodeChw(float[] chw, int height, int width, int h, int w)
     {
-        var (data, shape) = model.VaeEncoder.Run(ImageIo.ToChw(image, signed: true), 3, image.Height, image.Width);
+        var (data, shape) = model.VaeEncoder.Run(chw, 3, height, width);
         if (shape[1] < 4 || shape[2] != h || shape[3] != w)
             throw new InvalidOperationException($"{model.Folder.VaeEncoder}: output [{string.Join(",", shape)}]; [1,4,{h},{w}] expected");
         // Some exports return mean and log-variance (8 channels): the first 4 are the mean.

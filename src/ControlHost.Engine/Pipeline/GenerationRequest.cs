@@ -22,6 +22,14 @@ public sealed record GenerationRequest
     public RgbImage? InitImage { get; init; }
     public double Strength { get; init; } = 0.75;
 
+    /// <summary>
+    /// Inpainting: where to generate (white; grey blends), fitted to the size like the init image, which it needs.
+    /// An inpainting UNet (9 input channels) sees the mask and the masked image; a plain UNet keeps the unmasked
+    /// latent on the init image's noised path at every step. Either way the decoded image is blended back into the
+    /// init image with the mask, so pixels where the mask is black come out exactly as they went in.
+    /// </summary>
+    public RgbImage? Mask { get; init; }
+
     /// <summary>Checks the values that need no model; returns the first problem or null.</summary>
     public string? Validate()
     {
@@ -32,6 +40,7 @@ public sealed record GenerationRequest
         if (!double.IsFinite(CfgScale) || CfgScale < 0 || CfgScale > 100) return $"cfg scale {CfgScale}: must be 0..100";
         if (Seed < -1 || Seed > uint.MaxValue) return $"seed {Seed}: must be -1 or 0..{uint.MaxValue}";
         if (!double.IsFinite(Strength) || Strength is < 0 or > 1) return $"strength {Strength}: must be 0..1";
+        if (Mask is not null && InitImage is null) return "an inpainting mask needs the init image it applies to";
         return null;
     }
 }
