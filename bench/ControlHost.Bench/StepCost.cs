@@ -26,7 +26,7 @@ internal static class StepCost
         var evalset = Path.Combine(root, "tests", "fixtures", "evalset");
         var conditions = new[] { "canny", "seg", "depth" };
         var request = new GenerationRequest { Prompt = "a large white square and a small teal square on a blue background", Seed = 1, Steps = 20, CfgScale = 5 };
-        Console.WriteLine($"{"units",5} {"ms/step",9} {"+ms/unit",9} {"own run ms",10} {"ratio",6}   (median of {repeats} generations, 20 steps, cfg 5, 128x128, CPU 2 threads)");
+        Console.WriteLine($"{"units",5} {"ms/step",9} {"+ms/unit",9} {"own run ms",10} {"ratio",6} {"KB/step",8}   (median of {repeats} generations, 20 steps, cfg 5, 128x128, CPU 2 threads; KB allocated per step by the whole generation, encode and decode included)");
         double previous = 0;
         for (var k = 0; k <= 3; k++)
         {
@@ -36,14 +36,17 @@ internal static class StepCost
             }).ToArray();
             var perStep = new List<double>();
             var ownRuns = new List<double>();
+            var allocated = new List<double>();
             for (var r = 0; r < repeats + 1; r++)
             {
                 var units = resolver.Resolve(requests, model, 128, 128);
                 var newest = k == 0 ? null : model.ControlNet(catalog.ResolveControlNet(null, conditions[k - 1], model.Name)).Model;
                 var (before, beforeCount) = newest is null ? (TimeSpan.Zero, 0) : (newest.RunTime, newest.RunCount);
+                var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
                 var clock = Stopwatch.StartNew();
                 pipeline.Generate(request, units);
                 clock.Stop();
+                allocated.Add((GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / 1024.0 / request.Steps);
                 if (r == 0) continue; // the first run warms the sessions up
                 perStep.Add(clock.Elapsed.TotalMilliseconds / request.Steps);
                 if (newest is not null)
@@ -52,7 +55,8 @@ internal static class StepCost
             var step = Median(perStep);
             var extra = k == 0 ? 0 : step - previous;
             var own = k == 0 ? 0 : Median(ownRuns);
-            Console.WriteLine(k == 0 ? $"{k,5} {step,9:0.00}" : $"{k,5} {step,9:0.00} {extra,9:0.00} {own,10:0.00} {extra / own,6:0.00}");
+            var kb = Median(allocated);
+            Console.WriteLine(k == 0 ? $"{k,5} {step,9:0.00} {"",9} {"",10} {"",6} {kb,8:0.0}" : $"{k,5} {step,9:0.00} {extra,9:0.00} {own,10:0.00} {extra / own,6:0.00} {kb,8:0.0}");
             previous = step;
         }
     }
