@@ -70,7 +70,7 @@ internal static class Program
                 Console.WriteLine($"{cond,-11} (no ControlNet exported yet)");
                 continue;
             }
-            double with = 0, without = 0;
+            double with = 0, without = 0, ceiling = 0;
             var n = 0;
             foreach (var s in scenes.Where(s => !peopleOnly || s.GetProperty("person").GetBoolean()))
             {
@@ -79,6 +79,9 @@ internal static class Program
                 if (!File.Exists(map)) continue;
                 var control = ImageIo.Load(map);
                 var caption = s.GetProperty("caption").GetString()!;
+                // What the measure gives the scene's own image, which the control map was made from: the best a
+                // generation can expect (1 for most measures; lower where the map holds only part of the edges).
+                ceiling += seeds * score(control, ImageIo.Load(Path.Combine(evalDir, $"{name}.png")));
                 for (uint seed = 0; seed < seeds; seed++)
                 {
                     var unit = new UnitRequest { Condition = cond, Image = control, Preprocess = false };
@@ -88,6 +91,7 @@ internal static class Program
                 }
             }
             Report(cond, measure, with / n, without / n, n);
+            Console.WriteLine($"ceiling     {cond} {measure}: {ceiling / n:0.000} for the scenes' own images");
         }
 
         if ((only.Count == 0 || only.Contains("colour")) && catalog.Adapters.Any(a => a.Condition == "colour"))

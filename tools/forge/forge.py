@@ -350,6 +350,8 @@ def stage_eval(args):
                     f"({ratio}; {n.strip('()')} generations each)")
             adherence[words[0]] = adherence[words[0]] + "; " + text if words[0] in fresh else text
             fresh.add(words[0])
+        elif words and words[0] == "ceiling" and words[1] in adherence:
+            adherence[words[1]] += f" [{' '.join(words[2:])}]"
         elif words and words[0] == "prompt":
             adherence["prompt"] = " ".join(words[1:])
     with open(os.path.join(CACHE, "adherence.json"), "w") as f:
