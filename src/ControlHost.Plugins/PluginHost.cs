@@ -19,10 +19,13 @@ public sealed record FailedPlugin(string Folder, string? Id, string Reason);
 /// dependencies) and registers their condition types. A plugin that fails to load or register is recorded and
 /// skipped; the host and the other plugins go on.
 /// </summary>
-public sealed class PluginHost(ConditionRegistry registry, TimeSpan? callTimeLimit = null) : IDisposable
+public sealed class PluginHost(ConditionRegistry registry, TimeSpan? callTimeLimit = null, TimeSpan? registrationTimeLimit = null) : IDisposable
 {
     public const string ContractAssemblyName = "ControlHost.Abstractions";
     private readonly TimeSpan _timeLimit = callTimeLimit ?? TimeSpan.FromSeconds(30);
+    // Registration runs a plugin's static set-up and the JIT for its first types: on a busy 2-core machine that
+    // took over 2 s, so it has its own, generous limit, whatever limit the calls get.
+    private readonly TimeSpan _registrationLimit = registrationTimeLimit ?? TimeSpan.FromSeconds(30);
     private readonly List<PluginLoader> _loaders = [];
     private readonly HashSet<string> _seenFolders = new(StringComparer.Ordinal);
 
@@ -123,7 +126,7 @@ public sealed class PluginHost(ConditionRegistry registry, TimeSpan? callTimeLim
         });
         try
         {
-            if (!registration.Wait(_timeLimit)) return $"registration took longer than {_timeLimit.TotalSeconds:0.#} s";
+            if (!registration.Wait(_registrationLimit)) return $"registration took longer than {_registrationLimit.TotalSeconds:0.#} s";
         }
         catch (AggregateException e)
         {

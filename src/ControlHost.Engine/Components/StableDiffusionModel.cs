@@ -86,6 +86,16 @@ public sealed class StableDiffusionModel : IDisposable
             .Concat(_controlNets.Values.Select(c => c.Model))
             .Concat(_adapters.Values);
 
+    /// <summary>Time spent inside ONNX Runtime by every session so far, summed without allocating (read per step).</summary>
+    public TimeSpan TotalRunTime()
+    {
+        var total = TextEncoder.Model.RunTime + Unet.Model.RunTime + VaeDecoder.Model.RunTime;
+        if (_vaeEncoder is not null) total += _vaeEncoder.Model.RunTime;
+        foreach (var c in _controlNets.Values) total += c.Model.RunTime;
+        foreach (var a in _adapters.Values) total += a.RunTime;
+        return total;
+    }
+
     public void Dispose()
     {
         TextEncoder.Dispose();

@@ -11,6 +11,8 @@ public sealed class ControlNetBranch : IResidualBranch
     private readonly RgbImage _hint;
     private float[] _hintBatch = [];
     private int _hintBatchSize;
+    private IReadOnlyList<FloatTensor>? _outputsSeen;
+    private float[][] _outputArrays = [];
 
     public ControlNetBranch(string name, ControlNetModel model, RgbImage hint)
     {
@@ -37,8 +39,14 @@ public sealed class ControlNetBranch : IResidualBranch
         }
         var s = request.Sample.Shape;
         var c = request.TextEmbeddings.Shape;
+        // The engine passes the same output tensors every step: their arrays are gathered once.
+        if (!ReferenceEquals(_outputsSeen, outputs))
+        {
+            _outputArrays = outputs.Select(o => o.Data).ToArray();
+            _outputsSeen = outputs;
+        }
         _model.Run(request.Sample.Data, batch, s[1], s[2], s[3], request.Timestep, request.TextEmbeddings.Data, c[1], c[2],
-            _hintBatch, _hint.Height, _hint.Width, outputs.Select(o => o.Data).ToArray());
+            _hintBatch, _hint.Height, _hint.Width, _outputArrays);
         Runs++;
     }
 

@@ -78,6 +78,28 @@ public sealed class OnnxModel : IDisposable
         }
     }
 
+    /// <summary>A binding of inputs and outputs to reuse across runs (see <see cref="BoundTimestep"/> and the UNet).</summary>
+    public OrtIoBinding CreateBinding() => _session.CreateIoBinding();
+
+    /// <summary>Runs a prepared binding: no names to marshal, no wrappers to make, so nothing is allocated.</summary>
+    public void Run(OrtIoBinding binding)
+    {
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            _session.RunWithBinding(_runOptions, binding);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidOperationException($"{Path}: run failed: {e.Message.Split('\n')[0]}", e);
+        }
+        finally
+        {
+            Interlocked.Add(ref _runTicks, Stopwatch.GetTimestamp() - start);
+            RunCount++;
+        }
+    }
+
     /// <summary>Runs and lets ONNX Runtime allocate the outputs (for once-per-generation calls).</summary>
     public IDisposableReadOnlyCollection<OrtValue> Run(IReadOnlyCollection<string> inputNames, IReadOnlyCollection<OrtValue> inputs,
         IReadOnlyCollection<string> outputNames)

@@ -99,7 +99,7 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
         }
         var sumSlices = sums?.Select(s => new Memory<float>(s)).ToArray();
         float[]? condContext = null;
-        string activeContextKey = "";
+        List<int> activeBefore = [], activeNow = [];
         var latentTensor = new FloatTensor(latent, 1, 4, h, w);
 
         var timings = new List<StepTiming>();
@@ -131,12 +131,14 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
             }
 
             // Context tokens of active global units go after the conditional text.
-            var active = Enumerable.Range(0, units.Count).Where(u => contextTokens[u] is not null && units[u].IsActive(step, request.Steps)).ToArray();
-            var key = string.Join(",", active);
-            if (key != activeContextKey)
+            // Which global units are active, as a set compared step to step: the context is rebuilt only on a change.
+            activeNow.Clear();
+            for (var u = 0; u < units.Count; u++)
+                if (contextTokens[u] is not null && units[u].IsActive(step, request.Steps)) activeNow.Add(u);
+            if (!activeNow.SequenceEqual(activeBefore))
             {
-                condContext = active.Length == 0 ? null : cond.Data.Concat(active.SelectMany(u => contextTokens[u]!)).ToArray();
-                activeContextKey = key;
+                condContext = activeNow.Count == 0 ? null : cond.Data.Concat(activeNow.SelectMany(u => contextTokens[u]!)).ToArray();
+                (activeBefore, activeNow) = (activeNow, activeBefore);
             }
 
             var residuals = anyResidual ? sumSlices : null;
@@ -190,7 +192,7 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
         return new GenerationResult(image, seed, infotext, timings, textClock.Elapsed, decodeClock.Elapsed);
     }
 
-    private TimeSpan SessionTime() => model.Sessions.Aggregate(TimeSpan.Zero, (acc, s) => acc + s.RunTime);
+    private TimeSpan SessionTime() => model.TotalRunTime();
 
     private static float[] ScaledTokens(IContextBranch branch, float weight, int dim, int unit)
     {
