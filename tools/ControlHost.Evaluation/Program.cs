@@ -78,6 +78,8 @@ internal static class Program
                 var map = Path.Combine(evalDir, $"{name}.{cond}.png");
                 if (!File.Exists(map)) continue;
                 var control = ImageIo.Load(map);
+                // An empty map (a lines map of a scene with only round shapes) gives a unit nothing to follow.
+                if (control.Pixels.All(v => v == 0)) continue;
                 var caption = s.GetProperty("caption").GetString()!;
                 // What the measure gives the scene's own image, which the control map was made from: the best a
                 // generation can expect (1 for most measures; lower where the map holds only part of the edges).
