@@ -213,6 +213,8 @@ class Burst:
         self.d = {k: torch.from_numpy(v).to(dev) for k, v in data.items()}
         self.n = a.scenes
         self.person_idx = torch.nonzero(self.d["person"]).flatten()
+        # Scenes whose lines map is not blank (a quarter have no straight edges): the lines ControlNet draws from these.
+        self.lines_idx = torch.nonzero(self.d["grey"][GREY_MAPS.index("lines")].flatten(1).amax(1) > 0).flatten()
         self.ac = alphas_cumprod().to(dev)
         self.empty = torch.from_numpy(vocab.tokenize("", {})).to(dev)
 
@@ -375,7 +377,7 @@ class Burst:
         if src:
             load_npz(os.path.join(self.args.init, f"cn_{src}.npz"), {"cn": cn})
         self.log(f"controlnet {cond}: {'from ' + src + ' weights' if src else 'from the UNet encoder'}")
-        pool = self.person_idx if cond == "pose" else None
+        pool = {"pose": self.person_idx, "lines": self.lines_idx}.get(cond)
         b = self.args.batch // 2
 
         def step():

@@ -286,16 +286,21 @@ def stage_controlnet(args):
     cn = nets.ControlNet(joint["unet"])
     empty = empty_ids()
     gen = torch.Generator().manual_seed(SEED + 20 + CONDITIONS.index(cond))
-    pose_only = cond == "pose"
+    def has_signal(i):
+        # Pose maps are blank without people and lines maps without straight edges (a quarter of the scenes):
+        # a blank hint teaches nothing, so those ControlNets draw from scenes whose map has something in it.
+        scene = scenes.make_scene(i, seed=SEED)
+        if cond == "pose":
+            return any(o.shape == "person" for o in scene.objects)
+        return conditions.condition_map(cond, scene).max() > 0
 
     def pick():
-        if not pose_only:
+        if cond not in ("pose", "lines"):
             return torch.randint(0, len(latents), (32,), generator=gen)
-        # pose maps are empty without people: draw from scenes that have one
         out = []
         while len(out) < 32:
             i = int(torch.randint(0, len(latents), (1,), generator=gen))
-            if any(o.shape == "person" for o in scenes.make_scene(i, seed=SEED).objects):
+            if has_signal(i):
                 out.append(i)
         return torch.tensor(out)
 
