@@ -46,87 +46,59 @@ public sealed class ControlNetModel : IDisposable
     public void Run(float[] sample, int batch, int channels, int height, int width, double timestep,
         float[] context, int tokens, int dim, float[] hint, int hintHeight, int hintWidth, IReadOnlyList<float[]> outputs)
     {
-        lock (_calls)
+        lock (_runs)
         {
-            BoundCall? call = null;
-            foreach (var c in _calls)
-                if (c.Matches(sample, context, hint, outputs, batch, channels, height, width, tokens, hintHeight, hintWidth)) call = c;
-            call ??= Bind(sample, batch, channels, height, width, context, tokens, dim, hint, hintHeight, hintWidth, outputs);
-            call.Timestep.Set(timestep);
-            _model.Run(call.Binding);
+            var key = new RunKey(sample, context, hint, outputs, batch, channels, height, width, tokens, dim, hintHeight, hintWidth);
+            var run = _runs.Find(key) ?? _runs.Add(Bind(key));
+            run.Run(_model, timestep);
         }
     }
 
-    private readonly List<BoundCall> _calls = [];
-    private const int MaxBoundCalls = 8;
+    private readonly BoundRuns<RunKey> _runs = new(8);
 
-    private BoundCall Bind(float[] sample, int batch, int channels, int height, int width, float[] context, int tokens, int dim,
-        float[] hint, int hintHeight, int hintWidth, IReadOnlyList<float[]> outputs)
+    private BoundRun<RunKey> Bind(RunKey key)
     {
-        var call = new BoundCall(_model.CreateBinding(), new BoundTimestep(_timestep, batch),
-            [sample, context, hint, .. outputs], [batch, channels, height, width, tokens, hintHeight, hintWidth]);
-        call.Bind("sample", OrtTensors.Wrap(sample.AsMemory(0, batch * channels * height * width), batch, channels, height, width), input: true);
-        call.Binding.BindInput("timestep", call.Timestep.Value);
-        call.Bind("encoder_hidden_states", OrtTensors.Wrap(context.AsMemory(0, batch * tokens * dim), batch, tokens, dim), input: true);
-        call.Bind("controlnet_cond", OrtTensors.Wrap(hint.AsMemory(0, batch * 3 * hintHeight * hintWidth), batch, 3, hintHeight, hintWidth), input: true);
-        // conditioning_scale is fed 1: the engine applies each unit's weight itself.
-        if (_hasScale) call.Bind("conditioning_scale", OrtTensors.Timestep(_model.Input("conditioning_scale"), 1.0, 1), input: true);
+        var (batch, height, width) = (key.Batch, key.Height, key.Width);
+        var run = new BoundRun<RunKey>(_model, key, _timestep, batch);
+        run.Input("sample", OrtTensors.Wrap(key.Sample.AsMemory(0, batch * key.Channels * height * width), batch, key.Channels, height, width));
+        run.Input("encoder_hidden_states", OrtTensors.Wrap(key.Context.AsMemory(0, batch * key.Tokens * key.Dim), batch, key.Tokens, key.Dim));
+        run.Input("controlnet_cond", OrtTensors.Wrap(key.Hint.AsMemory(0, batch * 3 * key.HintHeight * key.HintWidth), batch, 3, key.HintHeight, key.HintWidth));
+        if (_hasScale)
+        {
+            // conditioning_scale is fed 1: the engine applies each unit's weight itself.
+            var scale = new BoundTimestep(_model.Input("conditioning_scale"), 1);
+            scale.Set(1.0);
+            run.Input("conditioning_scale", scale.Value);
+        }
         for (var i = 0; i < Layout.Count; i++)
         {
             var s = Layout.Shape(i, batch, height, width);
-            call.Bind(Layout.Names[i], OrtTensors.Wrap(outputs[i].AsMemory(0, s[0] * s[1] * s[2] * s[3]), s[0], s[1], s[2], s[3]), input: false);
+            run.Output(Layout.Names[i], OrtTensors.Wrap(key.Outputs[i].AsMemory(0, s[0] * s[1] * s[2] * s[3]), s[0], s[1], s[2], s[3]));
         }
-        if (_calls.Count == MaxBoundCalls)
-        {
-            _calls[0].Dispose();
-            _calls.RemoveAt(0);
-        }
-        _calls.Add(call);
-        return call;
+        return run;
     }
 
-    /// <summary>One prepared run: its binding, the OrtValues it holds (pinning the buffers), and the buffers and
-    /// sizes it was made for.</summary>
-    private sealed class BoundCall(OrtIoBinding binding, BoundTimestep timestep, float[][] buffers, int[] sizes) : IDisposable
+    /// <summary>The buffers (by reference) and sizes a bound run was made for.</summary>
+    private readonly record struct RunKey(float[] Sample, float[] Context, float[] Hint, IReadOnlyList<float[]> Outputs,
+        int Batch, int Channels, int Height, int Width, int Tokens, int Dim, int HintHeight, int HintWidth)
     {
-        private readonly List<OrtValue> _values = [];
-        public OrtIoBinding Binding { get; } = binding;
-        public BoundTimestep Timestep { get; } = timestep;
-
-        public void Bind(string name, OrtValue value, bool input)
+        public bool Equals(RunKey other)
         {
-            _values.Add(value);
-            if (input) Binding.BindInput(name, value);
-            else Binding.BindOutput(name, value);
-        }
-
-        public bool Matches(float[] sample, float[] context, float[] hint, IReadOnlyList<float[]> outputs, int batch, int channels,
-            int height, int width, int tokens, int hintHeight, int hintWidth)
-        {
-            if (sizes[0] != batch || sizes[1] != channels || sizes[2] != height || sizes[3] != width || sizes[4] != tokens
-                || sizes[5] != hintHeight || sizes[6] != hintWidth) return false;
-            if (!ReferenceEquals(buffers[0], sample) || !ReferenceEquals(buffers[1], context) || !ReferenceEquals(buffers[2], hint)
-                || buffers.Length != 3 + outputs.Count) return false;
-            for (var i = 0; i < outputs.Count; i++)
-                if (!ReferenceEquals(buffers[3 + i], outputs[i])) return false;
+            if (Batch != other.Batch || Channels != other.Channels || Height != other.Height || Width != other.Width
+                || Tokens != other.Tokens || Dim != other.Dim || HintHeight != other.HintHeight || HintWidth != other.HintWidth
+                || !ReferenceEquals(Sample, other.Sample) || !ReferenceEquals(Context, other.Context) || !ReferenceEquals(Hint, other.Hint)
+                || Outputs.Count != other.Outputs.Count) return false;
+            for (var i = 0; i < Outputs.Count; i++)
+                if (!ReferenceEquals(Outputs[i], other.Outputs[i])) return false;
             return true;
         }
 
-        public void Dispose()
-        {
-            Binding.Dispose();
-            Timestep.Dispose();
-            foreach (var v in _values) v.Dispose();
-        }
+        public override int GetHashCode() => HashCode.Combine(Batch, Height, Width, Tokens, Sample.Length);
     }
 
     public void Dispose()
     {
-        lock (_calls)
-        {
-            foreach (var c in _calls) c.Dispose();
-            _calls.Clear();
-        }
+        lock (_runs) _runs.Dispose();
         _model.Dispose();
     }
 }

@@ -55,18 +55,12 @@ public sealed class UNetModel : IDisposable
     public void Run(Memory<float> sample, int batch, int height, int width, double timestep,
         Memory<float> context, int tokens, int dim, IReadOnlyList<Memory<float>>? residuals, Memory<float> output)
     {
-        lock (_calls)
+        lock (_runs)
         {
-            var inputs = sample[..(batch * InChannels * height * width)];
-            var ctx = context[..(batch * tokens * dim)];
-            var outSlice = output[..(batch * 4 * height * width)];
-            var residualSlices = ResidualSlices(residuals, batch, height, width);
-            BoundCall? call = null;
-            foreach (var c in _calls)
-                if (c.Matches(inputs, ctx, outSlice, residualSlices, batch, height, width, tokens, dim)) call = c;
-            call ??= Bind(inputs, ctx, outSlice, residualSlices, batch, height, width, tokens, dim);
-            call.Timestep.Set(timestep);
-            _model.Run(call.Binding);
+            var key = new RunKey(sample[..(batch * InChannels * height * width)], context[..(batch * tokens * dim)],
+                output[..(batch * 4 * height * width)], ResidualSlices(residuals, batch, height, width), batch, height, width, tokens, dim);
+            var run = _runs.Find(key) ?? _runs.Add(Bind(key));
+            run.Run(_model, timestep);
         }
     }
 
@@ -85,69 +79,40 @@ public sealed class UNetModel : IDisposable
     }
 
     private Memory<float>[] _slices = [];
-    private readonly List<BoundCall> _calls = [];
-    private const int MaxBoundCalls = 4;
+    private readonly BoundRuns<RunKey> _runs = new(4);
 
-    private BoundCall Bind(Memory<float> sample, Memory<float> context, Memory<float> output, Memory<float>[] residuals,
-        int batch, int height, int width, int tokens, int dim)
+    private BoundRun<RunKey> Bind(RunKey probe)
     {
-        var call = new BoundCall(_model.CreateBinding(), new BoundTimestep(_timestep, batch), sample, context, output,
-            residuals.ToArray(), batch, height, width, tokens, dim);
-        call.Bind(_sample.Name, OrtTensors.Wrap(sample, batch, InChannels, height, width));
-        call.Binding.BindInput(_timestep.Name, call.Timestep.Value);
-        call.Bind(_context.Name, OrtTensors.Wrap(context, batch, tokens, dim));
+        // The probe's residual array is reused from call to call: the stored key keeps its own copy.
+        var key = probe with { Residuals = probe.Residuals.ToArray() };
+        var run = new BoundRun<RunKey>(_model, key, _timestep, key.Batch);
+        run.Input(_sample.Name, OrtTensors.Wrap(key.Sample, key.Batch, InChannels, key.Height, key.Width));
+        run.Input(_context.Name, OrtTensors.Wrap(key.Context, key.Batch, key.Tokens, key.Dim));
         if (Residuals is { } layout)
             for (var i = 0; i < layout.Count; i++)
             {
-                var shape = layout.Shape(i, batch, height, width);
-                call.Bind(layout.Names[i], OrtTensors.Wrap(residuals[i], batch, shape[1], shape[2], shape[3]));
+                var shape = layout.Shape(i, key.Batch, key.Height, key.Width);
+                run.Input(layout.Names[i], OrtTensors.Wrap(key.Residuals[i], key.Batch, shape[1], shape[2], shape[3]));
             }
-        call.BindOutput(_output, OrtTensors.Wrap(output, batch, 4, height, width));
-        // A few calls stay bound (both guidance halves, a new generation's buffers); the oldest is released.
-        if (_calls.Count == MaxBoundCalls)
-        {
-            _calls[0].Dispose();
-            _calls.RemoveAt(0);
-        }
-        _calls.Add(call);
-        return call;
+        run.Output(_output, OrtTensors.Wrap(key.Output, key.Batch, 4, key.Height, key.Width));
+        return run;
     }
 
-    /// <summary>One prepared UNet call: its binding, the OrtValues it holds (pinning the buffers), and its key.</summary>
-    private sealed class BoundCall(OrtIoBinding binding, BoundTimestep timestep, Memory<float> sample, Memory<float> context,
-        Memory<float> output, Memory<float>[] residuals, int batch, int height, int width, int tokens, int dim) : IDisposable
+    /// <summary>The buffers and shapes a bound run was made for; residual slices compared one by one.</summary>
+    private readonly record struct RunKey(Memory<float> Sample, Memory<float> Context, Memory<float> Output, Memory<float>[] Residuals,
+        int Batch, int Height, int Width, int Tokens, int Dim)
     {
-        private readonly List<OrtValue> _values = [];
-        public OrtIoBinding Binding { get; } = binding;
-        public BoundTimestep Timestep { get; } = timestep;
-
-        public void Bind(string name, OrtValue value)
+        public bool Equals(RunKey other)
         {
-            _values.Add(value);
-            Binding.BindInput(name, value);
-        }
-
-        public void BindOutput(string name, OrtValue value)
-        {
-            _values.Add(value);
-            Binding.BindOutput(name, value);
-        }
-
-        public bool Matches(Memory<float> s, Memory<float> c, Memory<float> o, Memory<float>[] r, int b, int h, int w, int t, int d)
-        {
-            if (b != batch || h != height || w != width || t != tokens || d != dim) return false;
-            if (!s.Equals(sample) || !c.Equals(context) || !o.Equals(output) || r.Length != residuals.Length) return false;
-            for (var i = 0; i < r.Length; i++)
-                if (!r[i].Equals(residuals[i])) return false;
+            if (Batch != other.Batch || Height != other.Height || Width != other.Width || Tokens != other.Tokens || Dim != other.Dim
+                || !Sample.Equals(other.Sample) || !Context.Equals(other.Context) || !Output.Equals(other.Output)
+                || Residuals.Length != other.Residuals.Length) return false;
+            for (var i = 0; i < Residuals.Length; i++)
+                if (!Residuals[i].Equals(other.Residuals[i])) return false;
             return true;
         }
 
-        public void Dispose()
-        {
-            Binding.Dispose();
-            Timestep.Dispose();
-            foreach (var v in _values) v.Dispose();
-        }
+        public override int GetHashCode() => HashCode.Combine(Batch, Height, Width, Tokens, Sample.Length);
     }
 
     private readonly Dictionary<int, float[]> _zeros = new();
@@ -160,11 +125,7 @@ public sealed class UNetModel : IDisposable
 
     public void Dispose()
     {
-        lock (_calls)
-        {
-            foreach (var c in _calls) c.Dispose();
-            _calls.Clear();
-        }
+        lock (_runs) _runs.Dispose();
         _model.Dispose();
     }
 }
