@@ -76,7 +76,7 @@ def render_chunk(bounds):
          "seg": np.empty((n, s, s, 3), np.uint8), "pose": np.empty((n, s, s, 3), np.uint8),
          "ids": np.empty((n, 77), np.int32), "ids_nc": np.empty((n, 77), np.int32),
          "hists": np.empty((n, nets.HIST_BINS), np.float32), "boxes": np.zeros((n, 3, 4), np.float32),
-         "nobj": np.zeros(n, np.int64), "person": np.zeros(n, bool)}
+         "nobj": np.zeros(n, np.int64), "person": np.zeros(n, bool), "straight": np.zeros(n, bool)}
     for k, i in enumerate(range(start, end)):
         sc = scenes.make_scene(i, seed=SEED)
         d["rgb"][k] = sc.rgb
@@ -89,6 +89,7 @@ def render_chunk(bounds):
         d["hists"][k] = histogram_fast(sc.rgb)
         d["nobj"][k] = len(sc.objects)
         d["person"][k] = any(o.shape == "person" for o in sc.objects)
+        d["straight"][k] = all(o.shape in scenes.STRAIGHT_SHAPES for o in sc.objects)
         for j, o in enumerate(sc.objects):
             d["boxes"][k, j] = object_box(o)
     return d
@@ -213,8 +214,10 @@ class Burst:
         self.d = {k: torch.from_numpy(v).to(dev) for k, v in data.items()}
         self.n = a.scenes
         self.person_idx = torch.nonzero(self.d["person"]).flatten()
-        # Scenes whose lines map is not blank (a quarter have no straight edges): the lines ControlNet draws from these.
-        self.lines_idx = torch.nonzero(self.d["grey"][GREY_MAPS.index("lines")].flatten(1).amax(1) > 0).flatten()
+        # The lines ControlNet draws from scenes whose shapes are all straight-edged and whose lines map is not blank:
+        # there the map holds the whole outline (forge.py controlnet --straight-only says why).
+        lines_found = self.d["grey"][GREY_MAPS.index("lines")].flatten(1).amax(1) > 0
+        self.lines_idx = torch.nonzero(lines_found & self.d["straight"]).flatten()
         self.ac = alphas_cumprod().to(dev)
         self.empty = torch.from_numpy(vocab.tokenize("", {})).to(dev)
 

@@ -35,6 +35,7 @@ CACHE = os.environ.get("FORGE_CACHE", os.path.join(HERE, "cache"))
 SEED = 1234
 TRAIN_SCENES = 20000
 CONDITIONS = ["canny", "lines", "scribble", "pose", "depth", "seg", "intensity"]
+STRAIGHT_DATA = "scenes of straight-edged shapes only"
 STAGE_STEPS = {"vae": 1500, "decoder": 1500, "unet": 2400, "controlnet": 900}
 
 
@@ -70,8 +71,9 @@ def log(stage, msg):
         f.write(line + "\n")
 
 
-def train_loop(stage, modules, params, lr, total_steps, minutes, step_fn, ema_of=None):
-    """Shared loop: AdamW with warm-up, checkpoints, a time budget, an EMA copy of the model that is exported."""
+def train_loop(stage, modules, params, lr, total_steps, minutes, step_fn, ema_of=None, run_info=None):
+    """Shared loop: AdamW with warm-up, checkpoints, a time budget, an EMA copy of the model that is exported.
+    run_info: what the model card should say of this run besides steps and time (batch, data)."""
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     ema = copy.deepcopy(ema_of) if ema_of is not None else None
     state = load_ckpt(stage)
@@ -91,7 +93,8 @@ def train_loop(stage, modules, params, lr, total_steps, minutes, step_fn, ema_of
     start, last_save, losses = time.time(), time.time(), []
 
     def save():
-        run = {"steps": step - first_step, "minutes": round((time.time() - start) / 60, 1), "where": "2 CPU cores"}
+        run = {"steps": step - first_step, "minutes": round((time.time() - start) / 60, 1), "where": "2 CPU cores",
+               **(run_info or {})}
         save_ckpt(stage, {"modules": {k: m.state_dict() for k, m in modules.items()}, "opt": opt.state_dict(),
                           "ema": ema.state_dict() if ema is not None else None, "step": step,
                           "elapsed": elapsed + time.time() - start, "history": earlier + [run]})
@@ -284,6 +287,15 @@ def stage_controlnet(args):
     for p in joint.parameters():
         p.requires_grad_(False)
     cn = nets.ControlNet(joint["unet"])
+    stage = f"controlnet_{cond}" + (f"@{args.variant}" if args.variant else "")
+    if args.init_from and not load_ckpt(stage):
+        # A head start from a related condition's ControlNet (a lines map is a subset of a Canny map); its runs
+        # stay in the history so the model card tells the whole story.
+        donor = f"controlnet_{args.init_from}"
+        cn.load_state_dict(load_ckpt(donor)["modules"]["cn"])
+        save_ckpt(stage, {"modules": {"cn": cn.state_dict()}, "opt": None, "ema": None, "step": 0, "elapsed": 0.0,
+                          "history": [dict(r, model=args.init_from) for r in history(donor)]})
+        log(stage, f"initialised from {donor}")
     empty = empty_ids()
     gen = torch.Generator().manual_seed(SEED + 20 + CONDITIONS.index(cond))
     def has_signal(i):
@@ -292,10 +304,12 @@ def stage_controlnet(args):
         scene = scenes.make_scene(i, seed=SEED)
         if cond == "pose":
             return any(o.shape == "person" for o in scene.objects)
+        if args.straight_only and any(o.shape not in scenes.STRAIGHT_SHAPES for o in scene.objects):
+            return False
         return conditions.condition_map(cond, scene).max() > 0
 
     def pick():
-        if cond not in ("pose", "lines"):
+        if cond not in ("pose", "lines") and not args.straight_only:
             return torch.randint(0, len(latents), (32,), generator=gen)
         out = []
         while len(out) < 32:
@@ -321,8 +335,9 @@ def stage_controlnet(args):
         pred = joint["unet"](zt, t.float(), ctx, res, mid)
         return F.mse_loss(pred, noise)
 
-    return train_loop(f"controlnet_{cond}", {"cn": cn}, list(cn.parameters()), args.lr or 5e-4,
-                      args.steps or STAGE_STEPS["controlnet"], args.minutes, step_fn)
+    return train_loop(stage, {"cn": cn}, list(cn.parameters()), args.lr or 5e-4,
+                      args.steps or STAGE_STEPS["controlnet"], args.minutes, step_fn,
+                      run_info={"batch": 32, **({"data": STRAIGHT_DATA} if args.straight_only else {})})
 
 
 # ---------------- export ----------------
@@ -404,13 +419,13 @@ def stage_unpack(args):
         report = json.load(f)
     where = report["device"]
 
-    def record(ckpt, stage, key, module, modules_key, ema=False, prefix=None):
+    def record(ckpt, stage, key, module, modules_key, ema=False, prefix=None, data=None):
         path = os.path.join(args.dir, f"{key}.npz")
         if stage not in report["stages"] or not burst.load_npz(path, {prefix or modules_key: module}):
             return
         info = report["stages"][stage]
         runs = history(ckpt) + [{"steps": info["steps"], "minutes": round(info["seconds"] / 60, 1), "where": where,
-                                 "batch": info.get("batch")}]
+                                 "batch": info.get("batch"), **({"data": data} if data else {})}]
         sd = module.state_dict()
         state = {"modules": {modules_key: sd}, "opt": None, "ema": sd if ema else None,
                  "step": sum(r["steps"] for r in runs), "elapsed": sum(r["minutes"] for r in runs) * 60,
@@ -424,7 +439,7 @@ def stage_unpack(args):
     record("unet_inpaint", "inpaint", "inpaint", nets.UNet(in_ch=9), "unet", ema=True)
     for cond in CONDITIONS:
         record(f"controlnet_{cond}", f"controlnet_{cond}", burst.CN_FILES[cond], nets.ControlNet(nets.UNet()), "cn",
-               prefix=cond)
+               prefix=cond, data=STRAIGHT_DATA if cond == "lines" else None)
     return True
 
 
@@ -440,6 +455,11 @@ def main():
     ap.add_argument("--steps", type=int, default=0, help="total steps of the stage (0: its default)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--lr", type=float, default=0.0, help="learning rate of the controlnet stage (0: 5e-4)")
+    ap.add_argument("--init-from", choices=CONDITIONS, default=None,
+                    help="controlnet: start from this condition's ControlNet when the stage has no checkpoint yet")
+    ap.add_argument("--straight-only", action="store_true",
+                    help="controlnet: train only on scenes whose shapes all have straight outlines")
+    ap.add_argument("--variant", default="", help="controlnet: a separate checkpoint (controlnet_COND@VARIANT) to compare")
     ap.add_argument("--eval-seeds", type=int, default=2, help="seeds per scene in the eval stage")
     ap.add_argument("--eval-only", default="", help="eval: only these measures (comma-separated, e.g. depth,lines)")
     ap.add_argument("--dir", default=os.path.join(CACHE, "burst"), help="pack/unpack: the burst run's folder")

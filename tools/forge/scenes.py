@@ -18,6 +18,8 @@ COLOURS = {
 }
 COLOUR_NAMES = list(COLOURS)
 SHAPES = ["circle", "square", "triangle", "star", "person"]
+# Shapes whose outline is all straight edges (a circle's and a stick figure's are not): the lines ControlNet's scenes.
+STRAIGHT_SHAPES = ("square", "triangle", "star")
 SIZE_WORDS = {"small": (10, 15), "": (17, 24), "large": (27, 36)}
 
 # ADE20K palette entries (class name -> RGB) used for the segmentation maps of this world.
