@@ -56,7 +56,13 @@ internal static class Program
         // Each condition's measures score the same generations (with and without the unit, same prompt and seed).
         var spatial = new (string Cond, (string Name, Func<RgbImage, RgbImage, double> Score)[] Measures, bool PeopleOnly)[]
         {
-            ("canny", [("edge F1 (2 px)", (c, g) => EdgeMetrics.CannyF1(c, g).F1)], false),
+            ("canny",
+            [
+                ("edge F1 (2 px)", (c, g) => EdgeMetrics.CannyF1(c, g).F1),
+                // How much of what the model draws lies on the map when the map holds every edge: the share of the
+                // generated edges that are the model's own blur and blotches (it bounds the lines measure below).
+                ("edge precision (2 px)", (c, g) => EdgeMetrics.CannyF1(c, g).Precision),
+            ], false),
             ("lines",
             [
                 ("edge F1 (2 px)", (c, g) => EdgeMetrics.CannyF1(c, g).F1),

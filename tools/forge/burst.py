@@ -27,7 +27,7 @@ import conditions  # noqa: E402
 import nets  # noqa: E402
 import scenes  # noqa: E402
 import vocab  # noqa: E402
-from forge import CONDITIONS, SEED, alphas_cumprod, edge_weighted_l1, histogram_fast  # noqa: E402
+from forge import CN_WARM_START, CONDITIONS, SEED, alphas_cumprod, edge_weighted_l1, histogram_fast  # noqa: E402
 
 GREY_MAPS = ["canny", "lines", "scribble", "intensity", "depth"]
 # ControlNets are written two files to a group (the device tool returns at most 8 files of 16 MB).
@@ -37,8 +37,6 @@ CN_FILES = {"canny": "controlnets_edges", "lines": "controlnets_edges", "scribbl
 COLOUR_MAPS = ["seg", "pose"]
 # Share of the training time per stage (the ControlNet share is split evenly over the conditions).
 SHARES = {"decoder": 0.07, "unet": 0.37, "inpaint": 0.10, "controlnets": 0.46}
-# ControlNets that start from another condition's weights when they have none of their own (similar thin-line maps).
-CN_WARM_START = {"lines": "canny", "scribble": "canny"}
 
 
 # ---------------- data ----------------
