@@ -213,7 +213,7 @@ class Burst:
         self.n = a.scenes
         self.person_idx = torch.nonzero(self.d["person"]).flatten()
         # The lines ControlNet draws from scenes whose shapes are all straight-edged and whose lines map is not blank:
-        # there the map holds the whole outline (forge.py controlnet --straight-only says why).
+        # there the map holds the whole outline (forge.py's stage_controlnet says why).
         lines_found = self.d["grey"][GREY_MAPS.index("lines")].flatten(1).amax(1) > 0
         self.lines_idx = torch.nonzero(lines_found & self.d["straight"]).flatten()
         self.ac = alphas_cumprod().to(dev)

@@ -124,6 +124,14 @@ def dyn4(name):
     return {name: {0: "batch", 2: "height", 3: "width"}}
 
 
+def step_axes():
+    """Dynamic axes shared by the UNet and the ControlNets: the denoising inputs and the residuals between them."""
+    dyn = {**dyn4("sample"), "timestep": {0: "batch"}, "encoder_hidden_states": {0: "batch", 1: "tokens"}}
+    for n in RESIDUAL_NAMES:
+        dyn.update(dyn4(n))
+    return dyn
+
+
 def export_all(args):
     out = os.path.abspath(args.out)
     fixtures = os.path.join(forge.HERE, "..", "..", "tests", "fixtures", "parity")
@@ -186,8 +194,7 @@ def export_all(args):
 
 def export_controlnet(cond, ckpt, out, fixtures, g):
     """One ControlNet checkpoint -> out/controlnet-tiny-COND (model, config, parity fixture); returns its size."""
-    joint = forge.load_joint()
-    cn = nets.ControlNet(joint["unet"])
+    cn = nets.ControlNet(nets.UNet())  # every weight comes from the checkpoint: no need to load the trained UNet
     cn.load_state_dict(forge.controlnet_weights(forge.load_ckpt(ckpt)))
     round_weights_to_fp16(cn)
     wrapper = ControlNetExport(cn)
@@ -196,10 +203,7 @@ def export_controlnet(cond, ckpt, out, fixtures, g):
     hint = torch.rand(1, 3, 128, 128, generator=g)
     t = torch.tensor([500.0])
     names = ["sample", "timestep", "encoder_hidden_states", "controlnet_cond"]
-    dyn = {**dyn4("sample"), "timestep": {0: "batch"}, "encoder_hidden_states": {0: "batch", 1: "tokens"},
-           **dyn4("controlnet_cond")}
-    for n in RESIDUAL_NAMES:
-        dyn.update(dyn4(n))
+    dyn = {**step_axes(), **dyn4("controlnet_cond")}
     cdir = os.path.join(out, f"controlnet-tiny-{cond}")
     size = export_onnx(wrapper, (lat, t, ctx, hint), f"{cdir}/model.onnx", names, RESIDUAL_NAMES, dyn)
     write_fixture(fixtures, f"controlnet-tiny-{cond}", wrapper, (lat, t, ctx, hint), names, RESIDUAL_NAMES)
@@ -216,10 +220,7 @@ def export_unet(unet, lat, g, path, fixtures, fixture_name):
     res = [torch.randn(1, c, s, s, generator=g) * 0.1 for c, s in res_shapes]
     t = torch.tensor([500.0])
     names = ["sample", "timestep", "encoder_hidden_states"] + RESIDUAL_NAMES
-    dyn = {**dyn4("sample"), "timestep": {0: "batch"}, "encoder_hidden_states": {0: "batch", 1: "tokens"},
-           **dyn4("out_sample")}
-    for n in RESIDUAL_NAMES:
-        dyn.update(dyn4(n))
+    dyn = {**step_axes(), **dyn4("out_sample")}
     size = export_onnx(wrapper, (lat, t, ctx, *res), path, names, ["out_sample"], dyn)
     write_fixture(fixtures, fixture_name, wrapper, (lat, t, ctx, *res), names, ["out_sample"])
     return size

@@ -303,31 +303,37 @@ def stage_controlnet(args):
     empty = empty_ids()
     gen = torch.Generator().manual_seed(SEED + 20 + CONDITIONS.index(cond))
 
-    def has_signal(i):
-        # Pose maps are blank without people: pose trains on scenes with people. Lines trains on scenes whose shapes
-        # are all straight-edged and whose lines map is not blank: there the map holds the whole outline, while in
-        # a scene with circles or people most edges are missing from it, which taught an earlier lines ControlNet
-        # that an empty stretch of the map may hold anything (it drew blobs there: edge precision 0.26).
+    def usable_map(i):
+        """The scene's condition map, or None where the scene does not train this ControlNet.
+
+        Pose maps are blank without people: pose trains on scenes with people. Lines trains on scenes whose shapes
+        are all straight-edged and whose lines map is not blank: there the map holds the whole outline, while in a
+        scene with circles or people most edges are missing from it, which taught an earlier lines ControlNet that an
+        empty stretch of the map may hold anything (it drew blobs there: edge precision 0.26)."""
         scene = scenes.make_scene(i, seed=SEED)
-        if cond == "pose":
-            return any(o.shape == "person" for o in scene.objects)
+        if cond == "pose" and not any(o.shape == "person" for o in scene.objects):
+            return None
         if straight_only and any(o.shape not in scenes.STRAIGHT_SHAPES for o in scene.objects):
-            return False
-        return conditions.condition_map(cond, scene).max() > 0
+            return None
+        m = conditions.condition_map(cond, scene)
+        return None if cond == "lines" and m.max() == 0 else m
 
     def pick():
+        """32 scene indices and their condition maps (each scene rendered once)."""
         if cond not in ("pose", "lines"):
-            return torch.randint(0, len(latents), (32,), generator=gen)
-        out = []
+            idx = torch.randint(0, len(latents), (32,), generator=gen)
+            return idx, [usable_map(int(i)) for i in idx]
+        out, maps = [], []
         while len(out) < 32:
             i = int(torch.randint(0, len(latents), (1,), generator=gen))
-            if has_signal(i):
+            m = usable_map(i)
+            if m is not None:
                 out.append(i)
-        return torch.tensor(out)
+                maps.append(m)
+        return torch.tensor(out), maps
 
     def step_fn(step):
-        idx = pick()
-        maps = [conditions.condition_map(cond, scenes.make_scene(int(i), seed=SEED)) for i in idx]
+        idx, maps = pick()
         hint = torch.from_numpy(np.stack(maps)).permute(0, 3, 1, 2).float() / 255.0
         tok = ids[idx].clone()
         tok[torch.rand(32, generator=gen) < 0.5] = empty
