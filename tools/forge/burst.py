@@ -1,7 +1,8 @@
-"""The whole family in one process on a GPU: every stage after the VAE, from a data set rendered once and held in
-device memory (the CPU stages of forge.py re-render scenes every step, which a GPU would wait on).
+"""The whole family in one process on a GPU: every stage after the VAE (and the VAE itself with --vae-seconds), from
+a data set rendered once and held in device memory (the CPU stages of forge.py re-render scenes every step, which a
+GPU would wait on).
 
-    python3 tools/forge/burst.py --init DIR --out DIR --minutes 8.5
+    python3 tools/forge/burst.py --init DIR --out DIR --minutes 8.5 [--vae-seconds 90]
 
 --init holds float16 weights to start from (`forge.py pack DIR` writes them from the cache): the VAE (required: its
 encoder defines the latent space), and optionally the UNet family and ControlNets. --out receives the trained
@@ -221,8 +222,10 @@ class Burst:
 
         self.vae = nets.VAE().to(dev)
         if not load_npz(os.path.join(a.init, "vae.npz"), {"vae": self.vae}):
-            raise SystemExit("--init has no vae.npz: the VAE defines the latent space and is not trained here")
-        self.encode_latents()
+            raise SystemExit("--init has no vae.npz: the VAE defines the latent space (--vae-seconds trains it further)")
+        if a.vae_seconds > 0:
+            self.stage_vae(a.vae_seconds)
+        self.encode_latents(rescale=a.vae_seconds > 0)
         budget = a.minutes * 60 - (time.time() - self.t0) - 15
         self.log(f"{budget:.0f} s left for training on {self.report['device']}")
         self.report["scenes"] = a.scenes
@@ -238,11 +241,15 @@ class Burst:
         return self.d["rgb"][idx].permute(0, 3, 1, 2).float() / 127.5 - 1
 
     @torch.no_grad()
-    def encode_latents(self):
+    def encode_latents(self, rescale=False):
         self.vae.eval()
-        lat = [self.vae.encode(self.images(torch.arange(b, min(b + 500, self.n), device=self.dev)))[0]
-               for b in range(0, self.n, 500)]
-        self.lat = torch.cat(lat) * self.scale
+        lat = torch.cat([self.vae.encode(self.images(torch.arange(b, min(b + 500, self.n), device=self.dev)))[0]
+                         for b in range(0, self.n, 500)])
+        if rescale:
+            # A retrained encoder has a latent spread of its own: unit variance again, as SD's scaling factor gives.
+            self.scale = float(1.0 / lat.std())
+            self.report["scale"] = self.scale
+        self.lat = lat * self.scale
         self.log(f"latents {tuple(self.lat.shape)}, std {self.lat.std().item():.3f} after scaling")
 
     def noised(self, idx):
@@ -270,6 +277,23 @@ class Burst:
         return pool[torch.randint(0, len(pool), (b,), device=self.dev)]
 
     # -- stages --
+
+    def stage_vae(self, seconds):
+        """Encoder and decoder together (forge.py's vae stage at a GPU's batch): moves the latent space, so every
+        stage after it must run too (they start from --init's weights and adapt)."""
+        vae = self.vae.train()
+        b = self.args.batch // 4
+
+        def step():
+            x = self.images(self.pick(b))
+            mean, logvar = vae.encode(x)
+            z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
+            kl = 0.5 * (mean ** 2 + logvar.exp() - 1 - logvar).mean()
+            return edge_weighted_l1(vae.decode(z), x) + 1e-4 * kl
+
+        self.train("vae", list(vae.parameters()), 2e-4, seconds, step, b)
+        vae.eval()
+        save_npz(os.path.join(self.args.out, "vae.npz"), {"vae": vae})
 
     def stage_decoder(self, seconds):
         """Sharper decoder on the frozen encoder's mean latents: the latent space does not move."""
@@ -407,6 +431,8 @@ def main():
     ap.add_argument("--workers", type=int, default=os.cpu_count())
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
+    ap.add_argument("--vae-seconds", type=float, default=0.0,
+                    help="train the whole VAE this long first (a new latent space: every later stage adapts to it)")
     ap.add_argument("--cpu", action="store_true")
     args = ap.parse_args()
     args.conditions = [c for c in args.conditions.split(",") if c]

@@ -197,7 +197,9 @@ def histogram_fast(rgb):
     return smoothed.astype(np.float32)
 
 
-def stage_latents(args):
+def stage_latents(args, scale=None):
+    """The CPU stages' training set: VAE latents of 20,000 scenes, caption ids and colour histograms. scale: the
+    latent scaling factor to keep (a burst run that retrained the VAE chose one), else 1 / std of these latents."""
     path = os.path.join(CACHE, "latents.npz")
     if os.path.exists(path):
         log("latents", "already cached")
@@ -213,7 +215,7 @@ def stage_latents(args):
             ids.extend(vocab.tokenize(s.caption, word_ids) for s in batch)
             hists.extend(histogram_fast(s.rgb) for s in batch)
     lat = np.concatenate(lat)
-    scale = float(1.0 / lat.std())
+    scale = scale or float(1.0 / lat.std())
     np.savez(path, latents=lat, ids=np.stack(ids), hists=np.stack(hists), scale=scale)
     log("latents", f"{len(lat)} scenes, latent std {lat.std():.4f}, scaling factor {scale:.5f}")
     return True
@@ -459,7 +461,12 @@ def stage_unpack(args):
         save_ckpt(ckpt, state)
         log("unpack", f"{ckpt}: {runs[-1]}")
 
+    record("vae", "vae", "vae", nets.VAE(), "vae")
     record("decoder", "decoder", "vae", nets.VAE(), "vae")
+    if "scale" in report:
+        # The burst retrained the encoder: the cached latents belong to the old one.
+        os.replace(os.path.join(CACHE, "latents.npz"), os.path.join(CACHE, "latents.before-vae-burst.npz"))
+        stage_latents(args, scale=report["scale"])
     record("unet", "unet", "joint", torch.nn.ModuleDict({"unet": nets.UNet(), "te": new_text_encoder(),
                                                          "adapter": nets.ColourAdapter()}), "joint", ema=True)
     record("unet_inpaint", "inpaint", "inpaint", nets.UNet(in_ch=9), "unet", ema=True)
