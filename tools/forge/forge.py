@@ -270,7 +270,7 @@ def stage_unet(args):
         pred = unet(zt, t.float(), ctx, ctx_bias=colour_bias(keep_colour))
         return F.mse_loss(pred, noise)
 
-    return train_loop("unet", {"joint": joint}, list(joint.parameters()), 3e-4, args.steps or STAGE_STEPS["unet"],
+    return train_loop("unet", {"joint": joint}, list(joint.parameters()), args.lr or 3e-4, args.steps or STAGE_STEPS["unet"],
                       args.minutes, step_fn, ema_of=joint)
 
 
@@ -487,7 +487,7 @@ def main():
     ap.add_argument("--minutes", type=float, default=20.0, help="time budget of this run of the stage")
     ap.add_argument("--steps", type=int, default=0, help="total steps of the stage (0: its default)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--lr", type=float, default=0.0, help="learning rate of the controlnet stage (0: 5e-4)")
+    ap.add_argument("--lr", type=float, default=0.0, help="learning rate of the unet or controlnet stage (0: 3e-4 and 5e-4)")
     ap.add_argument("--init-from", choices=CONDITIONS, default=None,
                     help="controlnet: start from this condition's ControlNet when the stage has no checkpoint yet "
                          "(default: lines and scribble from canny, the others from the UNet encoder)")
