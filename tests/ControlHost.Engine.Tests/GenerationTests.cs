@@ -32,6 +32,17 @@ public class GenerationTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedMod
     }
 
     [Fact]
+    public void Vae_round_trip_keeps_the_scene_s_edges()
+    {
+        var scene = EmbeddedModelFixture.Scene(0);
+        var back = f.Pipeline.VaeRoundTrip(scene);
+        Assert.Equal((scene.Width, scene.Height), (back.Width, back.Height));
+        var own = EdgeMetrics.CannyF1(Canny.Run(scene), back).F1;
+        var other = EdgeMetrics.CannyF1(Canny.Run(EmbeddedModelFixture.Scene(1)), back).F1;
+        Assert.True(own > 0.9 && own - other > 0.3, $"edge F1 {own:0.000} with its own edges, {other:0.000} with another scene's");
+    }
+
+    [Fact]
     public void Output_follows_the_canny_control_edges()
     {
         double with = 0, without = 0;

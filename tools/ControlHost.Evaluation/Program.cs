@@ -44,6 +44,8 @@ internal static class Program
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(evalDir, "scenes.json")));
         var scenes = doc.RootElement.GetProperty("scenes").EnumerateArray().ToArray();
         var clock = Stopwatch.StartNew();
+        // Each scene's own image through the VAE, shared by every condition's bounds.
+        var roundTrips = new Dictionary<string, RgbImage>();
 
         RgbImage Generate(string caption, uint seed, params UnitRequest[] units) =>
             pipeline.Generate(new GenerationRequest
@@ -100,7 +102,9 @@ internal static class Program
                 Accumulate(ceiling, score(control, own), seeds);
                 // The same image encoded and decoded by the model's VAE: what a generator that put the scene's own
                 // latent out exactly would score, so the VAE's part of any shortfall is visible.
-                Accumulate(throughVae, score(control, VaeRoundTrip(model, own)), seeds);
+                if (!roundTrips.TryGetValue(name, out var throughModelVae))
+                    roundTrips[name] = throughModelVae = pipeline.VaeRoundTrip(own);
+                Accumulate(throughVae, score(control, throughModelVae), seeds);
                 for (uint seed = 0; seed < seeds; seed++)
                 {
                     var unit = new UnitRequest { Condition = cond, Image = control, Preprocess = false };
@@ -168,15 +172,6 @@ internal static class Program
     {
         var edges = EdgeMetrics.CannyF1(control, generated);
         return [edges.F1, edges.Recall, edges.Precision, EdgeMetrics.F1(control, HoughLines.Run(generated), 2).F1];
-    }
-
-    private static RgbImage VaeRoundTrip(StableDiffusionModel model, RgbImage image)
-    {
-        var (latent, shape) = model.VaeEncoder.Run(ImageIo.ToChw(image, signed: true), 3, image.Height, image.Width);
-        // Decode the mean (the first 4 channels when the encoder returns mean and log-variance).
-        var mean = latent.AsSpan(0, 4 * shape[2] * shape[3]).ToArray();
-        var (pixels, outShape) = model.VaeDecoder.Run(mean, 4, shape[2], shape[3]);
-        return ImageIo.FromSignedChw(pixels, outShape[3], outShape[2]);
     }
 
     private static void Accumulate(double[] sums, double[] scores, int times)

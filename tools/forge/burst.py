@@ -28,7 +28,8 @@ import conditions  # noqa: E402
 import nets  # noqa: E402
 import scenes  # noqa: E402
 import vocab  # noqa: E402
-from forge import CN_WARM_START, CONDITIONS, SEED, alphas_cumprod, edge_weighted_l1, histogram_fast  # noqa: E402
+from forge import (CN_WARM_START, CONDITIONS, SEED, alphas_cumprod, edge_weighted_l1, histogram_fast,  # noqa: E402
+                   vae_loss)
 
 GREY_MAPS = ["canny", "lines", "scribble", "intensity", "depth"]
 # ControlNets are written two files to a group (the device tool returns at most 8 files of 16 MB).
@@ -285,11 +286,7 @@ class Burst:
         b = self.args.batch // 4
 
         def step():
-            x = self.images(self.pick(b))
-            mean, logvar = vae.encode(x)
-            z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
-            kl = 0.5 * (mean ** 2 + logvar.exp() - 1 - logvar).mean()
-            return edge_weighted_l1(vae.decode(z), x) + 1e-4 * kl
+            return vae_loss(vae, self.images(self.pick(b)))
 
         self.train("vae", list(vae.parameters()), 2e-4, seconds, step, b)
         vae.eval()

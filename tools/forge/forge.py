@@ -135,14 +135,18 @@ def stage_vae(args):
 
     def step_fn(step):
         idx = rng.integers(0, 10 ** 9, 16)
-        x = to_tensor([scenes.make_scene(int(i), seed=SEED + 1).rgb for i in idx])
-        mean, logvar = vae.encode(x)
-        z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
-        kl = 0.5 * (mean ** 2 + logvar.exp() - 1 - logvar).mean()
-        return edge_weighted_l1(vae.decode(z), x) + 1e-4 * kl
+        return vae_loss(vae, to_tensor([scenes.make_scene(int(i), seed=SEED + 1).rgb for i in idx]))
 
     return train_loop("vae", {"vae": vae}, list(vae.parameters()), 5e-4, args.steps or STAGE_STEPS["vae"],
                       args.minutes, step_fn)
+
+
+def vae_loss(vae, x):
+    """Reconstruction of a sampled latent (edge-weighted L1) plus a small KL term that keeps the latents tame."""
+    mean, logvar = vae.encode(x)
+    z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
+    kl = 0.5 * (mean ** 2 + logvar.exp() - 1 - logvar).mean()
+    return edge_weighted_l1(vae.decode(z), x) + 1e-4 * kl
 
 
 def edge_weighted_l1(y, x):

@@ -258,6 +258,16 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
         }).ToArray();
     }
 
+    /// <summary>
+    /// The image encoded by the VAE and decoded again (the latent mean, no diffusion): what a generation that put
+    /// out this image's exact latent would give, i.e. how much of the image the model's VAE keeps.
+    /// </summary>
+    public RgbImage VaeRoundTrip(RgbImage image)
+    {
+        var (h, w) = (image.Height / 8, image.Width / 8);
+        return Decode(EncodeImage(image, h, w), h, w);
+    }
+
     private float[] EncodeImage(RgbImage image, int h, int w) => EncodeChw(ImageIo.ToChw(image, signed: true), image.Height, image.Width, h, w);
 
     private float[] EncodeChw(float[] chw, int height, int width, int h, int w)
