@@ -1,4 +1,7 @@
 using System.Globalization;
+using ControlHost.Application.Names;
+using ControlHost.Application.Sources;
+using ControlHost.Application.Units;
 using ControlHost.Engine.Conditioning;
 using ControlHost.Engine.Imaging;
 
@@ -66,19 +69,17 @@ public sealed record ControlSpec(string Condition, string ImagePath, float Weigh
             ? d
             : throw new UserError($"--control '{text}': {key}={value} is not a number");
 
-    public static ControlMode ParseMode(string text, string value) => value.ToLowerInvariant().Replace("-", "").Replace("_", "").Replace(" ", "") switch
-    {
-        "balanced" or "0" => ControlMode.Balanced,
-        "promptfirst" or "mypromptismoreimportant" or "1" => ControlMode.PromptFirst,
-        "controlfirst" or "controlnetismoreimportant" or "2" => ControlMode.ControlFirst,
-        _ => throw new UserError($"--control '{text}': mode={value} (balanced, prompt-first or control-first)"),
-    };
+    private static ControlMode ParseMode(string text, string value) => UnitNames.TryParseControlMode(value)
+        ?? throw new UserError($"--control '{text}': mode={value} ({UnitNames.ControlModeHelp})");
 
-    public static ResizeMode ParseResize(string text, string value) => value.ToLowerInvariant().Replace("-", "").Replace("_", "").Replace(" ", "") switch
+    private static ResizeMode ParseResize(string text, string value) => UnitNames.TryParseResizeMode(value)
+        ?? throw new UserError($"--control '{text}': resize={value} ({UnitNames.ResizeModeHelp})");
+
+    /// <summary>The unit as the application layer takes it (files named by path: the CLI's path policy allows them).</summary>
+    public UnitSpec ToUnit() => new()
     {
-        "justresize" or "resize" or "0" => ResizeMode.JustResize,
-        "crop" or "cropandresize" or "1" => ResizeMode.CropAndResize,
-        "fill" or "resizeandfill" or "2" => ResizeMode.ResizeAndFill,
-        _ => throw new UserError($"--control '{text}': resize={value} (just-resize, crop or fill)"),
+        Condition = Condition, Image = ImageSource.FromPath(ImagePath), Options = Options, Weight = Weight, Start = Start, End = End,
+        Mode = Mode, Model = Model, Resize = Resize, Preprocess = Preprocess, ProcessorResolution = ProcessorResolution,
+        Mask = MaskPath is null ? null : ImageSource.FromPath(MaskPath),
     };
 }

@@ -45,4 +45,7 @@ public sealed class GuardedConditionType(IConditionType inner, string pluginId, 
 
 /// <summary>A plugin misbehaved; the message names it.</summary>
 public sealed class PluginException(string pluginId, string reason, Exception? inner = null)
-    : ConditionPluginException(pluginId, $"plugin '{pluginId}': {reason}", inner);
+    : Exception($"plugin '{pluginId}': {reason}", inner)
+{
+    public string PluginId { get; } = pluginId;
+}

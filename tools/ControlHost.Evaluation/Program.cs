@@ -2,8 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using ControlHost.Abstractions;
-using ControlHost.Engine.Components;
-using ControlHost.Engine.Conditioning;
+using ControlHost.Application.Generation;
+using ControlHost.Application.Sources;
+using ControlHost.Application.Units;
 using ControlHost.Engine.Imaging;
 using ControlHost.Engine.Models;
 using ControlHost.Engine.Onnx;
@@ -31,28 +32,30 @@ internal static class Program
         var seeds = int.Parse(Arg("--seeds", "2"), CultureInfo.InvariantCulture);
         var steps = int.Parse(Arg("--steps", "20"), CultureInfo.InvariantCulture);
         var cfgText = Arg("--cfg", "");
-        var sampler = Arg("--sampler", "Euler a"); // GenerationRequest's default, as A1111's
+        var sampler = Arg("--sampler", ControlHost.Application.Names.SamplerNames.Default);
         var only = Arg("--only", "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
 
-        var catalog = new ModelCatalog([modelsDir]);
-        using var model = StableDiffusionModel.Load(catalog.ResolveModel(ModelCatalog.DefaultModelName), ExecutionDevice.Resolve(DeviceChoice.Cpu, 2));
-        using var plugins = ControlHost.Plugins.PluginHost.LoadDefault();
-        var resolver = new UnitResolver(plugins.Registry, catalog);
-        var pipeline = new DiffusionPipeline(model);
+        using var service = new GenerationService(new ServiceOptions
+        {
+            ModelRoots = [modelsDir], Device = DeviceChoice.Cpu, Threads = 2, Paths = PathPolicy.Local,
+        });
+        var catalog = service.Catalog;
+        var folder = service.ResolveModel(null);
+        using var lease = service.Pool.Acquire(folder);
+        var pipeline = new DiffusionPipeline(lease.Model);
         // The model's recommended guidance unless one is given (the embedded model recommends 4).
-        var cfg = cfgText.Length > 0 ? double.Parse(cfgText, CultureInfo.InvariantCulture) : model.Folder.RecommendedCfg ?? 7.0;
+        var cfg = cfgText.Length > 0 ? double.Parse(cfgText, CultureInfo.InvariantCulture) : GenerationPolicy.CfgScale(new GenerationJob(), folder);
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(evalDir, "scenes.json")));
         var scenes = doc.RootElement.GetProperty("scenes").EnumerateArray().ToArray();
         var clock = Stopwatch.StartNew();
         // Each scene's own image through the VAE, shared by every condition's bounds.
         var roundTrips = new Dictionary<string, RgbImage>();
 
-        RgbImage Generate(string caption, uint seed, params UnitRequest[] units) =>
-            pipeline.Generate(new GenerationRequest
+        RgbImage Generate(string caption, uint seed, params UnitSpec[] units) =>
+            service.Generate(new GenerationJob
             {
-                Prompt = caption, Seed = seed, Steps = steps, CfgScale = cfg, Sampler = sampler, Width = 128, Height = 128,
-            },
-                resolver.Resolve(units, model, 128, 128)).Image;
+                Prompt = caption, Seed = seed, Steps = steps, CfgScale = cfg, Sampler = sampler, Width = 128, Height = 128, Units = units,
+            }).Images[0].Image;
 
         Console.WriteLine($"condition   measure                      with     without   ratio   (scenes x seeds, {steps} steps, {sampler}, cfg {cfg})");
         // Each condition's measures score the same generations (with and without the unit, same prompt and seed);
@@ -107,7 +110,7 @@ internal static class Program
                 Accumulate(throughVae, score(control, throughModelVae), seeds);
                 for (uint seed = 0; seed < seeds; seed++)
                 {
-                    var unit = new UnitRequest { Condition = cond, Image = control, Preprocess = false };
+                    var unit = new UnitSpec { Condition = cond, Image = ImageSource.FromImage(control), Preprocess = false };
                     Accumulate(with, score(control, Generate(caption, seed, unit)), 1);
                     Accumulate(without, score(control, Generate(caption, seed)), 1);
                     n++;
@@ -135,7 +138,7 @@ internal static class Program
                 var caption = Captions.WithoutColours(scenes[i].GetProperty("caption").GetString()!, colourNames);
                 for (uint seed = 0; seed < seeds; seed++)
                 {
-                    var unit = new UnitRequest { Condition = "colour", Image = target };
+                    var unit = new UnitSpec { Condition = "colour", Image = ImageSource.FromImage(target) };
                     with += ColourHistogram.Distance(hist, ColourHistogram.Compute(Generate(caption, seed, unit)));
                     without += ColourHistogram.Distance(hist, ColourHistogram.Compute(Generate(caption, seed)));
                     n++;

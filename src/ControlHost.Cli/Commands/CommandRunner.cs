@@ -1,10 +1,11 @@
-using ControlHost.Engine.Conditioning;
-using ControlHost.Engine.Onnx;
-using ControlHost.Engine.Pipeline;
+using ControlHost.Application.Errors;
 
 namespace ControlHost.Cli.Commands;
 
-/// <summary>Runs a command body and turns known failures into one line on stderr with exit code 2.</summary>
+/// <summary>
+/// Runs a command body and reports failures as one line on stderr: bad input and not-found exit 2, internal faults
+/// exit 1 with a pointer to --verbose for the stack.
+/// </summary>
 internal static class CommandRunner
 {
     public static int Run(bool verbose, Func<int> body)
@@ -13,7 +14,7 @@ internal static class CommandRunner
         {
             return body();
         }
-        catch (Exception e) when (IsUserFacing(e))
+        catch (Exception e) when (e is UserError or ServiceException { Kind: not ErrorKind.Internal } || IsUserFacing(e))
         {
             Console.Error.WriteLine($"error: {e.Message}");
             if (verbose) Console.Error.WriteLine(e);
@@ -32,7 +33,7 @@ internal static class CommandRunner
         }
     }
 
-    private static bool IsUserFacing(Exception e) => e is UserError or UnitException or BranchException or ModelLoadException or Plugins.PluginException
-        or ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
-        or NotSupportedException or InvalidOperationException or Preprocessors.PreprocessorException;
+    // Commands that read files directly (info, models) still meet the framework's own exceptions.
+    private static bool IsUserFacing(Exception e) => e is ArgumentException or InvalidDataException or FileNotFoundException
+        or DirectoryNotFoundException or Preprocessors.PreprocessorException or Plugins.PluginException;
 }

@@ -1,34 +1,32 @@
 using System.CommandLine;
-using System.Diagnostics;
-using ControlHost.Engine.Components;
-using ControlHost.Engine.Conditioning;
+using ControlHost.Application.Generation;
+using ControlHost.Application.Names;
+using ControlHost.Application.Sources;
 using ControlHost.Engine.Imaging;
-using ControlHost.Engine.Models;
 using ControlHost.Engine.Onnx;
-using ControlHost.Engine.Pipeline;
-using ControlHost.Plugins;
 using Spectre.Console;
 
 namespace ControlHost.Cli.Commands;
 
-/// <summary>controlhost generate: txt2img / img2img with stacked control units.</summary>
+/// <summary>controlhost generate: flags -> a generation job -> the application layer's service -> PNG files.</summary>
 internal static class GenerateCommand
 {
     public static Command Build(Option<bool> verbose)
     {
-        var prompt = new Option<string>("--prompt", "-p") { Description = "What to draw" };
+        var prompt = new Option<string?>("--prompt", "-p") { Description = "What to draw" };
         var from = new Option<string?>("--from") { Description = "Repeat a generation from a PNG's parameters (options given here override them)" };
-        var negative = new Option<string>("--negative", "-n") { Description = "What to steer away from", DefaultValueFactory = _ => "" };
-        var width = new Option<int>("--width", "-W") { Description = "Width in pixels (multiple of 8); default: the model's native size" };
-        var height = new Option<int>("--height", "-H") { Description = "Height in pixels (multiple of 8); default: the model's native size" };
-        var steps = new Option<int>("--steps") { Description = "Sampling steps", DefaultValueFactory = _ => 20 };
-        var cfg = new Option<double>("--cfg")
+        var negative = new Option<string?>("--negative", "-n") { Description = "What to steer away from" };
+        var width = new Option<int?>("--width", "-W") { Description = "Width in pixels (multiple of 8); default: the model's native size" };
+        var height = new Option<int?>("--height", "-H") { Description = "Height in pixels (multiple of 8); default: the model's native size" };
+        var steps = new Option<int?>("--steps") { Description = $"Sampling steps (default {GenerationPolicy.DefaultSteps})" };
+        var cfg = new Option<double?>("--cfg")
         {
             Description = "Classifier-free guidance scale (1 skips the unconditional pass); default: the model's recommended scale (controlhost.json cfg_scale), else 7",
-            DefaultValueFactory = _ => 7.0,
         };
-        var sampler = new Option<string>("--sampler") { Description = "DDIM, Euler, Euler a, DPM++ 2M, DPM++ 2M Karras", DefaultValueFactory = _ => "Euler a" };
-        var seed = new Option<long>("--seed") { Description = "Seed (0..4294967295); -1 picks one", DefaultValueFactory = _ => -1 };
+        var sampler = new Option<string?>("--sampler") { Description = $"{string.Join(", ", SamplerNames.Names)} (default {SamplerNames.Default})" };
+        var seed = new Option<long?>("--seed") { Description = "Seed (0..4294967295); -1 (the default) picks one" };
+        var batchSize = new Option<int?>("--batch-size") { Description = "Images per run (A1111's batch_size); image k gets seed + k" };
+        var iterations = new Option<int?>("--n-iter") { Description = "Runs of --batch-size images (A1111's n_iter)" };
         var model = new Option<string?>("--model") { Description = "Model folder or name (default: the embedded tiny-sd)" };
         var control = new Option<string[]>("--control", "-c")
         {
@@ -37,141 +35,96 @@ internal static class GenerateCommand
         };
         var init = new Option<string?>("--init") { Description = "img2img: the starting image" };
         var mask = new Option<string?>("--mask") { Description = "Inpainting mask for --init (white = generate, black = keep exactly)" };
-        var strength = new Option<double>("--strength") { Description = "img2img: how much to re-noise (0..1)", DefaultValueFactory = _ => 0.75 };
+        var strength = new Option<double?>("--strength") { Description = $"img2img: how much to re-noise (0..1, default {GenerationPolicy.DefaultStrength})" };
         var device = new Option<DeviceChoice>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => DeviceChoice.Auto };
         var threads = new Option<int>("--threads") { Description = "CPU threads for ONNX Runtime (0: its default)" };
-        var output = new Option<string>("--out", "-o") { Description = "Output PNG", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Output PNG (several images: NAME-1.png, NAME-2.png, ...)", Required = true };
         var timings = new Option<bool>("--timings") { Description = "Print time inside the models vs outside, per step" };
         var plugins = new Option<string?>("--plugins") { Description = "An extra folder of plugins to load" };
 
         var command = new Command("generate", "Generate an image");
-        foreach (var o in new Option[] { prompt, negative, width, height, steps, cfg, sampler, seed, model, control, init, mask, strength, device, threads, output, timings, plugins, from })
+        foreach (var o in new Option[] { prompt, negative, width, height, steps, cfg, sampler, seed, batchSize, iterations, model, control, init, mask,
+                     strength, device, threads, output, timings, plugins, from })
             command.Options.Add(o);
         command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
         {
-            var request = new GenerationRequest
+            var given = new GenerationJob
             {
-                Prompt = parse.GetValue(prompt) ?? "",
-                NegativePrompt = parse.GetValue(negative) ?? "",
-                Width = parse.GetValue(width),
-                Height = parse.GetValue(height),
-                Steps = parse.GetValue(steps),
-                CfgScale = parse.GetValue(cfg),
-                Sampler = parse.GetValue(sampler)!,
-                Seed = parse.GetValue(seed),
-                Strength = parse.GetValue(strength),
+                Prompt = parse.GetValue(prompt), NegativePrompt = parse.GetValue(negative), Width = parse.GetValue(width),
+                Height = parse.GetValue(height), Steps = parse.GetValue(steps), CfgScale = parse.GetValue(cfg), Sampler = parse.GetValue(sampler),
+                Seed = parse.GetValue(seed), BatchSize = parse.GetValue(batchSize), Iterations = parse.GetValue(iterations),
+                Model = parse.GetValue(model), Strength = parse.GetValue(strength),
+                InitImage = parse.GetValue(init) is { } i ? ImageSource.FromPath(i) : null,
+                Mask = parse.GetValue(mask) is { } m ? ImageSource.FromPath(m) : null,
+                Units = (parse.GetValue(control) ?? []).Select(c => ControlSpec.Parse(c).ToUnit()).ToArray(),
             };
-            var modelName = parse.GetValue(model);
-            var controls = parse.GetValue(control) ?? [];
-            // A scale the user gave, or one read from --from's PNG, is kept; otherwise the model may recommend one.
-            var cfgFixed = parse.GetResult(cfg) is { Implicit: false } || parse.GetValue(from) is not null;
+            var job = given;
             if (parse.GetValue(from) is { } source)
             {
-                bool Given(Option o) => parse.GetResult(o) is { Implicit: false };
-                (request, var fromModel) = FromPng.Apply(source, request, Given(prompt), Given(negative), Given(width) || Given(height),
-                    Given(steps), Given(cfg), Given(sampler), Given(seed), Given(strength), controls.Length);
-                if (!Given(model)) modelName = fromModel ?? modelName;
+                var text = PngParameters.Read(source) ?? throw new UserError($"--from: '{source}' has no 'parameters' text chunk");
+                var (recorded, notes) = Infotext.ReadJob(text, source);
+                job = recorded.OverriddenBy(given);
+                if (given.Units is not { Count: > 0 })
+                    foreach (var note in notes) Console.Error.WriteLine($"note: {note}");
             }
-            else if (request.Prompt.Length == 0) throw new UserError("--prompt is required (or --from FILE.png)");
-            if (parse.GetValue(mask) is not null && parse.GetValue(init) is null) throw new UserError("--mask needs --init (the image to inpaint)");
-            return Run(request, controls, parse.GetValue(init), parse.GetValue(mask), modelName, parse.GetValue(device),
-                parse.GetValue(threads), parse.GetValue(output)!, parse.GetValue(timings), parse.GetValue(plugins), cfgFixed);
+            else if (string.IsNullOrEmpty(job.Prompt)) throw new UserError("--prompt is required (or --from FILE.png)");
+            if (job.Mask is not null && job.InitImage is null) throw new UserError("--mask needs --init (the image to inpaint)");
+            var outPath = parse.GetValue(output)!;
+            var outDir = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
+            if (!Directory.Exists(outDir)) throw new UserError($"--out: folder '{outDir}' does not exist");
+
+            using var service = new GenerationService(new ServiceOptions
+            {
+                Device = parse.GetValue(device), Threads = parse.GetValue(threads), ExtraPluginFolder = parse.GetValue(plugins),
+                Paths = PathPolicy.Local,
+            });
+            foreach (var notice in service.Notices) Console.Error.WriteLine($"note: {notice}");
+            var result = Run(service, job);
+            foreach (var warning in result.Warnings) Console.Error.WriteLine($"warning: {warning}");
+            var paths = OutputPaths(outPath, result.Images.Count);
+            for (var k = 0; k < result.Images.Count; k++)
+            {
+                var image = result.Images[k];
+                PngParameters.Save(image.Image, paths[k], image.Infotext);
+                Console.WriteLine($"saved {paths[k]} ({image.Image.Width}x{image.Image.Height}, seed {image.Seed}, " +
+                                  $"{image.Engine.Timings.Count} steps, {result.Timings.Total.TotalSeconds:0.00} s in all, models loaded in {result.Timings.Load.TotalSeconds:0.00} s)");
+            }
+            if (parse.GetValue(timings)) PrintTimings(result.Images[0].Engine);
+            return ExitCodes.Ok;
         }));
         return command;
     }
 
-    private static int Run(GenerationRequest request, string[] controls, string? initPath, string? maskPath, string? modelName, DeviceChoice deviceChoice,
-        int threads, string outPath, bool showTimings, string? pluginsDir, bool cfgFixed)
+    private static GenerationOutput Run(GenerationService service, GenerationJob job)
     {
-        if (request.Validate() is { } problem) throw new UserError(problem);
-        if (Engine.Scheduling.Samplers.Canonical(request.Sampler) is null)
-            throw new UserError($"unknown sampler '{request.Sampler}' (known: {string.Join(", ", Engine.Scheduling.Samplers.Names)})");
-        var outDir = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
-        if (!Directory.Exists(outDir)) throw new UserError($"--out: folder '{outDir}' does not exist");
-        var specs = controls.Select(ControlSpec.Parse).ToArray();
-
-        var clock = Stopwatch.StartNew();
-        var catalog = ModelCatalog.Default();
-        var folder = catalog.ResolveModel(modelName);
-        if (!cfgFixed && folder.RecommendedCfg is { } recommended) request = request with { CfgScale = recommended };
-        var device = ExecutionDevice.Resolve(deviceChoice, threads);
-        if (device.Notice is not null) Console.Error.WriteLine($"note: {device.Notice}");
-        using var sd = StableDiffusionModel.Load(folder, device);
-        var width = request.Width == 0 ? folder.NativeSize : request.Width;
-        var height = request.Height == 0 ? folder.NativeSize : request.Height;
-        request = request with { Width = width, Height = height };
-        if (initPath is not null) request = request with { InitImage = ImageIo.Load(initPath) };
-        if (maskPath is not null) request = request with { Mask = ImageIo.Load(maskPath) };
-
-        var unitRequests = specs.Select((s, i) =>
-        {
-            // OpenPose JSON is rendered here into the ready pose hint the pose ControlNet takes.
-            var isPoseJson = s.ImagePath.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
-            return new UnitRequest
+        if (Console.IsErrorRedirected || Console.IsOutputRedirected) return service.Generate(job);
+        GenerationOutput result = null!;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(ctx =>
             {
-                Condition = s.Condition,
-                Image = isPoseJson ? RenderPoseJson(s.ImagePath, i) : LoadControlImage(s.ImagePath, i),
-                Options = s.Options, Weight = s.Weight, Start = s.Start, End = s.End, Mode = s.Mode, Model = s.Model,
-                Resize = s.Resize, Preprocess = s.Preprocess && !isPoseJson, ProcessorResolution = s.ProcessorResolution,
-                Mask = s.MaskPath is null ? null : LoadControlImage(s.MaskPath, i),
-            };
-        }).ToArray();
-        using var pluginHost = PluginHost.LoadDefault(pluginsDir);
-        foreach (var failed in pluginHost.Failed) Console.Error.WriteLine($"note: plugin {failed.Id ?? failed.Folder} not loaded: {failed.Reason}");
-        var resolver = new UnitResolver(pluginHost.Registry, catalog);
-        var units = resolver.Resolve(unitRequests, sd, width, height);
-        foreach (var disabled in resolver.Disabled) Console.Error.WriteLine($"warning: {disabled}");
-        var loadTime = clock.Elapsed;
-
-        var pipeline = new DiffusionPipeline(sd);
-        GenerationResult result = null!;
-        if (Console.IsErrorRedirected || Console.IsOutputRedirected)
-        {
-            result = pipeline.Generate(request, units);
-        }
-        else
-        {
-            AnsiConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-                .Start(ctx =>
+                var task = ctx.AddTask("denoising", maxValue: job.Steps ?? GenerationPolicy.DefaultSteps);
+                var progress = new InlineProgress<GenerationProgress>(p =>
                 {
-                    var task = ctx.AddTask("denoising", maxValue: request.Steps);
-                    var progress = new InlineProgress<StepProgress>(p =>
-                    {
-                        task.MaxValue = p.Steps;
-                        task.Value = p.Step;
-                        task.Description = $"step {p.Step}/{p.Steps}";
-                    });
-                    result = pipeline.Generate(request, units, progress);
+                    task.MaxValue = p.Steps * p.Images;
+                    task.Value = (p.Image - 1) * p.Steps + p.Step;
+                    task.Description = p.Images == 1 ? $"step {p.Step}/{p.Steps}" : $"image {p.Image}/{p.Images} step {p.Step}/{p.Steps}";
                 });
-        }
-        PngParameters.Save(result.Image, outPath, result.Infotext);
-        Console.WriteLine($"saved {outPath} ({result.Image.Width}x{result.Image.Height}, seed {result.Seed}, " +
-                          $"{result.Timings.Count} steps, {clock.Elapsed.TotalSeconds:0.00} s in all, models loaded in {loadTime.TotalSeconds:0.00} s)");
-        if (showTimings) PrintTimings(result);
-        return ExitCodes.Ok;
+                result = service.Generate(job, progress);
+            });
+        return result;
     }
 
-    private static Abstractions.RgbImage LoadControlImage(string path, int index)
+    /// <summary>One image: the path given; several: NAME-1.png, NAME-2.png, ... beside it.</summary>
+    private static string[] OutputPaths(string outPath, int count)
     {
-        try
-        {
-            return ImageIo.Load(path);
-        }
-        catch (Exception e) when (e is InvalidDataException or FileNotFoundException or IOException)
-        {
-            throw new UserError($"unit {index + 1}: {e.Message}", e);
-        }
+        if (count == 1) return [outPath];
+        var stem = Path.Combine(Path.GetDirectoryName(outPath) ?? "", Path.GetFileNameWithoutExtension(outPath));
+        var ext = Path.GetExtension(outPath);
+        return Enumerable.Range(1, count).Select(k => $"{stem}-{k}{ext}").ToArray();
     }
 
-    private static Abstractions.RgbImage RenderPoseJson(string path, int index)
-    {
-        if (!File.Exists(path)) throw new UserError($"unit {index + 1}: '{path}' not found");
-        var pose = Preprocessors.OpenPose.Parse(File.ReadAllText(path), path);
-        return Preprocessors.OpenPose.Render(pose, pose.CanvasWidth, pose.CanvasHeight);
-    }
-
-    private static void PrintTimings(GenerationResult result)
+    private static void PrintTimings(Engine.Pipeline.GenerationResult result)
     {
         var n = result.Timings.Count;
         if (n == 0) return;

@@ -6,8 +6,9 @@ using ControlHost.Engine.Text;
 namespace ControlHost.Engine.Components;
 
 /// <summary>
-/// A loaded base model: sessions created once and reused, plus a cache of ControlNet sessions so that units using
-/// the same ControlNet share one session.
+/// A loaded base model: sessions created once and reused, plus a cache of ControlNet and adapter sessions so that
+/// units using the same files share one session. Safe to use from several generations at once: the caches are
+/// locked, and each session serialises its own bound runs.
 /// </summary>
 public sealed class StableDiffusionModel : IDisposable
 {
@@ -46,15 +47,23 @@ public sealed class StableDiffusionModel : IDisposable
     {
         get
         {
-            if (_vaeEncoder is not null) return _vaeEncoder;
-            if (!File.Exists(Folder.VaeEncoder))
-                throw new InvalidDataException($"{Folder.Root}: vae_encoder/model.onnx is missing; img2img needs it");
-            return _vaeEncoder = new VaeModel(OnnxModel.Load(Folder.VaeEncoder, Device));
+            lock (_controlNets)
+            {
+                if (_vaeEncoder is not null) return _vaeEncoder;
+                if (!File.Exists(Folder.VaeEncoder))
+                    throw new InvalidDataException($"{Folder.Root}: vae_encoder/model.onnx is missing; img2img needs it");
+                return _vaeEncoder = new VaeModel(OnnxModel.Load(Folder.VaeEncoder, Device));
+            }
         }
     }
 
     /// <summary>The shared session of a ControlNet folder, checked against this UNet.</summary>
     public ControlNetModel ControlNet(ControlNetFolder folder)
+    {
+        lock (_controlNets) return LoadControlNet(folder);
+    }
+
+    private ControlNetModel LoadControlNet(ControlNetFolder folder)
     {
         if (_controlNets.TryGetValue(folder.ModelPath, out var cached)) return cached;
         var layout = Unet.Residuals ?? throw new InvalidOperationException(
@@ -75,24 +84,39 @@ public sealed class StableDiffusionModel : IDisposable
     /// <summary>The shared session of an adapter folder.</summary>
     public OnnxModel Adapter(AdapterFolder folder)
     {
-        if (_adapters.TryGetValue(folder.ModelPath, out var cached)) return cached;
-        return _adapters[folder.ModelPath] = OnnxModel.Load(folder.ModelPath, Device);
+        lock (_controlNets)
+        {
+            if (_adapters.TryGetValue(folder.ModelPath, out var cached)) return cached;
+            return _adapters[folder.ModelPath] = OnnxModel.Load(folder.ModelPath, Device);
+        }
     }
 
-    /// <summary>Every session this model has opened, for timing.</summary>
-    public IEnumerable<OnnxModel> Sessions =>
-        new[] { TextEncoder.Model, Unet.Model, VaeDecoder.Model }
-            .Concat(_vaeEncoder is null ? [] : [_vaeEncoder.Model])
-            .Concat(_controlNets.Values.Select(c => c.Model))
-            .Concat(_adapters.Values);
-
-    /// <summary>Time spent inside ONNX Runtime by every session so far, summed without allocating (read per step).</summary>
-    public TimeSpan TotalRunTime()
+    /// <summary>Every session this model has opened (a snapshot).</summary>
+    public IReadOnlyList<OnnxModel> Sessions
     {
-        var total = TextEncoder.Model.RunTime + Unet.Model.RunTime + VaeDecoder.Model.RunTime;
-        if (_vaeEncoder is not null) total += _vaeEncoder.Model.RunTime;
-        foreach (var c in _controlNets.Values) total += c.Model.RunTime;
-        foreach (var a in _adapters.Values) total += a.RunTime;
+        get
+        {
+            lock (_controlNets)
+                return new[] { TextEncoder.Model, Unet.Model, VaeDecoder.Model }
+                    .Concat(_vaeEncoder is null ? [] : [_vaeEncoder.Model])
+                    .Concat(_controlNets.Values.Select(c => c.Model))
+                    .Concat(_adapters.Values).ToArray();
+        }
+    }
+
+    /// <summary>
+    /// The bytes of the weights this model has loaded: each session's file plus the external-data files beside it.
+    /// ONNX Runtime holds about this much per session; the model pool budgets with it.
+    /// </summary>
+    public long LoadedBytes => Sessions.Sum(s => WeightBytes(s.Path));
+
+    private static long WeightBytes(string onnxPath)
+    {
+        var file = new FileInfo(onnxPath);
+        long total = file.Exists ? file.Length : 0;
+        if (file.Directory is { Exists: true } dir)
+            foreach (var f in dir.EnumerateFiles())
+                if (f.Extension is ".onnx_data" or ".data" or ".pb" || f.Name.EndsWith(".onnx.data", StringComparison.Ordinal)) total += f.Length;
         return total;
     }
 

@@ -61,8 +61,14 @@ public sealed class UNetModel : IDisposable
                 output[..(batch * 4 * height * width)], ResidualSlices(residuals, batch, height, width), batch, height, width, tokens, dim);
             var run = _runs.Find(key) ?? _runs.Add(Bind(key));
             run.Run(_model, timestep);
+            _entriesRun += batch;
         }
     }
+
+    private long _entriesRun;
+
+    /// <summary>Batch entries run so far (a guidance step runs 2, a step without guidance 1).</summary>
+    public long EntriesRun => Interlocked.Read(ref _entriesRun);
 
     /// <summary>The residual input slices of this call (the caller's, or zero buffers), into a reused array.</summary>
     private Memory<float>[] ResidualSlices(IReadOnlyList<Memory<float>>? residuals, int batch, int height, int width)

@@ -1,4 +1,5 @@
 using ControlHost.Abstractions;
+using ControlHost.Engine.Imaging;
 
 namespace ControlHost.Engine.Conditioning;
 
@@ -35,11 +36,11 @@ public sealed class ControlUnit
     /// </summary>
     public RegionMask? Mask { get; init; }
 
-    /// <summary>What the infotext records: module, model and the unit's options.</summary>
+    /// <summary>What the unit was made from, for messages and the application's records: module, model, options.</summary>
     public required string Module { get; init; }
     public required string ModelName { get; init; }
     public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
-    public string ResizeModeText { get; init; } = "Crop and Resize";
+    public ResizeMode Resize { get; init; } = ResizeMode.CropAndResize;
 
     /// <summary>The short side the preprocessor worked at, and whether that was the generation's (pixel perfect).</summary>
     public int ProcessorResolution { get; init; }

@@ -43,7 +43,13 @@ public static class ImageIo
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"image '{path}' not found");
         using var stream = File.OpenRead(path);
-        var result = Guarded(stream, path, pixelLimit, s =>
+        return DecodeAlpha(stream, path, pixelLimit);
+    }
+
+    /// <summary>The alpha channel of an encoded image, as <see cref="LoadAlpha"/>.</summary>
+    public static (byte[] Alpha, int Width, int Height) DecodeAlpha(Stream stream, string label, long pixelLimit = DefaultPixelLimit)
+    {
+        var result = Guarded(stream, label, pixelLimit, s =>
         {
             using var image = Image.Load<Rgba32>(s);
             var alpha = new byte[image.Width * image.Height];
@@ -53,7 +59,7 @@ public static class ImageIo
             return (alpha, image.Width, image.Height);
         });
         if (result.alpha.All(a => a == 255))
-            throw new InvalidDataException($"image '{path}' has no transparent pixels: a mask from alpha needs a PNG with transparency");
+            throw new InvalidDataException($"image '{label}' has no transparent pixels: a mask from alpha needs a PNG with transparency");
         return result;
     }
 

@@ -36,7 +36,7 @@ public sealed class OnnxModel : IDisposable
     public TimeSpan RunTime => TimeSpan.FromTicks(Interlocked.Read(ref _runTicks) * TimeSpan.TicksPerSecond / Stopwatch.Frequency);
 
     /// <summary>Number of Run calls.</summary>
-    public int RunCount { get; private set; }
+    public int RunCount => Volatile.Read(ref _runCount);
 
     /// <exception cref="ModelLoadException">Missing file or not a model ONNX Runtime can load.</exception>
     public static OnnxModel Load(string path, ExecutionDevice device)
@@ -69,12 +69,11 @@ public sealed class OnnxModel : IDisposable
         }
         catch (OnnxRuntimeException e)
         {
-            throw new InvalidOperationException($"{Path}: run failed: {e.Message.Split('\n')[0]}", e);
+            throw new ModelRunException(Path, e);
         }
         finally
         {
-            Interlocked.Add(ref _runTicks, Stopwatch.GetTimestamp() - start);
-            RunCount++;
+            Account(start);
         }
     }
 
@@ -91,12 +90,11 @@ public sealed class OnnxModel : IDisposable
         }
         catch (OnnxRuntimeException e)
         {
-            throw new InvalidOperationException($"{Path}: run failed: {e.Message.Split('\n')[0]}", e);
+            throw new ModelRunException(Path, e);
         }
         finally
         {
-            Interlocked.Add(ref _runTicks, Stopwatch.GetTimestamp() - start);
-            RunCount++;
+            Account(start);
         }
     }
 
@@ -111,14 +109,30 @@ public sealed class OnnxModel : IDisposable
         }
         catch (OnnxRuntimeException e)
         {
-            throw new InvalidOperationException($"{Path}: run failed: {e.Message.Split('\n')[0]}", e);
+            throw new ModelRunException(Path, e);
         }
         finally
         {
-            Interlocked.Add(ref _runTicks, Stopwatch.GetTimestamp() - start);
-            RunCount++;
+            Account(start);
         }
     }
+
+    // Time inside Run, per model (all callers) and per thread: a generation runs its model calls on one thread, so the
+    // thread's sum before and after a step is that generation's own model time, whatever else runs concurrently.
+    [ThreadStatic] private static long _threadRunTicks;
+
+    /// <summary>Time spent inside ONNX Runtime's Run by every model on the calling thread so far.</summary>
+    public static TimeSpan ThreadRunTime => TimeSpan.FromTicks(_threadRunTicks * TimeSpan.TicksPerSecond / Stopwatch.Frequency);
+
+    private void Account(long start)
+    {
+        var elapsed = Stopwatch.GetTimestamp() - start;
+        Interlocked.Add(ref _runTicks, elapsed);
+        _threadRunTicks += elapsed;
+        Interlocked.Increment(ref _runCount);
+    }
+
+    private int _runCount;
 
     private static TensorSpec Spec(string name, NodeMetadata meta) =>
         new(name, meta.ElementDataType, meta.Dimensions.ToArray());
@@ -128,6 +142,16 @@ public sealed class OnnxModel : IDisposable
         _runOptions.Dispose();
         _session.Dispose();
     }
+}
+
+/// <summary>
+/// ONNX Runtime failed while running a model that loaded: an internal fault (a broken export, a bad provider, memory),
+/// not a problem with the user's input, which the engine checks before any run.
+/// </summary>
+public sealed class ModelRunException(string path, Exception inner)
+    : Exception($"{path}: run failed: {inner.Message.Split('\n')[0]}", inner)
+{
+    public string ModelPath { get; } = path;
 }
 
 /// <summary>A model file that could not be loaded; the message names the file and the reason.</summary>

@@ -4,6 +4,7 @@ using ControlHost.Abstractions;
 using ControlHost.Engine.Components;
 using ControlHost.Engine.Conditioning;
 using ControlHost.Engine.Imaging;
+using ControlHost.Engine.Onnx;
 using ControlHost.Engine.Scheduling;
 
 namespace ControlHost.Engine.Pipeline;
@@ -19,180 +20,279 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
 
     public StableDiffusionModel Model => model;
 
+    /// <summary>
+    /// One generation, in the order of diffusers' pipelines: 1 check inputs, 2 encode text, 3 prepare latents,
+    /// 4 prepare units and buffers, 5 each step (branches, UNet, guidance, scheduler, constraints), 6 decode,
+    /// 7 composite. Each phase is a method of <see cref="GenerationRun"/>, which holds the generation's buffers.
+    /// </summary>
     /// <exception cref="ArgumentException">A request value is out of range; the message names it.</exception>
     public GenerationResult Generate(GenerationRequest request, IReadOnlyList<ControlUnit> units,
         IProgress<StepProgress>? progress = null, CancellationToken cancellation = default)
     {
-        if (request.Validate() is { } problem) throw new ArgumentException(problem);
-        var width = request.Width == 0 ? model.Folder.NativeSize : request.Width;
-        var height = request.Height == 0 ? model.Folder.NativeSize : request.Height;
-        var scheduler = Samplers.Create(request.Sampler, model.Schedule);
-        scheduler.SetTimesteps(request.Steps);
-        var inpaintingUnet = model.Unet.InChannels == 9;
-        if (model.Unet.InChannels != 4 && !inpaintingUnet)
-            throw new ArgumentException($"{model.Folder.Unet} has {model.Unet.InChannels} input channels; 4 (a plain UNet) or 9 (an inpainting UNet) are supported");
-        if (inpaintingUnet && request.Mask is null)
-            throw new ArgumentException($"{model.Folder.Unet} has 9 input channels (an inpainting UNet): it needs an init image and a mask; txt2img and img2img need a 4-channel UNet");
-        var layout = model.Unet.Residuals;
-        for (var u = 0; u < units.Count; u++)
-            if (units[u].Branch is IResidualBranch && layout is null)
-                throw new ArgumentException($"unit {u + 1}: model '{units[u].ModelName}' expects a UNet with ControlNet residual inputs; {model.Folder.Unet} has none");
-
-        var seed = request.Seed >= 0 ? (uint)request.Seed : (uint)Random.Shared.NextInt64(0, (long)uint.MaxValue + 1);
-        var rng = new NoiseGenerator(seed);
-        var (h, w) = (height / 8, width / 8);
-        var latentLength = 4 * h * w;
-        var useGuidance = Math.Abs(request.CfgScale - 1.0) > 1e-9;
-        var batch = useGuidance ? 2 : 1;
-
-        // Text: [uncond; cond] so that the batch-2 UNet run sees the unconditional half first.
+        var run = GenerationRun.CheckInputs(this, request, units);
         var textClock = Stopwatch.StartNew();
-        var cond = model.TextEncoder.Encode(model.Tokenizer.EncodeForModel(request.Prompt));
-        var uncond = useGuidance ? model.TextEncoder.Encode(model.Tokenizer.EncodeForModel(request.NegativePrompt)) : null;
-        var (tokens, dim) = (cond.Tokens, cond.Dim);
-        var textContext = new float[batch * tokens * dim];
-        if (uncond is not null) uncond.Data.CopyTo(textContext, 0);
-        cond.Data.CopyTo(textContext, (batch - 1) * tokens * dim);
-        var contextTokens = units.Select((u, i) => u.Branch is IContextBranch c && u.Weight != 0f ? ScaledTokens(c, u.Weight, dim, i) : null).ToArray();
+        run.EncodeText();
         textClock.Stop();
+        run.PrepareLatents();
+        run.PrepareUnits();
 
-        // Starting latent: pure noise, or the encoded init image noised to the first executed level.
-        var noise = rng.Normal(latentLength);
-        var latent = new float[latentLength];
-        var firstStep = 0;
-        float[]? clean = null;
-        Inpainting? inpaint = null;
-        if (request.InitImage is { } init)
-        {
-            var fittedInit = ImageIo.Fit(init, width, height, ResizeMode.JustResize);
-            clean = EncodeImage(fittedInit, h, w);
-            if (request.Mask is { } mask)
-                inpaint = Inpainting.Create(fittedInit, ImageIo.Fit(mask, width, height, ResizeMode.JustResize),
-                    inpaintingUnet ? chw => EncodeChw(chw, height, width, h, w) : null);
-            firstStep = request.Steps - Math.Min((int)(request.Steps * request.Strength), request.Steps);
-            scheduler.AddNoise(clean, noise, firstStep, latent);
-        }
-        else
-        {
-            var sigma = (float)scheduler.InitNoiseSigma;
-            for (var i = 0; i < latentLength; i++) latent[i] = noise[i] * sigma;
-        }
-
-        // Buffers for the whole loop.
-        var modelIn = new float[batch * latentLength];
-        // An inpainting UNet reads 9 channels; ControlNets still read the 4-channel latents in modelIn.
-        var unetEntry = model.Unet.InChannels * h * w;
-        var unetIn = inpaintingUnet ? new float[batch * unetEntry] : modelIn;
-        var noisedInit = inpaint is not null && !inpaintingUnet ? new float[latentLength] : null;
-        var modelOut = new float[batch * latentLength];
-        var guided = new float[latentLength];
-        var sampleTensor = new FloatTensor(modelIn, batch, 4, h, w);
-        var textTensor = new FloatTensor(textContext, batch, tokens, dim);
-        float[][]? sums = null, scratch = null;
-        FloatTensor[]? scratchTensors = null;
-        if (layout is not null && units.Any(u => u.Branch is IResidualBranch))
-        {
-            var shapes = Enumerable.Range(0, layout.Count).Select(i => layout.Shape(i, batch, h, w)).ToArray();
-            sums = shapes.Select(s => new float[s[0] * s[1] * s[2] * s[3]]).ToArray();
-            scratch = shapes.Select(s => new float[s[0] * s[1] * s[2] * s[3]]).ToArray();
-            scratchTensors = scratch.Select((b, i) => new FloatTensor(b, shapes[i])).ToArray();
-        }
-        var sumSlices = sums?.Select(s => new Memory<float>(s)).ToArray();
-        float[]? condContext = null;
-        List<int> activeBefore = [], activeNow = [];
-        var latentTensor = new FloatTensor(latent, 1, 4, h, w);
-
-        var timings = new List<StepTiming>();
-        var executed = request.Steps - firstStep;
-        for (var step = firstStep; step < request.Steps; step++)
+        var timings = new List<StepTiming>(request.Steps);
+        for (var step = run.FirstStep; step < request.Steps; step++)
         {
             cancellation.ThrowIfCancellationRequested();
             var stepClock = Stopwatch.StartNew();
-            var modelTimeBefore = SessionTime();
-            var t = scheduler.Timesteps[step];
-            for (var b = 0; b < batch; b++) scheduler.ScaleModelInput(latent, modelIn.AsSpan(b * latentLength, latentLength), step);
-            if (inpaintingUnet)
-                for (var b = 0; b < batch; b++)
-                    inpaint!.FillUnetInput(modelIn.AsSpan(b * latentLength, latentLength), unetIn.AsSpan(b * unetEntry, unetEntry));
-
-            // Residual branches: each active unit computes into scratch, the engine scales and sums.
-            var anyResidual = false;
-            if (sums is not null)
-            {
-                foreach (var s in sums) Array.Clear(s);
-                for (var u = 0; u < units.Count; u++)
-                {
-                    if (units[u].Branch is not IResidualBranch branch || !units[u].IsActive(step, request.Steps)) continue;
-                    RunBranch(u, units[u], () => branch.Compute(new ResidualRequest(sampleTensor, (float)t, textTensor, step, request.Steps), scratchTensors!));
-                    if (units[u].Mask is { } mask) ApplyMask(mask, scratchTensors!);
-                    AddScaled(units[u], scratch!, sums, batch);
-                    anyResidual = true;
-                }
-            }
-
-            // Context tokens of active global units go after the conditional text.
-            // Which global units are active, as a set compared step to step: the context is rebuilt only on a change.
-            activeNow.Clear();
-            for (var u = 0; u < units.Count; u++)
-                if (contextTokens[u] is not null && units[u].IsActive(step, request.Steps)) activeNow.Add(u);
-            if (!activeNow.SequenceEqual(activeBefore))
-            {
-                condContext = activeNow.Count == 0 ? null : cond.Data.Concat(activeNow.SelectMany(u => contextTokens[u]!)).ToArray();
-                (activeBefore, activeNow) = (activeNow, activeBefore);
-            }
-
-            var residuals = anyResidual ? sumSlices : null;
-            if (condContext is null)
-            {
-                model.Unet.Run(unetIn, batch, h, w, t, textContext, tokens, dim, residuals, modelOut);
-            }
-            else
-            {
-                // Different token counts cannot share a batch: run the halves one by one.
-                var condTokens = condContext.Length / dim;
-                if (useGuidance)
-                    model.Unet.Run(unetIn, 1, h, w, t, textContext, tokens, dim, Half(residuals, layout, 0, h, w), modelOut);
-                model.Unet.Run(unetIn.AsMemory((batch - 1) * unetEntry), 1, h, w, t, condContext, condTokens, dim,
-                    Half(residuals, layout, batch - 1, h, w), modelOut.AsMemory((batch - 1) * latentLength));
-            }
-
-            if (useGuidance)
-            {
-                var un = modelOut.AsSpan(0, latentLength);
-                var co = modelOut.AsSpan(latentLength, latentLength);
-                TensorPrimitives.Subtract(co, un, guided);
-                TensorPrimitives.MultiplyAdd(guided, (float)request.CfgScale, un, guided);
-            }
-            else modelOut.AsSpan(0, latentLength).CopyTo(guided);
-            scheduler.Step(guided, step, latent, rng);
-            if (noisedInit is not null)
-            {
-                scheduler.AddNoise(clean!, noise, step + 1, noisedInit);
-                inpaint!.KeepUnmasked(latent, noisedInit);
-            }
-
-            for (var u = 0; u < units.Count; u++)
-            {
-                if (units[u].Branch is not ILatentBranch latentBranch) continue;
-                var level = step + 1;
-                RunBranch(u, units[u], () => latentBranch.Constrain(new LatentRequest(latentTensor, step, request.Steps,
-                    (clean, n, dest) => scheduler.AddNoise(clean, n, level, dest))));
-            }
-
-            var inModel = SessionTime() - modelTimeBefore;
+            var modelTimeBefore = OnnxModel.ThreadRunTime;
+            run.Step(step);
+            var inModel = OnnxModel.ThreadRunTime - modelTimeBefore;
             timings.Add(new StepTiming(inModel, stepClock.Elapsed - inModel));
-            progress?.Report(new StepProgress(step - firstStep + 1, executed));
+            if (progress is not null)
+            {
+                var done = step - run.FirstStep + 1;
+                var preview = request.PreviewEvery > 0 && done % request.PreviewEvery == 0 && done < run.ExecutedSteps ? run.Decode() : null;
+                progress.Report(new StepProgress(done, run.ExecutedSteps, preview));
+            }
         }
 
         var decodeClock = Stopwatch.StartNew();
-        var image = Decode(latent, h, w);
-        if (inpaint is not null) image = inpaint.Blend(image);
+        var image = run.Composite(run.Decode());
         decodeClock.Stop();
-        var infotext = Infotext.Format(request with { Seed = seed }, seed, width, height, scheduler.Name, model.Name, units);
-        return new GenerationResult(image, seed, infotext, timings, textClock.Elapsed, decodeClock.Elapsed);
+        return new GenerationResult(image, request.Seed, run.Latent.ToArray(), timings, textClock.Elapsed, decodeClock.Elapsed);
     }
 
-    private TimeSpan SessionTime() => model.TotalRunTime();
+    /// <summary>The state of one generation: its inputs, schedule, noise and every buffer of the loop.</summary>
+    private sealed class GenerationRun
+    {
+        private readonly DiffusionPipeline _pipeline;
+        private readonly StableDiffusionModel _model;
+        private readonly GenerationRequest _request;
+        private readonly IReadOnlyList<ControlUnit> _units;
+        private readonly IScheduler _scheduler;
+        private readonly NoiseGenerator _rng;
+        private readonly int _width, _height, _h, _w, _latentLength, _batch;
+        private readonly bool _useGuidance, _inpaintingUnet;
+        private readonly ResidualLayout? _layout;
+
+        // Phase 2: text.
+        private FloatTensorData _cond = null!;
+        private float[] _textContext = [];
+        private float[]?[] _contextTokens = [];
+        private int _tokens, _dim;
+
+        // Phase 3: latents.
+        private float[] _noise = [];
+        private float[]? _clean;
+        private Inpainting? _inpaint;
+        public float[] Latent { get; private set; } = [];
+        public int FirstStep { get; private set; }
+        public int ExecutedSteps => _request.Steps - FirstStep;
+
+        // Phase 4: loop buffers, made once.
+        private float[] _modelIn = [], _unetIn = [], _modelOut = [], _guided = [];
+        private int _unetEntry;
+        private FloatTensor _sampleTensor = null!, _textTensor = null!, _latentTensor = null!;
+        private float[][]? _sums, _scratch;
+        private FloatTensor[]? _scratchTensors;
+        private Memory<float>[]? _sumSlices;
+        private float[]? _condContext;
+        private List<int> _activeBefore = [], _activeNow = [];
+        private readonly List<(int Unit, ILatentBranch Branch)> _constraints = [];
+        private int _noiseLevel;
+        private Action<float[], float[], float[]> _addNoiseAtLevel = null!;
+
+        private GenerationRun(DiffusionPipeline pipeline, GenerationRequest request, IReadOnlyList<ControlUnit> units, int width, int height)
+        {
+            _pipeline = pipeline;
+            _model = pipeline.Model;
+            _request = request;
+            _units = units;
+            (_width, _height, _h, _w) = (width, height, height / 8, width / 8);
+            _latentLength = 4 * _h * _w;
+            _scheduler = Samplers.Create(request.Sampler, _model.Schedule);
+            _scheduler.SetTimesteps(request.Steps);
+            _rng = new NoiseGenerator(request.Seed);
+            _useGuidance = Math.Abs(request.CfgScale - 1.0) > 1e-9;
+            _batch = _useGuidance ? 2 : 1;
+            _inpaintingUnet = _model.Unet.InChannels == 9;
+            _layout = _model.Unet.Residuals;
+        }
+
+        /// <summary>Phase 1: every problem with the request is raised here, before any model runs.</summary>
+        public static GenerationRun CheckInputs(DiffusionPipeline pipeline, GenerationRequest request, IReadOnlyList<ControlUnit> units)
+        {
+            var model = pipeline.Model;
+            if (request.Validate() is { } problem) throw new ArgumentException(problem);
+            var unet = model.Unet;
+            if (unet.InChannels is not (4 or 9))
+                throw new ArgumentException($"{model.Folder.Unet} has {unet.InChannels} input channels; 4 (a plain UNet) or 9 (an inpainting UNet) are supported");
+            if (unet.InChannels == 9 && request.Mask is null)
+                throw new ArgumentException($"{model.Folder.Unet} has 9 input channels (an inpainting UNet): it needs an init image and a mask; txt2img and img2img need a 4-channel UNet");
+            for (var u = 0; u < units.Count; u++)
+                if (units[u].Branch is IResidualBranch && unet.Residuals is null)
+                    throw new ArgumentException($"unit {u + 1}: model '{units[u].ModelName}' expects a UNet with ControlNet residual inputs; {model.Folder.Unet} has none");
+            var width = request.Width == 0 ? model.Folder.NativeSize : request.Width;
+            var height = request.Height == 0 ? model.Folder.NativeSize : request.Height;
+            return new GenerationRun(pipeline, request, units, width, height);
+        }
+
+        /// <summary>Phase 2: the text as [uncond; cond], so that the batch-2 UNet run sees the unconditional half first,
+        /// and the context tokens of global units (computed once, scaled by their weight).</summary>
+        public void EncodeText()
+        {
+            _cond = _model.TextEncoder.Encode(_model.Tokenizer.EncodeForModel(_request.Prompt));
+            var uncond = _useGuidance ? _model.TextEncoder.Encode(_model.Tokenizer.EncodeForModel(_request.NegativePrompt)) : null;
+            (_tokens, _dim) = (_cond.Tokens, _cond.Dim);
+            _textContext = new float[_batch * _tokens * _dim];
+            if (uncond is not null) uncond.Data.CopyTo(_textContext, 0);
+            _cond.Data.CopyTo(_textContext, (_batch - 1) * _tokens * _dim);
+            _contextTokens = _units.Select((u, i) => u.Branch is IContextBranch c && u.Weight != 0f ? ScaledTokens(c, u.Weight, _dim, i) : null).ToArray();
+        }
+
+        /// <summary>Phase 3: pure noise, or the encoded init image noised to the first executed level.</summary>
+        public void PrepareLatents()
+        {
+            _noise = _rng.Normal(_latentLength);
+            Latent = new float[_latentLength];
+            if (_request.InitImage is { } init)
+            {
+                var fittedInit = ImageIo.Fit(init, _width, _height, ResizeMode.JustResize);
+                _clean = _pipeline.EncodeImage(fittedInit, _h, _w);
+                if (_request.Mask is { } mask)
+                    _inpaint = Inpainting.Create(fittedInit, ImageIo.Fit(mask, _width, _height, ResizeMode.JustResize),
+                        _inpaintingUnet ? chw => _pipeline.EncodeChw(chw, _height, _width, _h, _w) : null);
+                FirstStep = _request.Steps - Math.Min((int)(_request.Steps * _request.Strength), _request.Steps);
+                _scheduler.AddNoise(_clean, _noise, FirstStep, Latent);
+            }
+            else
+            {
+                var sigma = (float)_scheduler.InitNoiseSigma;
+                for (var i = 0; i < _latentLength; i++) Latent[i] = _noise[i] * sigma;
+            }
+        }
+
+        /// <summary>Phase 4: the loop's buffers, allocated once, and the latent constraints in the order they apply.</summary>
+        public void PrepareUnits()
+        {
+            _modelIn = new float[_batch * _latentLength];
+            // An inpainting UNet reads 9 channels; ControlNets still read the 4-channel latents in _modelIn.
+            _unetEntry = _model.Unet.InChannels * _h * _w;
+            _unetIn = _inpaintingUnet ? new float[_batch * _unetEntry] : _modelIn;
+            _modelOut = new float[_batch * _latentLength];
+            _guided = new float[_latentLength];
+            _sampleTensor = new FloatTensor(_modelIn, _batch, 4, _h, _w);
+            _textTensor = new FloatTensor(_textContext, _batch, _tokens, _dim);
+            _latentTensor = new FloatTensor(Latent, 1, 4, _h, _w);
+            if (_layout is not null && _units.Any(u => u.Branch is IResidualBranch))
+            {
+                var shapes = Enumerable.Range(0, _layout.Count).Select(i => _layout.Shape(i, _batch, _h, _w)).ToArray();
+                _sums = shapes.Select(s => new float[s[0] * s[1] * s[2] * s[3]]).ToArray();
+                _scratch = shapes.Select(s => new float[s[0] * s[1] * s[2] * s[3]]).ToArray();
+                _scratchTensors = _scratch.Select((b, i) => new FloatTensor(b, shapes[i])).ToArray();
+                _sumSlices = _sums.Select(s => new Memory<float>(s)).ToArray();
+            }
+            // A plain UNet inpaints through a latent constraint; it applies before the units' own constraints.
+            if (_inpaint is not null && !_inpaintingUnet)
+                _constraints.Add((-1, new KeepUnmaskedConstraint(_inpaint.LatentMask, _clean!, _noise)));
+            for (var u = 0; u < _units.Count; u++)
+                if (_units[u].Branch is ILatentBranch latentBranch) _constraints.Add((u, latentBranch));
+            _addNoiseAtLevel = (clean, n, dest) => _scheduler.AddNoise(clean, n, _noiseLevel, dest);
+        }
+
+        /// <summary>Phase 5: one step.</summary>
+        public void Step(int step)
+        {
+            var t = _scheduler.Timesteps[step];
+            for (var b = 0; b < _batch; b++) _scheduler.ScaleModelInput(Latent, _modelIn.AsSpan(b * _latentLength, _latentLength), step);
+            if (_inpaintingUnet)
+                for (var b = 0; b < _batch; b++)
+                    _inpaint!.FillUnetInput(_modelIn.AsSpan(b * _latentLength, _latentLength), _unetIn.AsSpan(b * _unetEntry, _unetEntry));
+            var residuals = SumResiduals(step, t) ? _sumSlices : null;
+            UpdateContext(step);
+            RunUnet(t, residuals);
+            Guide();
+            _scheduler.Step(_guided, step, Latent, _rng);
+            ApplyConstraints(step);
+        }
+
+        /// <summary>Residual branches: each active unit computes into scratch, the engine masks, scales and sums.</summary>
+        private bool SumResiduals(int step, double t)
+        {
+            if (_sums is null) return false;
+            var any = false;
+            foreach (var s in _sums) Array.Clear(s);
+            for (var u = 0; u < _units.Count; u++)
+            {
+                if (_units[u].Branch is not IResidualBranch branch || !_units[u].IsActive(step, _request.Steps)) continue;
+                RunBranch(u, _units[u], () => branch.Compute(new ResidualRequest(_sampleTensor, (float)t, _textTensor, step, _request.Steps), _scratchTensors!));
+                if (_units[u].Mask is { } mask) ApplyMask(mask, _scratchTensors!);
+                AddScaled(_units[u], _scratch!, _sums, _batch);
+                any = true;
+            }
+            return any;
+        }
+
+        /// <summary>
+        /// Context tokens of active global units go after the conditional text. Which units are active is compared
+        /// as a set step to step: the context is rebuilt only on a change.
+        /// </summary>
+        private void UpdateContext(int step)
+        {
+            _activeNow.Clear();
+            for (var u = 0; u < _units.Count; u++)
+                if (_contextTokens[u] is not null && _units[u].IsActive(step, _request.Steps)) _activeNow.Add(u);
+            if (_activeNow.SequenceEqual(_activeBefore)) return;
+            _condContext = _activeNow.Count == 0 ? null : _cond.Data.Concat(_activeNow.SelectMany(u => _contextTokens[u]!)).ToArray();
+            (_activeBefore, _activeNow) = (_activeNow, _activeBefore);
+        }
+
+        private void RunUnet(double t, Memory<float>[]? residuals)
+        {
+            var unet = _model.Unet;
+            if (_condContext is null)
+            {
+                unet.Run(_unetIn, _batch, _h, _w, t, _textContext, _tokens, _dim, residuals, _modelOut);
+                return;
+            }
+            // Different token counts cannot share a batch: run the halves one by one.
+            var condTokens = _condContext.Length / _dim;
+            if (_useGuidance)
+                unet.Run(_unetIn, 1, _h, _w, t, _textContext, _tokens, _dim, Half(residuals, _layout, 0, _h, _w), _modelOut);
+            unet.Run(_unetIn.AsMemory((_batch - 1) * _unetEntry), 1, _h, _w, t, _condContext, condTokens, _dim,
+                Half(residuals, _layout, _batch - 1, _h, _w), _modelOut.AsMemory((_batch - 1) * _latentLength));
+        }
+
+        /// <summary>Classifier-free guidance: uncond + scale * (cond - uncond).</summary>
+        private void Guide()
+        {
+            if (!_useGuidance)
+            {
+                _modelOut.AsSpan(0, _latentLength).CopyTo(_guided);
+                return;
+            }
+            var un = _modelOut.AsSpan(0, _latentLength);
+            var co = _modelOut.AsSpan(_latentLength, _latentLength);
+            TensorPrimitives.Subtract(co, un, _guided);
+            TensorPrimitives.MultiplyAdd(_guided, (float)_request.CfgScale, un, _guided);
+        }
+
+        /// <summary>Latent constraints after the scheduler step, at the level the latent is at now.</summary>
+        private void ApplyConstraints(int step)
+        {
+            if (_constraints.Count == 0) return;
+            _noiseLevel = step + 1;
+            var request = new LatentRequest(_latentTensor, step, _request.Steps, _addNoiseAtLevel);
+            foreach (var (unit, branch) in _constraints)
+            {
+                if (unit < 0) branch.Constrain(request);
+                else RunBranch(unit, _units[unit], () => branch.Constrain(request));
+            }
+        }
+
+        /// <summary>Phase 6: the latent through the VAE decoder.</summary>
+        public RgbImage Decode() => _pipeline.Decode(Latent, _h, _w);
+
+        /// <summary>Phase 7: inpainting blends the decoded image back into the init image with the pixel mask.</summary>
+        public RgbImage Composite(RgbImage decoded) => _inpaint is null ? decoded : _inpaint.Blend(decoded);
+    }
 
     private static float[] ScaledTokens(IContextBranch branch, float weight, int dim, int unit)
     {

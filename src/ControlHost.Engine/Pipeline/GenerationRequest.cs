@@ -1,8 +1,11 @@
 using ControlHost.Abstractions;
+using ControlHost.Engine.Scheduling;
 
 namespace ControlHost.Engine.Pipeline;
 
-/// <summary>The base parameters of one generation, named as in A1111.</summary>
+/// <summary>
+/// The base parameters of one generation, all concrete: defaults, seeds and names are the application layer's policy.
+/// </summary>
 public sealed record GenerationRequest
 {
     public required string Prompt { get; init; }
@@ -13,10 +16,10 @@ public sealed record GenerationRequest
     public int Height { get; init; }
     public int Steps { get; init; } = 20;
     public double CfgScale { get; init; } = 7.0;
-    public string Sampler { get; init; } = "Euler a";
+    public SamplerId Sampler { get; init; } = SamplerId.EulerAncestral;
 
-    /// <summary>An unsigned 32-bit seed; -1 picks one (reported in the result).</summary>
-    public long Seed { get; init; } = -1;
+    /// <summary>The seed of the starting noise (and of an ancestral sampler's fresh noise).</summary>
+    public uint Seed { get; init; }
 
     /// <summary>img2img: the starting image (fitted to the size) and how much of the schedule re-noises it.</summary>
     public RgbImage? InitImage { get; init; }
@@ -30,6 +33,9 @@ public sealed record GenerationRequest
     /// </summary>
     public RgbImage? Mask { get; init; }
 
+    /// <summary>Decode a preview of the latent every this many steps (0: none), passed with the progress report.</summary>
+    public int PreviewEvery { get; init; }
+
     /// <summary>Checks the values that need no model; returns the first problem or null.</summary>
     public string? Validate()
     {
@@ -38,9 +44,9 @@ public sealed record GenerationRequest
         if (Width > 4096 || Height > 4096) return $"size {Width}x{Height}: at most 4096 a side";
         if (Steps is < 1 or > 1000) return $"steps {Steps}: must be 1..1000";
         if (!double.IsFinite(CfgScale) || CfgScale < 0 || CfgScale > 100) return $"cfg scale {CfgScale}: must be 0..100";
-        if (Seed < -1 || Seed > uint.MaxValue) return $"seed {Seed}: must be -1 or 0..{uint.MaxValue}";
         if (!double.IsFinite(Strength) || Strength is < 0 or > 1) return $"strength {Strength}: must be 0..1";
         if (Mask is not null && InitImage is null) return "an inpainting mask needs the init image it applies to";
+        if (PreviewEvery < 0) return $"preview interval {PreviewEvery}: must be 0 (none) or a number of steps";
         return null;
     }
 }
@@ -48,9 +54,9 @@ public sealed record GenerationRequest
 /// <summary>Time of one executed step: inside ONNX Runtime runs and everything else.</summary>
 public readonly record struct StepTiming(TimeSpan InModel, TimeSpan Outside);
 
-/// <summary>Progress after each step.</summary>
-public readonly record struct StepProgress(int Step, int Steps);
+/// <summary>Progress after each step; <paramref name="Preview"/> is the decoded latent on the steps previews were asked for.</summary>
+public readonly record struct StepProgress(int Step, int Steps, RgbImage? Preview = null);
 
-/// <summary>What a generation produced.</summary>
-public sealed record GenerationResult(RgbImage Image, uint Seed, string Infotext, IReadOnlyList<StepTiming> Timings,
+/// <summary>What a generation produced: the image, and the final latent [1,4,h,w] before decoding.</summary>
+public sealed record GenerationResult(RgbImage Image, uint Seed, float[] FinalLatent, IReadOnlyList<StepTiming> Timings,
     TimeSpan TextEncoding, TimeSpan Decoding);

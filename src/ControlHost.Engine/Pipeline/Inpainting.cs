@@ -65,17 +65,6 @@ internal sealed class Inpainting
         MaskedLatents.AsSpan().CopyTo(destination[(latents.Length + LatentMask.Length)..]);
     }
 
-    /// <summary>For a plain UNet: outside the mask, the latent follows the init image noised to the next level.</summary>
-    public void KeepUnmasked(float[] latent, ReadOnlySpan<float> noisedInit)
-    {
-        var plane = LatentMask.Length;
-        for (var i = 0; i < latent.Length; i++)
-        {
-            var m = LatentMask[i % plane];
-            latent[i] = m * latent[i] + (1 - m) * noisedInit[i];
-        }
-    }
-
     /// <summary>The generated image where the mask is white, the init image where it is black, blended between.</summary>
     public RgbImage Blend(RgbImage generated)
     {

@@ -10,7 +10,7 @@ public sealed class DdimScheduler(NoiseSchedule schedule) : IScheduler
     private double[] _modelTimesteps = [];
     private int _ratio;
 
-    public string Name => "DDIM";
+    public SamplerId Id => SamplerId.Ddim;
     public int StepCount => _timesteps.Length;
     public IReadOnlyList<double> Timesteps => _modelTimesteps;
     public double InitNoiseSigma => 1.0;

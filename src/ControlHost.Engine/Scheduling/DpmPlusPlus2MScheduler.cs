@@ -11,7 +11,7 @@ public sealed class DpmPlusPlus2MScheduler(NoiseSchedule schedule, bool karras) 
     private float[] _previousDenoised = [];
     private bool _havePrevious;
 
-    public override string Name => karras ? "DPM++ 2M Karras" : "DPM++ 2M";
+    public override SamplerId Id => karras ? SamplerId.DpmPlusPlus2MKarras : SamplerId.DpmPlusPlus2M;
 
     /// <summary>Karras et al. (2022), eq. 5: sigma_i = (max^(1/rho) + i/(n-1) (min^(1/rho) - max^(1/rho)))^rho.</summary>
     public static double[] KarrasSigmas(int steps, double sigmaMin, double sigmaMax, double rho = KarrasRho)

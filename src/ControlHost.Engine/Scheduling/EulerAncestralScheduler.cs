@@ -6,7 +6,7 @@ namespace ControlHost.Engine.Scheduling;
 /// </summary>
 public sealed class EulerAncestralScheduler(NoiseSchedule schedule) : SigmaScheduler(schedule)
 {
-    public override string Name => "Euler a";
+    public override SamplerId Id => SamplerId.EulerAncestral;
 
     public override void Step(ReadOnlySpan<float> modelOutput, int step, Span<float> sample, NoiseGenerator noise)
     {

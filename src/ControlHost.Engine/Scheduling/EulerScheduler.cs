@@ -3,7 +3,7 @@ namespace ControlHost.Engine.Scheduling;
 /// <summary>Euler's method on the probability-flow ODE: x += (sigma_next - sigma) * (x - denoised) / sigma.</summary>
 public sealed class EulerScheduler(NoiseSchedule schedule) : SigmaScheduler(schedule)
 {
-    public override string Name => "Euler";
+    public override SamplerId Id => SamplerId.Euler;
 
     public override void Step(ReadOnlySpan<float> modelOutput, int step, Span<float> sample, NoiseGenerator noise)
     {

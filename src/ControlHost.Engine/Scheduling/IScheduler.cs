@@ -6,8 +6,8 @@ namespace ControlHost.Engine.Scheduling;
 /// </summary>
 public interface IScheduler
 {
-    /// <summary>The A1111 name, e.g. "Euler a".</summary>
-    string Name { get; }
+    /// <summary>Which sampler this is.</summary>
+    SamplerId Id { get; }
 
     /// <summary>Prepares a schedule of <paramref name="steps"/> steps.</summary>
     void SetTimesteps(int steps);

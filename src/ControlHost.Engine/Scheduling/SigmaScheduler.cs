@@ -13,7 +13,7 @@ public abstract class SigmaScheduler(NoiseSchedule schedule) : IScheduler
 
     private double[] _timesteps = [];
 
-    public abstract string Name { get; }
+    public abstract SamplerId Id { get; }
     public int StepCount => _timesteps.Length;
     public IReadOnlyList<double> Timesteps => _timesteps;
     public double InitNoiseSigma => Sigmas[0];

@@ -1,23 +1,34 @@
 using System.Globalization;
 using System.Text;
+using ControlHost.Application.Generation;
 using ControlHost.Engine.Conditioning;
+using ControlHost.Engine.Pipeline;
+using ControlHost.Engine.Scheduling;
 
-namespace ControlHost.Engine.Pipeline;
+namespace ControlHost.Application.Names;
 
-/// <summary>A1111's infotext: prompt, "Negative prompt:", then "Key: value" pairs, one "ControlNet i" entry per unit.</summary>
+/// <summary>
+/// A1111's infotext (the PNG "parameters" text): prompt, "Negative prompt:", then "Key: value" pairs with one
+/// "ControlNet i" entry per unit. Written and read here only.
+/// </summary>
 public static class Infotext
 {
-    public static string Format(GenerationRequest request, uint seed, int width, int height, string sampler, string model,
-        IReadOnlyList<ControlUnit> units)
+    /// <summary>The infotext of one generated image.</summary>
+    public static string Format(GenerationRequest request, string model, IReadOnlyList<ControlUnit> units, int batchSize = 1, int batchPosition = 0)
     {
         var sb = new StringBuilder();
         sb.Append(request.Prompt).Append('\n');
         if (request.NegativePrompt.Length > 0) sb.Append("Negative prompt: ").Append(request.NegativePrompt).Append('\n');
         var pairs = new List<string>
         {
-            $"Steps: {request.Steps}", $"Sampler: {sampler}", $"CFG scale: {Num(request.CfgScale)}", $"Seed: {seed}",
-            $"Size: {width}x{height}", $"Model: {model}",
+            $"Steps: {request.Steps}", $"Sampler: {SamplerNames.Format(request.Sampler)}", $"CFG scale: {Num(request.CfgScale)}",
+            $"Seed: {request.Seed}", $"Size: {request.Width}x{request.Height}", $"Model: {model}",
         };
+        if (batchSize > 1)
+        {
+            pairs.Add($"Batch size: {batchSize}");
+            pairs.Add($"Batch pos: {batchPosition}");
+        }
         if (request.InitImage is not null) pairs.Add($"Denoising strength: {Num(request.Strength)}");
         for (var i = 0; i < units.Count; i++) pairs.Add($"ControlNet {i}: \"{Unit(units[i])}\"");
         sb.Append(string.Join(", ", pairs));
@@ -28,7 +39,7 @@ public static class Infotext
     {
         var fields = new List<string>
         {
-            $"Module: {u.Module}", $"Model: {u.ModelName}", $"Weight: {Num(u.Weight)}", $"Resize Mode: {u.ResizeModeText}",
+            $"Module: {u.Module}", $"Model: {u.ModelName}", $"Weight: {Num(u.Weight)}", $"Resize Mode: {UnitNames.Format(u.Resize)}",
         };
         if (u.ProcessorResolution > 0) fields.Add($"Processor Res: {u.ProcessorResolution}");
         fields.Add($"Pixel Perfect: {(u.PixelPerfect ? "True" : "False")}");
@@ -36,19 +47,46 @@ public static class Infotext
         fields.AddRange(u.Options.Where(kv => kv.Value.Length > 0).Select(kv => $"{kv.Key}: {kv.Value}"));
         fields.Add($"Guidance Start: {Num(u.Start)}");
         fields.Add($"Guidance End: {Num(u.End)}");
-        fields.Add($"Control Mode: {ModeText(u.Mode)}");
+        fields.Add($"Control Mode: {UnitNames.Format(u.Mode)}");
         // Quotes and commas inside the unit would break A1111's parser.
         return string.Join(", ", fields).Replace("\"", "'");
     }
 
-    public static string ModeText(ControlMode mode) => mode switch
-    {
-        ControlMode.PromptFirst => "My prompt is more important",
-        ControlMode.ControlFirst => "ControlNet is more important",
-        _ => "Balanced",
-    };
-
     public static string Num(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The base parameters an infotext records, as a job: what a generation with them repeats. Control images are not
+    /// in a PNG, so units are not; a warning says how many there were.
+    /// </summary>
+    /// <exception cref="Errors.BadInputException">A recorded value does not parse; the message names it.</exception>
+    public static (GenerationJob Job, IReadOnlyList<string> Warnings) ReadJob(string infotext, string source)
+    {
+        var (prompt, negative, p) = Parse(infotext);
+        Errors.BadInputException Bad(string key) => new("infotext", $"{source}: {key} '{p[key]}' is not valid");
+        int? Int(string key) => !p.ContainsKey(key) ? null
+            : int.TryParse(p[key], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw Bad(key);
+        double? Dbl(string key) => !p.ContainsKey(key) ? null
+            : double.TryParse(p[key], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : throw Bad(key);
+        int? width = null, height = null;
+        if (p.TryGetValue("Size", out var size))
+        {
+            var wh = size.Split('x');
+            if (wh.Length != 2 || !int.TryParse(wh[0], out var w) || !int.TryParse(wh[1], out var h)) throw Bad("Size");
+            (width, height) = (w, h);
+        }
+        long? seed = !p.ContainsKey("Seed") ? null
+            : long.TryParse(p["Seed"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) ? s : throw Bad("Seed");
+        var job = new GenerationJob
+        {
+            Prompt = prompt, NegativePrompt = negative, Steps = Int("Steps"), CfgScale = Dbl("CFG scale"),
+            Sampler = p.GetValueOrDefault("Sampler"), Seed = seed, Strength = Dbl("Denoising strength"),
+            Width = width, Height = height, Model = p.GetValueOrDefault("Model"),
+        };
+        var units = p.Keys.Count(k => k.StartsWith("ControlNet ", StringComparison.Ordinal));
+        IReadOnlyList<string> warnings = units == 0 ? []
+            : [$"'{source}' was made with {units} control unit(s); PNGs do not store control images, so pass them again"];
+        return (job, warnings);
+    }
 
     /// <summary>Splits an infotext into prompt, negative prompt and the parameters line.</summary>
     public static (string Prompt, string Negative, Dictionary<string, string> Parameters) Parse(string infotext)

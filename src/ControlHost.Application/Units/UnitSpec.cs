@@ -1,30 +1,33 @@
-using ControlHost.Abstractions;
+using ControlHost.Application.Sources;
+using ControlHost.Engine.Conditioning;
 using ControlHost.Engine.Imaging;
 
-namespace ControlHost.Engine.Conditioning;
+namespace ControlHost.Application.Units;
 
-/// <summary>A control unit as a user asks for it (the sd-webui-controlnet unit fields).</summary>
-public sealed record UnitRequest
+/// <summary>A control unit as a caller asks for it (the sd-webui-controlnet unit fields).</summary>
+public sealed record UnitSpec
 {
     /// <summary>Condition id or alias ("canny", or a module name).</summary>
     public required string Condition { get; init; }
 
-    /// <summary>The user's image: preprocessed into a hint, or the hint itself when <see cref="Preprocess"/> is false.</summary>
-    public required RgbImage Image { get; init; }
+    /// <summary>The user's image (preprocessed into a hint, or the hint itself when <see cref="Preprocess"/> is false),
+    /// or OpenPose JSON for pose.</summary>
+    public required ImageSource Image { get; init; }
 
     public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
+    public bool Enabled { get; init; } = true;
     public float Weight { get; init; } = 1f;
     public double Start { get; init; }
     public double End { get; init; } = 1.0;
     public ControlMode Mode { get; init; } = ControlMode.Balanced;
 
-    /// <summary>A ControlNet or adapter folder or name; null picks one for the condition.</summary>
+    /// <summary>A ControlNet or adapter by name (or folder, where the path policy allows); null picks one for the condition.</summary>
     public string? Model { get; init; }
 
     public bool Preprocess { get; init; } = true;
 
     /// <summary>A region mask image (white = full effect), fitted to the generation size like the control image.</summary>
-    public RgbImage? Mask { get; init; }
+    public ImageSource? Mask { get; init; }
     public ResizeMode Resize { get; init; } = ResizeMode.CropAndResize;
 
     /// <summary>

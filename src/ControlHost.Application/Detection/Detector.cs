@@ -1,0 +1,66 @@
+using ControlHost.Abstractions;
+using ControlHost.Application.Errors;
+using ControlHost.Application.Sources;
+using ControlHost.Engine.Conditioning;
+using ControlHost.Engine.Imaging;
+using ControlHost.Preprocessors;
+
+namespace ControlHost.Application.Detection;
+
+/// <summary>What a preprocessor made of an image: the hint (or a picture of a vector), and its side outputs.</summary>
+/// <param name="Vector">A global condition's vector (the colour histogram).</param>
+/// <param name="Json">OpenPose JSON for pose modules.</param>
+/// <param name="Note">How it was made, when users should know (a classical fallback).</param>
+public sealed record DetectOutput(string Module, RgbImage Image, float[]? Vector = null, string? Json = null, string? Note = null);
+
+/// <summary>
+/// Runs one preprocessor by name on an image: the built-in modules (sd-webui-controlnet names) first, then the
+/// plugins' condition types (loaded only when needed); mask_alpha reads the image's transparency.
+/// </summary>
+public sealed class Detector(Func<ConditionRegistry> conditions, PathPolicy paths)
+{
+    /// <exception cref="ServiceException">Unknown module, bad option or image; typed.</exception>
+    public DetectOutput Detect(string module, ImageSource image, IReadOnlyDictionary<string, string>? options = null,
+        CancellationToken cancellation = default)
+    {
+        options ??= new Dictionary<string, string>();
+        foreach (var (key, value) in options)
+            if (PathPolicy.LooksLikePath(value)) paths.CheckPath(key, value);
+        return Failures.Guard("module", () =>
+        {
+            if (module.ToLowerInvariant() is "mask_alpha" or "alpha_mask") return AlphaMask(image, options);
+            if (PreprocessorRegistry.Find(module) is { } pre)
+            {
+                var result = PreprocessorRegistry.Run(pre.Name, image.Load(paths, "image"), options, image.Label);
+                return new DetectOutput(pre.Name, result.Image, result.Vector, result.Json, result.Note);
+            }
+            var registry = conditions();
+            var type = registry.Find(module) ?? throw new NotFoundException("module", "module", module,
+                PreprocessorRegistry.All.Select(p => p.Name).Concat(registry.Types.Select(t => t.Id)).Distinct(), "see 'controlhost modules'");
+            OptionValues values;
+            try
+            {
+                values = OptionValues.Resolve(type.Options, options);
+            }
+            catch (ArgumentException e)
+            {
+                throw new BadInputException("options", $"module '{type.Id}': {e.Message}", e);
+            }
+            var hint = type.Preprocess(image.Load(paths, "image"), values, cancellation);
+            if (hint.Image is { } hintImage) return new DetectOutput(type.Id, hintImage);
+            var vector = hint.Vector!;
+            var picture = vector.Length == ColourHistogram.Bins ? ColourHistogram.Visualise(vector, 360, 48) : RgbImage.Black(8, 8);
+            return new DetectOutput(type.Id, picture, vector);
+        });
+    }
+
+    private DetectOutput AlphaMask(ImageSource image, IReadOnlyDictionary<string, string> options)
+    {
+        // A mask from transparency needs the alpha channel, which the RGB preprocessors never see.
+        using var stream = new MemoryStream(image.Bytes(paths, "image"), writable: false);
+        var (alpha, w, h) = ImageIo.DecodeAlpha(stream, image.Label);
+        var values = OptionValues.Resolve(Masks.AdjustOptions, options);
+        var mask = Masks.Adjust(Masks.FromAlpha(alpha, w, h), values.GetInt("grow"), values.GetDouble("feather"), values.GetBool("invert"));
+        return new DetectOutput("mask_alpha", mask);
+    }
+}

@@ -1,0 +1,65 @@
+using ControlHost.Abstractions;
+using ControlHost.Application.Sources;
+using ControlHost.Application.Units;
+using ControlHost.Engine.Pipeline;
+
+namespace ControlHost.Application.Generation;
+
+/// <summary>
+/// One generation request in the names users know (A1111's). A value left null is not given: the service's
+/// policy fills it in (A1111's defaults, the model's recommended guidance and native size), and
+/// <see cref="OverriddenBy"/> lets given values replace those of another job (an infotext read back).
+/// </summary>
+public sealed record GenerationJob
+{
+    public string? Prompt { get; init; }
+    public string? NegativePrompt { get; init; }
+    public int? Width { get; init; }
+    public int? Height { get; init; }
+    public int? Steps { get; init; }
+    public double? CfgScale { get; init; }
+    public string? Sampler { get; init; }
+
+    /// <summary>0..4294967295, or -1 for a random one (reported in the result).</summary>
+    public long? Seed { get; init; }
+
+    /// <summary>Images per run (A1111's batch_size) and runs (n_iter); image k gets seed + k.</summary>
+    public int? BatchSize { get; init; }
+    public int? Iterations { get; init; }
+
+    /// <summary>A base model by name (or folder, where the path policy allows); null is the default model.</summary>
+    public string? Model { get; init; }
+
+    public ImageSource? InitImage { get; init; }
+    public ImageSource? Mask { get; init; }
+    public double? Strength { get; init; }
+    public IReadOnlyList<UnitSpec>? Units { get; init; }
+
+    /// <summary>Decode a preview every this many steps (0: none).</summary>
+    public int PreviewEvery { get; init; }
+
+    /// <summary>This job with every value <paramref name="given"/> sets replacing this one's.</summary>
+    public GenerationJob OverriddenBy(GenerationJob given) => new()
+    {
+        Prompt = given.Prompt ?? Prompt, NegativePrompt = given.NegativePrompt ?? NegativePrompt,
+        Width = given.Width ?? Width, Height = given.Height ?? Height, Steps = given.Steps ?? Steps,
+        CfgScale = given.CfgScale ?? CfgScale, Sampler = given.Sampler ?? Sampler, Seed = given.Seed ?? Seed,
+        BatchSize = given.BatchSize ?? BatchSize, Iterations = given.Iterations ?? Iterations, Model = given.Model ?? Model,
+        InitImage = given.InitImage ?? InitImage, Mask = given.Mask ?? Mask, Strength = given.Strength ?? Strength,
+        Units = given.Units is { Count: > 0 } ? given.Units : Units, PreviewEvery = given.PreviewEvery != 0 ? given.PreviewEvery : PreviewEvery,
+    };
+}
+
+/// <summary>One image of a job: its pixels, seed and infotext.</summary>
+public sealed record GeneratedImage(RgbImage Image, uint Seed, string Infotext, GenerationResult Engine);
+
+/// <summary>Where the time went, for the whole job.</summary>
+/// <param name="Load">Resolving names, loading (or leasing) the model, reading images and preprocessing units.</param>
+/// <param name="Total">From the call to the last image.</param>
+public sealed record JobTimings(TimeSpan Load, TimeSpan Total);
+
+/// <summary>What a job produced: images in seed order, warnings (disabled units, fallbacks, ignored values).</summary>
+public sealed record GenerationOutput(IReadOnlyList<GeneratedImage> Images, IReadOnlyList<string> Warnings, string Model, JobTimings Timings);
+
+/// <summary>Progress of a job: image i of n (1-based), step j of m within it, and a preview when one was asked for.</summary>
+public readonly record struct GenerationProgress(int Image, int Images, int Step, int Steps, RgbImage? Preview);

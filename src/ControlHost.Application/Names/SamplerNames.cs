@@ -1,0 +1,38 @@
+using ControlHost.Engine.Scheduling;
+
+namespace ControlHost.Application.Names;
+
+/// <summary>A1111's sampler names (and the spellings API clients and other tools send) for the engine's samplers.</summary>
+public static class SamplerNames
+{
+    private static readonly (SamplerId Id, string Name)[] Canonical =
+    [
+        (SamplerId.Ddim, "DDIM"), (SamplerId.Euler, "Euler"), (SamplerId.EulerAncestral, "Euler a"),
+        (SamplerId.DpmPlusPlus2M, "DPM++ 2M"), (SamplerId.DpmPlusPlus2MKarras, "DPM++ 2M Karras"),
+    ];
+
+    private static readonly Dictionary<string, SamplerId> Aliases = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["euler_a"] = SamplerId.EulerAncestral, ["euler_ancestral"] = SamplerId.EulerAncestral, ["k_euler_a"] = SamplerId.EulerAncestral,
+        ["euler"] = SamplerId.Euler, ["k_euler"] = SamplerId.Euler, ["ddim"] = SamplerId.Ddim,
+        ["dpmpp_2m"] = SamplerId.DpmPlusPlus2M, ["k_dpmpp_2m"] = SamplerId.DpmPlusPlus2M,
+        ["dpmpp_2m_karras"] = SamplerId.DpmPlusPlus2MKarras, ["k_dpmpp_2m_karras"] = SamplerId.DpmPlusPlus2MKarras,
+    };
+
+    /// <summary>A1111's default.</summary>
+    public const string Default = "Euler a";
+
+    /// <summary>The A1111 names, in a stable order.</summary>
+    public static IReadOnlyList<string> Names { get; } = Canonical.Select(c => c.Name).ToArray();
+
+    /// <summary>The sampler a name means, or null.</summary>
+    public static SamplerId? TryParse(string name)
+    {
+        foreach (var (id, canonical) in Canonical)
+            if (string.Equals(canonical, name.Trim(), StringComparison.OrdinalIgnoreCase)) return id;
+        return Aliases.TryGetValue(name.Trim(), out var alias) ? alias : null;
+    }
+
+    /// <summary>The A1111 name of a sampler.</summary>
+    public static string Format(SamplerId id) => Canonical.First(c => c.Id == id).Name;
+}

@@ -1,0 +1,150 @@
+using ControlHost.Abstractions;
+using ControlHost.Application.Errors;
+using ControlHost.Application.Sources;
+using ControlHost.Engine.Components;
+using ControlHost.Engine.Conditioning;
+using ControlHost.Engine.Imaging;
+using ControlHost.Engine.Models;
+using ControlHost.Plugins;
+
+namespace ControlHost.Application.Units;
+
+/// <summary>
+/// Turns unit specs into runnable units: condition type, options, image, preprocessing, model, branch. Holds no
+/// state between calls: units a plugin failure disabled come back with the result.
+/// </summary>
+internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog catalog, PathPolicy paths)
+{
+    /// <summary>The resolved units, and a line for each unit left out because its plugin failed (threw, hung or
+    /// returned a bad hint). The other units go on.</summary>
+    public (IReadOnlyList<ControlUnit> Units, IReadOnlyList<string> Disabled) Resolve(IReadOnlyList<UnitSpec> specs,
+        StableDiffusionModel model, int width, int height, CancellationToken cancellation = default)
+    {
+        var units = new List<ControlUnit>();
+        var disabled = new List<string>();
+        for (var i = 0; i < specs.Count; i++)
+        {
+            var spec = specs[i];
+            var label = $"unit {i + 1} ({spec.Condition})";
+            if (!spec.Enabled) continue;
+            try
+            {
+                units.Add(ResolveOne(spec, i, label, model, width, height, cancellation));
+            }
+            catch (PluginException e)
+            {
+                disabled.Add($"{label} disabled: {e.Message}");
+            }
+            catch (ServiceException) { throw; }
+            catch (OperationCanceledException) { throw; }
+            catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or InvalidOperationException or Engine.Onnx.ModelLoadException)
+            {
+                throw new BadInputException($"units[{i}]", $"{label}: {e.Message}", e);
+            }
+        }
+        return (units, disabled);
+    }
+
+    private ControlUnit ResolveOne(UnitSpec spec, int index, string label, StableDiffusionModel model, int width, int height,
+        CancellationToken cancellation)
+    {
+        if (spec.Validate() is { } problem) throw new ArgumentException(problem);
+        // Options such as a pose or depth estimator name files: they too follow the path policy.
+        foreach (var (key, value) in spec.Options)
+            if (PathPolicy.LooksLikePath(value)) paths.CheckPath($"units[{index}].{key}", value);
+        // OpenPose JSON is rendered into the ready pose hint the pose ControlNet takes.
+        var isPoseJson = spec.Image.IsOpenPoseJson(paths);
+        var preprocess = spec.Preprocess && !isPoseJson;
+        var input = isPoseJson ? RenderPoseJson(spec.Image, label) : spec.Image.Load(paths, $"unit {index + 1}");
+        var type = registry.Find(spec.Condition) ?? ReadyHintType(spec, preprocess);
+        var options = OptionValues.Resolve(type.Options, spec.Options);
+        var pixelPerfect = spec.ProcessorResolution == 0 || !preprocess;
+        var fitted = pixelPerfect
+            ? ImageIo.Fit(input, width, height, spec.Resize)
+            : ImageIo.ScaleShortSide(input, spec.ProcessorResolution);
+        ConditionHint hint;
+        if (!preprocess)
+        {
+            if (type.Kind != ConditionKind.Spatial) throw new ArgumentException("preprocess=none takes a ready hint image; a global condition needs its preprocessor");
+            hint = ConditionHint.FromImage(fitted);
+        }
+        else
+        {
+            try
+            {
+                hint = type.Preprocess(fitted, options, cancellation);
+            }
+            catch (OperationCanceledException) { throw; }
+            catch (PluginException) { throw; }
+            catch (Exception e)
+            {
+                throw new BadInputException($"units[{index}]", $"{label}: preprocessor '{type.Id}' failed: {e.Message}", e);
+            }
+        }
+
+        IControlBranch branch;
+        string modelName;
+        if (type.Kind == ConditionKind.Spatial)
+        {
+            var image = hint.Image ?? throw new BadInputException($"units[{index}]", $"{label}: preprocessor '{type.Id}' returned no hint image");
+            // Pixel perfect: the input was fitted already, so only a preprocessor that changed the size is stretched back.
+            image = ImageIo.Fit(image, width, height, pixelPerfect ? ResizeMode.JustResize : spec.Resize);
+            var folder = ResolveControlNet(spec.Model, type.ModelCondition, model.Name, index);
+            branch = new ControlNetBranch(label, model.ControlNet(folder), image);
+            modelName = folder.Name;
+        }
+        else
+        {
+            var vector = hint.Vector ?? throw new BadInputException($"units[{index}]", $"{label}: preprocessor '{type.Id}' returned no condition vector");
+            var folder = ResolveAdapter(spec.Model, type.ModelCondition, index);
+            branch = new AdapterBranch(label, model.Adapter(folder), vector);
+            modelName = folder.Name;
+        }
+        return new ControlUnit
+        {
+            Branch = branch, Weight = spec.Weight, Start = spec.Start, End = spec.End, Mode = spec.Mode,
+            Module = type.Id, ModelName = modelName, Options = options.All, Resize = spec.Resize,
+            ProcessorResolution = pixelPerfect ? Math.Min(width, height) : spec.ProcessorResolution, PixelPerfect = pixelPerfect,
+            Mask = spec.Mask is { } m ? RegionMask.FromImage(ImageIo.Fit(m.Load(paths, $"unit {index + 1} mask"), width, height, spec.Resize)) : null,
+        };
+    }
+
+    private RgbImage RenderPoseJson(ImageSource source, string label)
+    {
+        var text = System.Text.Encoding.UTF8.GetString(source.Bytes(paths, label));
+        var pose = Preprocessors.OpenPose.Parse(text, source.Label);
+        return Preprocessors.OpenPose.Render(pose, pose.CanvasWidth, pose.CanvasHeight);
+    }
+
+    /// <summary>A ready hint for a ControlNet condition no registered type covers; otherwise the registry's error.</summary>
+    private IConditionType ReadyHintType(UnitSpec spec, bool preprocess)
+    {
+        var hasControlNet = catalog.ControlNets.Any(c => string.Equals(c.Condition, spec.Condition, StringComparison.OrdinalIgnoreCase));
+        if (!preprocess && (hasControlNet || spec.Model is not null)) return new ReadyHintCondition(spec.Condition);
+        var known = registry.Types.Select(t => t.Id).Concat(catalog.ControlNets.Select(c => c.Condition + " (preprocess=none)")).Distinct();
+        throw new ArgumentException(hasControlNet
+            ? $"condition '{spec.Condition}' has a ControlNet but no preprocessor here; pass a ready hint with preprocess=none"
+            : $"unknown condition '{spec.Condition}' (known: {string.Join(", ", known.DefaultIfEmpty("none"))})");
+    }
+
+    private ControlNetFolder ResolveControlNet(string? nameOrPath, string condition, string baseModel, int index)
+    {
+        if (nameOrPath is not null && PathPolicy.LooksLikePath(nameOrPath)) paths.CheckPath($"units[{index}].model", nameOrPath);
+        return catalog.ResolveControlNet(nameOrPath, condition, baseModel);
+    }
+
+    private AdapterFolder ResolveAdapter(string? nameOrPath, string condition, int index)
+    {
+        if (nameOrPath is not null && PathPolicy.LooksLikePath(nameOrPath))
+        {
+            paths.CheckPath($"units[{index}].model", nameOrPath);
+            if (Directory.Exists(nameOrPath)) return AdapterFolder.Open(nameOrPath);
+        }
+        return catalog.Adapters.FirstOrDefault(a => nameOrPath is null
+                   ? string.Equals(a.Condition, condition, StringComparison.OrdinalIgnoreCase)
+                   : string.Equals(a.Name, nameOrPath, StringComparison.OrdinalIgnoreCase))
+               ?? throw new DirectoryNotFoundException(nameOrPath is null
+                   ? $"no adapter for condition '{condition}' (a folder with model.onnx and adapter.json)"
+                   : $"adapter '{nameOrPath}' not found");
+    }
+}
