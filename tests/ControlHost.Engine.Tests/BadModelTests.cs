@@ -1,3 +1,7 @@
+using ControlHost.Application.Errors;
+using ControlHost.Application.Generation;
+using ControlHost.Application.Names;
+using ControlHost.Application.Units;
 using ControlHost.Engine.Components;
 using ControlHost.Engine.Conditioning;
 using ControlHost.Engine.Models;
@@ -57,12 +61,12 @@ public class BadModelTests : IDisposable
         Directory.CreateDirectory(cn);
         File.Copy(Path.Combine(RepoPaths.TinySd, "unet", "model.onnx"), Path.Combine(cn, "model.onnx"));
         File.WriteAllText(Path.Combine(cn, "controlnet.json"), """{"condition": "canny", "base": "other"}""");
-        var catalog = new ModelCatalog([_dir, RepoPaths.Models]);
-        using var model = StableDiffusionModel.Load(catalog.ResolveModel("tiny-sd"), ExecutionDevice.Resolve(DeviceChoice.Cpu));
-        using var plugins = Plugins.PluginHost.LoadDefault();
-        var registry = plugins.Registry;
-        var unit = new UnitRequest { Condition = "canny", Image = EmbeddedModelFixture.Scene(0), Model = cn };
-        var e = Assert.Throws<UnitException>(() => new UnitResolver(registry, catalog).Resolve([unit], model, 128, 128));
+        using var service = new GenerationService(new ServiceOptions
+        {
+            ModelRoots = [_dir, RepoPaths.Models], Device = DeviceChoice.Cpu, Paths = Application.Sources.PathPolicy.Local,
+        });
+        var unit = new UnitSpec { Condition = "canny", Image = EmbeddedModelFixture.Scene(0), Model = cn };
+        var e = Assert.Throws<BadInputException>(() => service.Generate(new GenerationJob { Prompt = "a star", Steps = 2, Units = [unit] }));
         Assert.StartsWith("unit 1 (canny)", e.Message);
         Assert.Contains("controlnet-wrong", e.Message);
     }

@@ -1,39 +1,52 @@
 using ControlHost.Abstractions;
+using ControlHost.Application.Generation;
+using ControlHost.Application.Models;
+using ControlHost.Application.Sources;
+using ControlHost.Application.Units;
 using ControlHost.Engine.Components;
 using ControlHost.Engine.Conditioning;
-using ControlHost.Engine.Imaging;
 using ControlHost.Engine.Models;
 using ControlHost.Engine.Onnx;
 using ControlHost.Engine.Pipeline;
-using ControlHost.Plugins;
 
 namespace ControlHost.Engine.Tests;
 
-/// <summary>The embedded tiny model loaded once for all generation tests (CPU, 2 threads).</summary>
+/// <summary>
+/// The generation service over the embedded models (CPU, 2 threads), made once for a test class, as every caller
+/// makes it; the tiny model is leased for the fixture's life so engine-level tests can drive its pipeline directly.
+/// </summary>
 public sealed class EmbeddedModelFixture : IDisposable
 {
+    private readonly ModelPool.ModelLease _lease;
+
     public EmbeddedModelFixture()
     {
-        Catalog = new ModelCatalog([RepoPaths.Models]);
-        Model = StableDiffusionModel.Load(Catalog.ResolveModel(ModelCatalog.DefaultModelName), ExecutionDevice.Resolve(DeviceChoice.Cpu, threads: 2));
         // The shipped condition types, loaded as the host loads them: plugins from artifacts/plugins.
-        Plugins = PluginHost.LoadDefault();
-        Registry = Plugins.Registry;
+        Service = new GenerationService(new ServiceOptions
+        {
+            ModelRoots = [RepoPaths.Models], Device = DeviceChoice.Cpu, Threads = 2, Paths = PathPolicy.Local,
+        });
+        _lease = Service.Pool.Acquire(Service.ResolveModel(ModelCatalog.DefaultModelName));
         Pipeline = new DiffusionPipeline(Model);
     }
 
-    public ModelCatalog Catalog { get; }
-    public StableDiffusionModel Model { get; }
-    public PluginHost Plugins { get; }
-    public ConditionRegistry Registry { get; }
+    public GenerationService Service { get; }
+    public ModelCatalog Catalog => Service.Catalog;
+    public StableDiffusionModel Model => _lease.Model;
+    public ConditionRegistry Registry => Service.Conditions;
     public DiffusionPipeline Pipeline { get; }
 
-    public IReadOnlyList<ControlUnit> Units(params UnitRequest[] requests) =>
-        new UnitResolver(Registry, Catalog).Resolve(requests, Model, 128, 128);
+    /// <summary>Units resolved as the service resolves them, and the lines for units a plugin failure disabled.</summary>
+    public (IReadOnlyList<ControlUnit> Units, IReadOnlyList<string> Disabled) Resolve(params UnitSpec[] specs) =>
+        new UnitResolver(Registry, Catalog, PathPolicy.Local).Resolve(specs, Model, 128, 128);
 
-    public GenerationResult Generate(string prompt, uint seed, params UnitRequest[] units) =>
-        Pipeline.Generate(new GenerationRequest { Prompt = prompt, Seed = seed, Steps = 20, CfgScale = 5, Width = 128, Height = 128 },
-            Units(units));
+    public IReadOnlyList<ControlUnit> Units(params UnitSpec[] specs) => Resolve(specs).Units;
+
+    /// <summary>The fixture's standard job: 20 steps, guidance 5, 128x128.</summary>
+    public static GenerationJob Job(string prompt, uint seed, params UnitSpec[] units) =>
+        new() { Prompt = prompt, Seed = seed, Steps = 20, CfgScale = 5, Width = 128, Height = 128, Units = units };
+
+    public GeneratedImage Generate(string prompt, uint seed, params UnitSpec[] units) => Service.Generate(Job(prompt, seed, units)).Images[0];
 
     /// <summary>A scene like the training world's: shapes with crisp borders, for edge hints.</summary>
     public static RgbImage Scene(int variant)
@@ -50,7 +63,7 @@ public sealed class EmbeddedModelFixture : IDisposable
 
     public void Dispose()
     {
-        Model.Dispose();
-        Plugins.Dispose();
+        _lease.Dispose();
+        Service.Dispose();
     }
 }

@@ -1,3 +1,7 @@
+using ControlHost.Application.Errors;
+using ControlHost.Application.Generation;
+using ControlHost.Application.Names;
+using ControlHost.Application.Units;
 using ControlHost.Engine.Conditioning;
 using ControlHost.Engine.Imaging;
 using ControlHost.Engine.Pipeline;
@@ -10,14 +14,14 @@ public class GenerationTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedMod
 {
     private const string Prompt = "a red square and a blue square on a yellow background";
 
-    private static byte[] Png(GenerationResult r)
+    private static byte[] Png(GeneratedImage r)
     {
         using var ms = new MemoryStream();
         PngParameters.Encode(r.Image, r.Infotext, ms);
         return ms.ToArray();
     }
 
-    private static UnitRequest CannyUnit(int variant, float weight = 1f, double start = 0, double end = 1) => new()
+    private static UnitSpec CannyUnit(int variant, float weight = 1f, double start = 0, double end = 1) => new()
     {
         Condition = "canny", Image = EmbeddedModelFixture.Scene(variant), Weight = weight, Start = start, End = end,
     };
@@ -78,8 +82,7 @@ public class GenerationTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedMod
     [Fact]
     public void Units_of_the_same_controlnet_share_one_session_and_stack()
     {
-        var units = f.Units(CannyUnit(0, weight: 0.6f), CannyUnit(3, weight: 0.6f));
-        var result = f.Pipeline.Generate(new GenerationRequest { Prompt = Prompt, Seed = 9, Steps = 8 }, units);
+        var result = f.Service.Generate(new GenerationJob { Prompt = Prompt, Seed = 9, Steps = 8, Units = [CannyUnit(0, weight: 0.6f), CannyUnit(3, weight: 0.6f)] }).Images[0];
         Assert.Single(f.Model.Sessions, s => s.Path.Contains("controlnet-tiny-canny"));
         Assert.Contains("ControlNet 1: ", result.Infotext);
     }
@@ -104,9 +107,8 @@ public class GenerationTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedMod
     public void Img2img_with_low_strength_stays_close_to_the_init_image()
     {
         var init = EmbeddedModelFixture.Scene(0);
-        var request = new GenerationRequest { Prompt = Prompt, Seed = 3, Steps = 20, InitImage = init, Strength = 0.3 };
-        var result = f.Pipeline.Generate(request, []);
-        Assert.Equal(6, result.Timings.Count);
+        var result = f.Service.Generate(new GenerationJob { Prompt = Prompt, Seed = 3, Steps = 20, InitImage = init, Strength = 0.3 }).Images[0];
+        Assert.Equal(6, result.Engine.Timings.Count);
         var meanAbs = init.Pixels.Zip(result.Image.Pixels, (a, b) => Math.Abs(a - b)).Average();
         Assert.True(meanAbs < 40, $"mean absolute difference {meanAbs:0.0}");
         Assert.Contains("Denoising strength: 0.3", result.Infotext);
@@ -118,8 +120,8 @@ public class GenerationTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedMod
     [InlineData("DPM++ 2M Karras")]
     public void Every_sampler_runs_and_cfg_one_skips_guidance(string sampler)
     {
-        var result = f.Pipeline.Generate(new GenerationRequest { Prompt = Prompt, Seed = 11, Steps = 6, Sampler = sampler, CfgScale = 1 }, []);
-        Assert.Equal(6, result.Timings.Count);
+        var result = f.Service.Generate(new GenerationJob { Prompt = Prompt, Seed = 11, Steps = 6, Sampler = sampler, CfgScale = 1 }).Images[0];
+        Assert.Equal(6, result.Engine.Timings.Count);
         Assert.Contains($"Sampler: {sampler}", result.Infotext);
         Assert.True(result.Image.Pixels.Distinct().Count() > 10);
     }
@@ -134,7 +136,7 @@ public class GenerationTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedMod
     [Fact]
     public void Unknown_condition_names_the_unit_and_the_known_ones()
     {
-        var e = Assert.Throws<UnitException>(() => f.Units(CannyUnit(0), new UnitRequest { Condition = "telepathy", Image = EmbeddedModelFixture.Scene(0) }));
+        var e = Assert.Throws<BadInputException>(() => f.Units(CannyUnit(0), new UnitSpec { Condition = "telepathy", Image = EmbeddedModelFixture.Scene(0) }));
         Assert.StartsWith("unit 2 (telepathy)", e.Message);
         Assert.Contains("canny", e.Message);
     }
@@ -143,7 +145,7 @@ public class GenerationTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedMod
     public void Out_of_range_option_names_the_option()
     {
         var unit = CannyUnit(0) with { Options = new Dictionary<string, string> { ["low_threshold"] = "900" } };
-        var e = Assert.Throws<UnitException>(() => f.Units(unit));
+        var e = Assert.Throws<BadInputException>(() => f.Units(unit));
         Assert.Contains("low_threshold", e.Message);
         Assert.Contains("maximum", e.Message);
     }
@@ -156,16 +158,18 @@ public class FailingPluginGenerationTests(EmbeddedModelFixture f) : IClassFixtur
     {
         using var faulty = new ControlHost.Plugins.PluginHost(f.Registry, TimeSpan.FromSeconds(2));
         faulty.LoadFrom([Path.Combine(RepoPaths.Root, "artifacts", "test-plugins", "faulty")]);
-        var resolver = new UnitResolver(f.Registry, f.Catalog);
-        var units = resolver.Resolve([
-            new UnitRequest { Condition = "faulty-throw", Image = EmbeddedModelFixture.Scene(0) },
-            new UnitRequest { Condition = "canny", Image = EmbeddedModelFixture.Scene(0) },
-        ], f.Model, 128, 128);
+        UnitSpec[] specs =
+        [
+            new UnitSpec { Condition = "faulty-throw", Image = EmbeddedModelFixture.Scene(0) },
+            new UnitSpec { Condition = "canny", Image = EmbeddedModelFixture.Scene(0) },
+        ];
+        var (units, disabledUnits) = f.Resolve(specs);
         var unit = Assert.Single(units);
         Assert.Equal("canny", unit.Module);
-        var disabled = Assert.Single(resolver.Disabled);
+        var disabled = Assert.Single(disabledUnits);
         Assert.StartsWith("unit 1 (faulty-throw) disabled: plugin 'faulty'", disabled);
-        var result = f.Pipeline.Generate(new GenerationRequest { Prompt = "a red star", Seed = 1, Steps = 4 }, units);
-        Assert.Contains("ControlNet 0: \"Module: canny", result.Infotext);
+        var result = f.Service.Generate(new GenerationJob { Prompt = "a red star", Seed = 1, Steps = 4, Units = specs });
+        Assert.Equal(disabled, Assert.Single(result.Warnings));
+        Assert.Contains("ControlNet 0: \"Module: canny", result.Images[0].Infotext);
     }
 }

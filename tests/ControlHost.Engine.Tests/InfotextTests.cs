@@ -1,3 +1,7 @@
+using ControlHost.Application.Errors;
+using ControlHost.Application.Generation;
+using ControlHost.Application.Names;
+using ControlHost.Application.Units;
 using ControlHost.Abstractions;
 using ControlHost.Engine.Conditioning;
 using ControlHost.Engine.Pipeline;
@@ -15,14 +19,15 @@ public class InfotextTests
     [Fact]
     public void Infotext_has_a1111_layout_and_one_entry_per_unit()
     {
-        var request = new GenerationRequest { Prompt = "a red circle", NegativePrompt = "blurry", Steps = 20, CfgScale = 7, Sampler = "Euler a" };
+        var request = new GenerationRequest { Prompt = "a red circle", NegativePrompt = "blurry", Steps = 20, CfgScale = 7,
+            Sampler = Scheduling.SamplerId.EulerAncestral, Seed = 1234, Width = 128, Height = 128 };
         var units = new[]
         {
             new ControlUnit { Branch = new NoBranch(), Module = "canny", ModelName = "controlnet-tiny-canny", Weight = 0.8f, End = 0.5,
                 Options = new Dictionary<string, string> { ["low_threshold"] = "100", ["unset"] = "" }, ProcessorResolution = 128 },
             new ControlUnit { Branch = new NoBranch(), Module = "depth", ModelName = "controlnet-tiny-depth", Mode = ControlMode.ControlFirst },
         };
-        var text = Infotext.Format(request, 1234, 128, 128, "Euler a", "tiny-sd", units);
+        var text = Infotext.Format(request, "tiny-sd", units);
         var lines = text.Split('\n');
         Assert.Equal("a red circle", lines[0]);
         Assert.Equal("Negative prompt: blurry", lines[1]);

@@ -1,3 +1,7 @@
+using ControlHost.Application.Errors;
+using ControlHost.Application.Generation;
+using ControlHost.Application.Names;
+using ControlHost.Application.Units;
 using ControlHost.Engine.Components;
 using ControlHost.Engine.Models;
 using ControlHost.Engine.Onnx;

@@ -1,3 +1,7 @@
+using ControlHost.Application.Errors;
+using ControlHost.Application.Generation;
+using ControlHost.Application.Names;
+using ControlHost.Application.Units;
 using ControlHost.Engine.Scheduling;
 
 namespace ControlHost.Engine.Tests;
@@ -80,7 +84,7 @@ public class SchedulerTests
     [InlineData("DDIM")]
     public void Samplers_reach_a_constant_clean_estimate(string name)
     {
-        var scheduler = Samplers.Create(name, Sd);
+        var scheduler = Samplers.Create(SamplerNames.TryParse(name)!.Value, Sd);
         scheduler.SetTimesteps(12);
         var rng = new NoiseGenerator(7);
         float[] target = [0.3f, -1.2f, 2f];
@@ -102,7 +106,7 @@ public class SchedulerTests
     {
         float[] Run(uint seed)
         {
-            var s = Samplers.Create("Euler a", Sd);
+            var s = Samplers.Create(SamplerId.EulerAncestral, Sd);
             s.SetTimesteps(8);
             var rng = new NoiseGenerator(seed);
             var x = rng.Normal(16).Select(v => (float)(v * s.InitNoiseSigma)).ToArray();
@@ -121,12 +125,15 @@ public class SchedulerTests
     [InlineData("k_dpmpp_2m", "DPM++ 2M")]
     [InlineData("DPM++ 2M Karras", "DPM++ 2M Karras")]
     public void A1111_and_api_sampler_names_resolve(string given, string canonical) =>
-        Assert.Equal(canonical, Samplers.Canonical(given));
+        Assert.Equal(canonical, SamplerNames.Format(SamplerNames.TryParse(given)!.Value));
 
     [Fact]
     public void Unknown_sampler_is_refused_with_the_known_names()
     {
-        var e = Assert.Throws<ArgumentException>(() => Samplers.Create("Heun++", Sd));
+        Assert.Null(SamplerNames.TryParse("Heun++"));
+        var e = Assert.Throws<NotFoundException>(() => GenerationPolicy.Request(new GenerationJob { Sampler = "Heun++" },
+            Models.ModelFolder.Open(RepoPaths.TinySd)));
+        Assert.Equal("sampler_name", e.Field);
         Assert.Contains("Heun++", e.Message);
         Assert.Contains("Euler a", e.Message);
     }
@@ -134,9 +141,9 @@ public class SchedulerTests
     [Fact]
     public void Add_noise_at_the_last_level_is_the_clean_latent()
     {
-        foreach (var name in Samplers.Names)
+        foreach (var id in Samplers.All)
         {
-            var s = Samplers.Create(name, Sd);
+            var s = Samplers.Create(id, Sd);
             s.SetTimesteps(10);
             float[] clean = [1, 2, 3], noise = [5, 5, 5], dest = new float[3];
             s.AddNoise(clean, noise, 10, dest);

@@ -1,3 +1,8 @@
+using ControlHost.Application.Sources;
+using ControlHost.Application.Errors;
+using ControlHost.Application.Generation;
+using ControlHost.Application.Names;
+using ControlHost.Application.Units;
 using System.Text.Json;
 using ControlHost.Abstractions;
 using ControlHost.Engine.Conditioning;
@@ -26,8 +31,8 @@ public class StackingTests(EmbeddedModelFixture f, Xunit.Abstractions.ITestOutpu
 
     private static RgbImage Map(string scene, string condition) => ImageIo.Load(Path.Combine(EvalDir, $"{scene}.{condition}.png"));
     private static string Caption(string scene) => Scenes.First(s => s.GetProperty("name").GetString() == scene).GetProperty("caption").GetString()!;
-    private static UnitRequest Ready(string condition, RgbImage map, RgbImage? mask = null) =>
-        new() { Condition = condition, Image = map, Preprocess = false, Mask = mask };
+    private static UnitSpec Ready(string condition, RgbImage map, RgbImage? mask = null) =>
+        new() { Condition = condition, Image = map, Preprocess = false, Mask = mask is null ? null : ImageSource.FromImage(mask) };
 
     [Theory]
     [InlineData(2)]
@@ -67,7 +72,7 @@ public class StackingTests(EmbeddedModelFixture f, Xunit.Abstractions.ITestOutpu
     [InlineData("pose", false, "controlnet-tiny-pose")]    // a ready pose map
     public void Shipped_condition_types_bind_to_the_embedded_controlnets(string condition, bool preprocess, string expected)
     {
-        var unit = Assert.Single(f.Units(new UnitRequest { Condition = condition, Image = Map(Plain[0], "depth"), Preprocess = preprocess }));
+        var unit = Assert.Single(f.Units(new UnitSpec { Condition = condition, Image = Map(Plain[0], "depth"), Preprocess = preprocess }));
         Assert.Equal(expected, unit.ModelName);
     }
 
@@ -75,14 +80,14 @@ public class StackingTests(EmbeddedModelFixture f, Xunit.Abstractions.ITestOutpu
     public void Processor_resolution_is_recorded_and_pixel_perfect_is_the_default()
     {
         var scene = EmbeddedModelFixture.Scene(2);
-        var request = new GenerationRequest { Prompt = "a red square", Seed = 3, Steps = 2, CfgScale = 5, Width = 128, Height = 128 };
-        var pixelPerfect = f.Pipeline.Generate(request, f.Units(new UnitRequest { Condition = "canny", Image = scene }));
+        var job = new GenerationJob { Prompt = "a red square", Seed = 3, Steps = 2, CfgScale = 5, Width = 128, Height = 128 };
+        var pixelPerfect = f.Service.Generate(job with { Units = [new UnitSpec { Condition = "canny", Image = scene }] }).Images[0];
         Assert.Contains("Processor Res: 128, Pixel Perfect: True", pixelPerfect.Infotext);
-        var coarse = f.Pipeline.Generate(request, f.Units(new UnitRequest { Condition = "canny", Image = scene, ProcessorResolution = 64 }));
+        var coarse = f.Service.Generate(job with { Units = [new UnitSpec { Condition = "canny", Image = scene, ProcessorResolution = 64 }] }).Images[0];
         Assert.Contains("Processor Res: 64, Pixel Perfect: False", coarse.Infotext);
         // Canny at half the resolution, enlarged, is another hint: the images differ.
         Assert.NotEqual(pixelPerfect.Image.Pixels, coarse.Image.Pixels);
-        Assert.Throws<UnitException>(() => f.Units(new UnitRequest { Condition = "canny", Image = scene, ProcessorResolution = 5000 }));
+        Assert.Throws<BadInputException>(() => f.Units(new UnitSpec { Condition = "canny", Image = scene, ProcessorResolution = 5000 }));
     }
 
     [Fact]
@@ -132,7 +137,7 @@ public class StackingTests(EmbeddedModelFixture f, Xunit.Abstractions.ITestOutpu
             var target = ImageIo.Load(Path.Combine(EvalDir, Scenes[i + 1].GetProperty("name").GetString() + ".png"));
             var hist = ColourHistogram.Compute(target);
             var caption = Captions.WithoutColours(Scenes[i].GetProperty("caption").GetString()!, colours);
-            with += ColourHistogram.Distance(hist, ColourHistogram.Compute(f.Generate(caption, 0, new UnitRequest { Condition = "colour", Image = target }).Image));
+            with += ColourHistogram.Distance(hist, ColourHistogram.Compute(f.Generate(caption, 0, new UnitSpec { Condition = "colour", Image = target }).Image));
             without += ColourHistogram.Distance(hist, ColourHistogram.Compute(f.Generate(caption, 0).Image));
         }
         output.WriteLine($"histogram distance {with / 3:0.000} with the colour unit vs {without / 3:0.000} without");

@@ -1,3 +1,7 @@
+using ControlHost.Application.Errors;
+using ControlHost.Application.Generation;
+using ControlHost.Application.Names;
+using ControlHost.Application.Units;
 using System.IO.Compression;
 using ControlHost.Engine.Conditioning;
 using ControlHost.Engine.Pipeline;
@@ -42,11 +46,9 @@ public class TemplatePluginTests(EmbeddedModelFixture f) : IClassFixture<Embedde
         using var host = new PluginHost(f.Registry);
         host.LoadFrom([output]);
         Assert.Empty(host.Failed);
-        var resolver = new UnitResolver(f.Registry, f.Catalog);
-        var units = resolver.Resolve([new UnitRequest { Condition = "posterise", Image = EmbeddedModelFixture.Scene(1),
-            Options = new Dictionary<string, string> { ["levels"] = "3" } }], f.Model, 128, 128);
-        Assert.Empty(resolver.Disabled);
-        var result = f.Pipeline.Generate(new GenerationRequest { Prompt = "a red square", Seed = 2, Steps = 4 }, units);
-        Assert.Contains("Module: posterise, Model: controlnet-tiny-canny", result.Infotext);
+        var result = f.Service.Generate(new GenerationJob { Prompt = "a red square", Seed = 2, Steps = 4, Units = [new UnitSpec { Condition = "posterise",
+            Image = EmbeddedModelFixture.Scene(1), Options = new Dictionary<string, string> { ["levels"] = "3" } }] });
+        Assert.Empty(result.Warnings);
+        Assert.Contains("Module: posterise, Model: controlnet-tiny-canny", result.Images[0].Infotext);
     }
 }

@@ -1,3 +1,7 @@
+using ControlHost.Application.Errors;
+using ControlHost.Application.Generation;
+using ControlHost.Application.Names;
+using ControlHost.Application.Units;
 using ControlHost.Abstractions;
 using ControlHost.Engine.Conditioning;
 using ControlHost.Engine.Pipeline;
@@ -25,10 +29,9 @@ public class ThirdPartyPluginTests(EmbeddedModelFixture f) : IClassFixture<Embed
         using var host = new PluginHost(f.Registry);
         host.LoadFrom([_out]);
         Assert.Empty(host.Failed);
-        var resolver = new UnitResolver(f.Registry, f.Catalog);
-        var units = resolver.Resolve([new UnitRequest { Condition = "sobel", Image = EmbeddedModelFixture.Scene(1) }], f.Model, 128, 128);
-        Assert.Empty(resolver.Disabled);
-        var result = f.Pipeline.Generate(new GenerationRequest { Prompt = "a red square", Seed = 2, Steps = 4 }, units);
-        Assert.Contains("Module: sobel, Model: controlnet-tiny-canny", result.Infotext);
+        var result = f.Service.Generate(new GenerationJob { Prompt = "a red square", Seed = 2, Steps = 4,
+            Units = [new UnitSpec { Condition = "sobel", Image = EmbeddedModelFixture.Scene(1) }] });
+        Assert.Empty(result.Warnings);
+        Assert.Contains("Module: sobel, Model: controlnet-tiny-canny", result.Images[0].Infotext);
     }
 }

@@ -31,7 +31,7 @@ public sealed class Detector(Func<ConditionRegistry> conditions, PathPolicy path
             if (module.ToLowerInvariant() is "mask_alpha" or "alpha_mask") return AlphaMask(image, options);
             if (PreprocessorRegistry.Find(module) is { } pre)
             {
-                var result = PreprocessorRegistry.Run(pre.Name, image.Load(paths, "image"), options, image.Label);
+                var result = PreprocessorRegistry.Run(pre.Name, image.Load(paths, "image"), options, Path.GetFileName(image.Label));
                 return new DetectOutput(pre.Name, result.Image, result.Vector, result.Json, result.Note);
             }
             var registry = conditions();

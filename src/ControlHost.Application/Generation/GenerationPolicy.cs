@@ -47,7 +47,7 @@ public static class GenerationPolicy
     {
         var samplerName = job.Sampler ?? SamplerNames.Default;
         var sampler = SamplerNames.TryParse(samplerName)
-            ?? throw new NotFoundException("sampler_name", "sampler", samplerName, SamplerNames.Names);
+            ?? throw new NotFoundException("sampler_name", $"unknown sampler '{samplerName}' (known: {string.Join(", ", SamplerNames.Names)})", SamplerNames.Names);
         var request = new GenerationRequest
         {
             Prompt = job.Prompt ?? "",

@@ -19,6 +19,9 @@ public abstract record ImageSource
     /// <summary>An image already decoded by the caller (tests, the evaluator, operations that crop and fit).</summary>
     public static ImageSource FromImage(RgbImage image, string label = "image") => new DecodedSource(image, label);
 
+    /// <summary>An in-memory image is a source as it is (for in-process callers).</summary>
+    public static implicit operator ImageSource(RgbImage image) => FromImage(image);
+
     /// <summary>What the source is, for messages: a path or a label.</summary>
     public abstract string Label { get; }
 
