@@ -368,6 +368,9 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
         return Decode(EncodeImage(image, h, w), h, w);
     }
 
+    /// <summary>The image's scaled VAE latent (the mean), [1,4,H/8,W/8]: what img2img and inpainting start from.</summary>
+    public float[] EncodeLatent(RgbImage image) => EncodeImage(image, image.Height / 8, image.Width / 8);
+
     private float[] EncodeImage(RgbImage image, int h, int w) => EncodeChw(ImageIo.ToChw(image, signed: true), image.Height, image.Width, h, w);
 
     private float[] EncodeChw(float[] chw, int height, int width, int h, int w)
