@@ -6,8 +6,8 @@ public static class ContractVersion
     /// <summary>Incremented on any breaking change to the contract.</summary>
     public const int Major = 1;
 
-    /// <summary>Incremented when members are added without breaking existing plugins.</summary>
-    public const int Minor = 0;
+    /// <summary>Incremented when members are added without breaking existing plugins (1.1: <see cref="IBranchConditionType"/>).</summary>
+    public const int Minor = 1;
 
     /// <summary>The version as text, e.g. "1.0".</summary>
     public static string Text => $"{Major}.{Minor}";

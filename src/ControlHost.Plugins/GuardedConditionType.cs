@@ -6,10 +6,14 @@ namespace ControlHost.Plugins;
 /// <summary>
 /// A plugin's condition type behind a guard: preprocessing runs under a time limit, exceptions become errors naming
 /// the plugin, and the hint is checked (an image for spatial types, a non-empty finite vector for global ones).
-/// A plugin that hangs leaves its call behind; the host goes on.
+/// A plugin that hangs leaves its call behind; the host goes on. A type that makes its own branch stays one.
 /// </summary>
-public sealed class GuardedConditionType(IConditionType inner, string pluginId, TimeSpan timeLimit) : IConditionType
+public class GuardedConditionType(IConditionType inner, string pluginId, TimeSpan timeLimit) : IConditionType
 {
+    /// <summary>The guard for a type: one that makes its own branch keeps that ability behind the guard.</summary>
+    public static GuardedConditionType For(IConditionType inner, string pluginId, TimeSpan timeLimit) =>
+        inner is IBranchConditionType branching ? new GuardedBranchConditionType(branching, pluginId, timeLimit) : new GuardedConditionType(inner, pluginId, timeLimit);
+
     public string PluginId => pluginId;
     public string Id => inner.Id;
     public IReadOnlyList<string> Aliases => inner.Aliases;
@@ -40,6 +44,27 @@ public sealed class GuardedConditionType(IConditionType inner, string pluginId, 
         if (Kind == ConditionKind.Global && (hint.Vector is not { Length: > 0 } v || v.Any(x => !float.IsFinite(x))))
             throw new PluginException(pluginId, $"'{Id}' is global but returned no finite condition vector");
         return hint;
+    }
+}
+
+/// <summary>A guarded type that makes its own branch; a failure to make it names the plugin.</summary>
+public sealed class GuardedBranchConditionType(IBranchConditionType inner, string pluginId, TimeSpan timeLimit)
+    : GuardedConditionType(inner, pluginId, timeLimit), IBranchConditionType
+{
+    public IControlBranch CreateBranch(BranchContext context)
+    {
+        IControlBranch? branch;
+        try
+        {
+            branch = inner.CreateBranch(context);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new PluginException(PluginId, $"'{Id}' failed to make its branch: {e.Message}", e);
+        }
+        return branch is IResidualBranch or IContextBranch or ILatentBranch
+            ? branch
+            : throw new PluginException(PluginId, $"'{Id}' made a branch that is none of residual, context or latent");
     }
 }
 

@@ -15,8 +15,7 @@ public sealed record FailedPlugin(string Folder, string? Id, string Reason);
 
 /// <summary>
 /// Finds plugin folders (each with a plugin.json), checks their contract version, loads them with
-/// McMaster.NETCore.Plugins sharing only the host's assemblies (the contract, the preprocessors and their
-/// dependencies) and registers their condition types. A plugin that fails to load or register is recorded and
+/// McMaster.NETCore.Plugins sharing an explicit list of types (<see cref="SharedTypes"/>) and registers their condition types. A plugin that fails to load or register is recorded and
 /// skipped; the host and the other plugins go on.
 /// </summary>
 public sealed class PluginHost(ConditionRegistry registry, TimeSpan? callTimeLimit = null, TimeSpan? registrationTimeLimit = null) : IDisposable
@@ -109,8 +108,8 @@ public sealed class PluginHost(ConditionRegistry registry, TimeSpan? callTimeLim
         if (ReferencedContract(manifest.AssemblyPath) is { } built && Incompatible(built) is { } builtWhy)
             return $"was built against contract {built.Major}.{built.Minor}; {builtWhy}";
 
-        var loader = PluginLoader.CreateFromAssemblyFile(manifest.AssemblyPath, sharedTypes: [typeof(IControlHostPlugin)],
-            configure: c => c.PreferSharedTypes = true);
+        var loader = PluginLoader.CreateFromAssemblyFile(manifest.AssemblyPath, sharedTypes: SharedTypes,
+            configure: c => c.PreferSharedTypes = false);
         _loaders.Add(loader);
         var assembly = loader.LoadDefaultAssembly();
         var entryTypes = assembly.GetExportedTypes()
@@ -132,7 +131,7 @@ public sealed class PluginHost(ConditionRegistry registry, TimeSpan? callTimeLim
         {
             return $"threw while registering: {e.GetBaseException().Message}";
         }
-        var guarded = staged.Types.Select(t => new GuardedConditionType(t, manifest.Id, _timeLimit)).ToArray();
+        var guarded = staged.Types.Select(t => GuardedConditionType.For(t, manifest.Id, _timeLimit)).ToArray();
         foreach (var type in guarded)
         {
             var clash = type.Aliases.Prepend(type.Id).FirstOrDefault(n => registry.Find(n) is not null);
@@ -142,6 +141,13 @@ public sealed class PluginHost(ConditionRegistry registry, TimeSpan? callTimeLim
         Loaded.Add(new LoadedPlugin(manifest, guarded));
         return null;
     }
+
+    /// <summary>
+    /// What host and plugins share, and nothing more: the contract, and the preprocessor library, which is versioned
+    /// with it (its public API takes and returns only contract types, and it ships in the same release). Anything
+    /// else a plugin uses it brings in its own folder, or gets the host's copy only as a fallback.
+    /// </summary>
+    public static Type[] SharedTypes { get; } = [typeof(IControlHostPlugin), typeof(Preprocessors.IPreprocessor)];
 
     private string Owner(string name) => registry.Find(name) is GuardedConditionType g ? $"plugin '{g.PluginId}'" : "the host";
 

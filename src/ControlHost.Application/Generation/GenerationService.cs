@@ -104,7 +104,7 @@ public sealed class GenerationService : IDisposable
         using var lease = Failures.Guard("model", () => Pool.Acquire(folder));
         var model = lease.Model;
         var (units, disabled) = Failures.Guard("units",
-            () => new UnitResolver(Conditions, Catalog, Paths).Resolve(job.Units ?? [], model, request.Width, request.Height, cancellation));
+            () => new UnitResolver(Conditions, Catalog, Paths).Resolve(job.Units ?? [], model, request.Width, request.Height, cancellation, firstSeed));
         try
         {
             var load = clock.Elapsed;

@@ -18,7 +18,7 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
     /// <summary>The resolved units, and a line for each unit left out because its plugin failed (threw, hung or
     /// returned a bad hint). The other units go on.</summary>
     public (IReadOnlyList<ControlUnit> Units, IReadOnlyList<string> Disabled) Resolve(IReadOnlyList<UnitSpec> specs,
-        StableDiffusionModel model, int width, int height, CancellationToken cancellation = default)
+        StableDiffusionModel model, int width, int height, CancellationToken cancellation = default, uint seed = 0)
     {
         var units = new List<ControlUnit>();
         var disabled = new List<string>();
@@ -29,7 +29,7 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
             if (!spec.Enabled) continue;
             try
             {
-                units.Add(ResolveOne(spec, i, label, model, width, height, cancellation));
+                units.Add(ResolveOne(spec, i, label, model, width, height, cancellation, seed));
             }
             catch (PluginException e)
             {
@@ -46,7 +46,7 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
     }
 
     private ControlUnit ResolveOne(UnitSpec spec, int index, string label, StableDiffusionModel model, int width, int height,
-        CancellationToken cancellation)
+        CancellationToken cancellation, uint seed)
     {
         if (spec.Validate() is { } problem) throw new ArgumentException(problem);
         // Options such as a pose or depth estimator name files: they too follow the path policy.
@@ -84,7 +84,16 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
 
         IControlBranch branch;
         string modelName;
-        if (type.Kind == ConditionKind.Spatial)
+        if (type is IBranchConditionType branching)
+        {
+            // The type brings its own kind of branch (contract 1.1): no ControlNet or adapter is looked up.
+            var fittedHint = hint.Image is { } h ? ConditionHint.FromImage(ImageIo.Fit(h, width, height, pixelPerfect ? ResizeMode.JustResize : spec.Resize)) : hint;
+            var context = new BranchContext(label, fittedHint, options, width, height, image =>
+                new FloatTensor(new Engine.Pipeline.DiffusionPipeline(model).EncodeLatent(ImageIo.Fit(image, width, height, ResizeMode.JustResize)), 1, 4, height / 8, width / 8), seed);
+            branch = branching.CreateBranch(context);
+            modelName = type.Id;
+        }
+        else if (type.Kind == ConditionKind.Spatial)
         {
             var image = hint.Image ?? throw new BadInputException($"units[{index}]", $"{label}: preprocessor '{type.Id}' returned no hint image");
             // Pixel perfect: the input was fitted already, so only a preprocessor that changed the size is stretched back.
