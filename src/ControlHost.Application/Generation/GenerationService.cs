@@ -34,8 +34,8 @@ public sealed class GenerationService : IDisposable
         _options = options ?? new ServiceOptions();
         Catalog = _options.ModelRoots is { } roots ? new ModelCatalog(roots) : ModelCatalog.Default();
         // The device probe and the pool wait for the first generation: detect and list commands need neither.
-        _pool = new Lazy<ModelPool>(() => new ModelPool(ExecutionDevice.Resolve(_options.Device, _options.Threads),
-            _options.ModelMemoryBudget ?? ModelPool.DefaultBudgetBytes), LazyThreadSafetyMode.ExecutionAndPublication);
+        _pool = new Lazy<ModelPool>(() => new ModelPool(ResolveDevice(), _options.ModelMemoryBudget ?? ModelPool.DefaultBudgetBytes),
+            LazyThreadSafetyMode.ExecutionAndPublication);
         _plugins = new Lazy<PluginHost>(LoadPlugins, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
@@ -52,6 +52,19 @@ public sealed class GenerationService : IDisposable
     public IReadOnlyList<string> Notices =>
         (Device.Notice is null ? [] : new[] { Device.Notice })
         .Concat(Plugins.Failed.Select(f => $"plugin {f.Id ?? f.Folder} not loaded: {f.Reason}")).ToArray();
+
+    private ExecutionDevice ResolveDevice()
+    {
+        try
+        {
+            return ExecutionDevice.Resolve(_options.Device, _options.Threads);
+        }
+        catch (InvalidOperationException e)
+        {
+            // A device asked for by name that this machine cannot give is the caller's choice to change.
+            throw new BadInputException("device", e.Message, e);
+        }
+    }
 
     private PluginHost LoadPlugins()
     {

@@ -61,7 +61,7 @@ public sealed class ModelCatalog
         if (match is not null) return ModelFolder.Open(match);
         throw new DirectoryNotFoundException(
             $"model '{name}' not found (found: {(Models.Count == 0 ? "none" : string.Join(", ", Models.Select(Path.GetFileName)))}; " +
-            $"searched {string.Join(", ", Roots.DefaultIfEmpty("no model roots"))}); pass --model DIR");
+            $"searched {string.Join(", ", Roots.DefaultIfEmpty("no model roots"))}); name one of those, or a model folder");
     }
 
     /// <summary>

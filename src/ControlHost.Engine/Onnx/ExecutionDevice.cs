@@ -35,7 +35,7 @@ public sealed class ExecutionDevice
         var failure = TryCuda();
         if (failure is null) return new ExecutionDevice(DeviceChoice.Cuda, null, threads);
         if (choice == DeviceChoice.Cuda)
-            throw new InvalidOperationException($"--device cuda: the CUDA provider is not usable here ({failure}); use --device cpu or auto");
+            throw new InvalidOperationException($"device cuda: the CUDA provider is not usable here ({failure}); choose the cpu or auto device");
         return new ExecutionDevice(DeviceChoice.Cpu, $"CUDA not available ({failure}); running on CPU", threads);
     }
 
