@@ -15,8 +15,7 @@ internal static class Failures
     {
         ServiceException s => s,
         ModelRunException => new InternalFaultException(e.Message, e),
-        DirectoryNotFoundException or FileNotFoundException => new BadInputException(field, e.Message, e),
-        BranchException or ModelLoadException or PreprocessorException or Plugins.PluginException
+        DirectoryNotFoundException or FileNotFoundException or BranchException or ModelLoadException or PreprocessorException or Plugins.PluginException
             or ArgumentException or InvalidDataException or NotSupportedException => new BadInputException(field, e.Message, e),
         _ => new InternalFaultException(e.Message, e),
     };

@@ -82,22 +82,22 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
             }
         }
 
+        // Pixel perfect: the input was fitted already, so only a preprocessor that changed the size is stretched back.
+        var hintImage = hint.Image is { } raw ? ImageIo.Fit(raw, width, height, pixelPerfect ? ResizeMode.JustResize : spec.Resize) : null;
         IControlBranch branch;
         string modelName;
         if (type is IBranchConditionType branching)
         {
             // The type brings its own kind of branch (contract 1.1): no ControlNet or adapter is looked up.
-            var fittedHint = hint.Image is { } h ? ConditionHint.FromImage(ImageIo.Fit(h, width, height, pixelPerfect ? ResizeMode.JustResize : spec.Resize)) : hint;
-            var context = new BranchContext(label, fittedHint, options, width, height, image =>
-                new FloatTensor(new Engine.Pipeline.DiffusionPipeline(model).EncodeLatent(ImageIo.Fit(image, width, height, ResizeMode.JustResize)), 1, 4, height / 8, width / 8), seed);
+            var pipeline = new Engine.Pipeline.DiffusionPipeline(model);
+            var context = new BranchContext(label, hintImage is null ? hint : ConditionHint.FromImage(hintImage), options, width, height,
+                image => new FloatTensor(pipeline.EncodeLatent(ImageIo.Fit(image, width, height, ResizeMode.JustResize)), 1, 4, height / 8, width / 8), seed);
             branch = branching.CreateBranch(context);
             modelName = type.Id;
         }
         else if (type.Kind == ConditionKind.Spatial)
         {
-            var image = hint.Image ?? throw new BadInputException($"units[{index}]", $"{label}: preprocessor '{type.Id}' returned no hint image");
-            // Pixel perfect: the input was fitted already, so only a preprocessor that changed the size is stretched back.
-            image = ImageIo.Fit(image, width, height, pixelPerfect ? ResizeMode.JustResize : spec.Resize);
+            var image = hintImage ?? throw new BadInputException($"units[{index}]", $"{label}: preprocessor '{type.Id}' returned no hint image");
             var folder = ResolveControlNet(spec.Model, type.ModelCondition, model.Name, index);
             branch = new ControlNetBranch(label, model.ControlNet(folder), image);
             modelName = folder.Name;
