@@ -4,7 +4,11 @@ using ControlHost.Preprocessors;
 namespace ControlHost.Plugin;
 
 /// <summary>Line segments by OpenCV LSD (the mlsd module), bound to line ControlNets</summary>
+/// <remarks>The condition answers to its module's name and aliases (declared once, in the module).</remarks>
 public sealed class LsdPlugin : IControlHostPlugin
 {
-    public void Register(IPluginRegistry registry) => registry.AddConditionType(new ModuleCondition(LineSegments.Module, "lsd", ["mlsd", "line_segments"], "lines"));
+    public void Register(IPluginRegistry registry)
+    {
+        registry.AddConditionType(new ModuleCondition(LineSegments.Module, "lines"));
+    }
 }

@@ -4,7 +4,11 @@ using ControlHost.Preprocessors;
 namespace ControlHost.Plugin;
 
 /// <summary>Segmentation in the ADE20K palette (user ONNX model, else k-means regions) for segmentation ControlNets</summary>
+/// <remarks>The condition answers to its module's name and aliases (declared once, in the module).</remarks>
 public sealed class SegPlugin : IControlHostPlugin
 {
-    public void Register(IPluginRegistry registry) => registry.AddConditionType(new ModuleCondition(Segmentation.Module, "seg", ["seg_ofade20k", "seg_ufade20k", "segmentation"], "seg"));
+    public void Register(IPluginRegistry registry)
+    {
+        registry.AddConditionType(new ModuleCondition(Segmentation.Module, "seg"));
+    }
 }

@@ -19,7 +19,7 @@ public static class Canny
     ];
 
     /// <summary>The registry's module.</summary>
-    public static readonly IPreprocessor Module = PreprocessorModule.Image("canny", ["canny"],
+    public static readonly IPreprocessor Module = PreprocessorModule.Image("canny", ["canny_edges"],
         "Canny edges (OpenCV, on the colour image), white on black", Options,
         (i, o) => Run(i, o.GetInt("low_threshold"), o.GetInt("high_threshold")));
 

@@ -198,7 +198,7 @@ public static class ColourHistogram
     }
 
     /// <summary>The registry's module: the vector, and the strip that pictures it as the image.</summary>
-    public static readonly IPreprocessor Module = new PreprocessorModule("colour", ["colour_histogram", "composer_colour"],
+    public static readonly IPreprocessor Module = new PreprocessorModule("colour", ["colour_histogram", "color_histogram", "composer_colour"],
         "Composer colour histogram: 180 CIELab codebook colours, smoothed (sigma 10); a vector for the colour adapter", [],
         (i, _) =>
         {

@@ -16,9 +16,14 @@ public static class Depth
         new("far_is_bright", OptionKind.Boolean, "false", null, null, "the model outputs distance (larger = farther), so invert it"),
     ];
 
-    public static readonly IPreprocessor Module = PreprocessorModule.Image("depth", ["depth_midas", "depth_zoe", "depth_leres", "depth_leres++", "depth_anything"],
-        "depth (near = bright) from a user-supplied MiDaS/DPT-style ONNX model", Options,
-        (i, o) => Estimate(i, o.Get("estimator"), o.GetBool("far_is_bright")));
+    /// <summary>With an estimator, its depth; without one, the image is taken as a depth map already (so a depth map
+    /// from any tool works with no model), and the result says so.</summary>
+    public static readonly IPreprocessor Module = new PreprocessorModule("depth", ["depth_midas", "depth_zoe", "depth_leres", "depth_leres++", "depth_anything"],
+        "depth (near = bright) from a user-supplied MiDaS/DPT-style ONNX model (estimator=PATH.onnx), else the image is a depth map already", Options,
+        (i, o) => string.IsNullOrWhiteSpace(o.Get("estimator"))
+            ? new PreprocessorResult(Normalise(i, o.GetBool("far_is_bright")),
+                Note: "no estimator given: the image was taken as a depth map (near = bright) and stretched to 0-255; set estimator=PATH.onnx to estimate depth")
+            : new PreprocessorResult(Estimate(i, o.Get("estimator"), o.GetBool("far_is_bright"))));
 
     public static readonly IPreprocessor ReadyModule = PreprocessorModule.Image("depth_map", ["depth_ready", "depth_passthrough"],
         "a ready depth map (grey, near = bright unless invert) stretched to 0-255",

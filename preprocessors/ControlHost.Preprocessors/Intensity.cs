@@ -17,7 +17,7 @@ public static class Intensity
 
     /// <summary>The registry's module.</summary>
     public static readonly IPreprocessor Module = PreprocessorModule.Image("intensity",
-        ["recolor_intensity", "recolor_luminance", "grayscale", "gray"],
+        ["recolor_intensity", "recolor_luminance", "grayscale", "greyscale", "gray"],
         "intensity: weighted grey, replicated to three channels", Options,
         (i, o) => Run(i, o.GetDouble("red_weight"), o.GetDouble("green_weight"), o.GetDouble("blue_weight")));
 

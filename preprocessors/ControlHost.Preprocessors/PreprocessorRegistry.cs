@@ -40,6 +40,14 @@ public static class PreprocessorRegistry
     {
         var pre = Find(module) ?? throw new PreprocessorException(
             $"unknown module '{module}' (known: {string.Join(", ", All.Select(p => p.Name))}; see 'controlhost modules')");
+        return Run(pre, input, options, inputName);
+    }
+
+    /// <summary>Runs a given module (a built-in one or a plugin's) the same way.</summary>
+    /// <exception cref="PreprocessorException">Bad option, bad input or a failure inside.</exception>
+    public static PreprocessorResult Run(IPreprocessor pre, RgbImage input, IReadOnlyDictionary<string, string>? options = null,
+        string inputName = "the input")
+    {
         try
         {
             var values = OptionValues.Resolve(OptionsOf(pre), options);

@@ -24,6 +24,16 @@ public sealed class ConditionHint
     /// <summary>The condition vector, for global conditions.</summary>
     public float[]? Vector { get; }
 
+    /// <summary>A JSON document made beside the hint, e.g. OpenPose keypoints (contract 1.2).</summary>
+    public string? Json { get; private init; }
+
+    /// <summary>What users should know about how the hint was made, e.g. that a fallback was used (contract 1.2).
+    /// The host reports it as a warning of the generation.</summary>
+    public string? Note { get; private init; }
+
+    /// <summary>This hint with a JSON document and a note beside it (contract 1.2).</summary>
+    public ConditionHint With(string? json = null, string? note = null) => new(Image, Vector) { Json = json, Note = note };
+
     /// <summary>A spatial hint.</summary>
     public static ConditionHint FromImage(RgbImage image) => new(image ?? throw new ArgumentNullException(nameof(image)), null);
 

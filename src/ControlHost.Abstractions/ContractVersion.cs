@@ -6,8 +6,9 @@ public static class ContractVersion
     /// <summary>Incremented on any breaking change to the contract.</summary>
     public const int Major = 1;
 
-    /// <summary>Incremented when members are added without breaking existing plugins (1.1: <see cref="IBranchConditionType"/>).</summary>
-    public const int Minor = 1;
+    /// <summary>Incremented when members are added without breaking existing plugins (1.1: <see cref="IBranchConditionType"/>;
+    /// 1.2: <see cref="ConditionHint.Json"/> and <see cref="ConditionHint.Note"/>).</summary>
+    public const int Minor = 2;
 
     /// <summary>The version as text, e.g. "1.0".</summary>
     public static string Text => $"{Major}.{Minor}";

@@ -39,13 +39,23 @@ public class ModelPreprocessorTests
         Assert.Equal(result.Image.Pixels, PreprocessorRegistry.Run("seg", image, new Dictionary<string, string> { ["clusters"] = "2" }).Image.Pixels);
     }
 
-    [Theory]
-    [InlineData("depth_midas")]
-    [InlineData("openpose")]
-    public void Without_a_model_the_message_says_what_to_supply(string module)
+    [Fact]
+    public void Without_a_model_the_message_says_what_to_supply()
     {
-        var e = Assert.Throws<PreprocessorException>(() => PreprocessorRegistry.Run(module, Draw.Flat(16, 16, 1, 2, 3)));
+        var e = Assert.Throws<PreprocessorException>(() => PreprocessorRegistry.Run("openpose", Draw.Flat(16, 16, 1, 2, 3)));
         Assert.Contains("estimator=PATH.onnx", e.Message);
+    }
+
+    [Fact]
+    public void Depth_without_a_model_takes_the_image_as_a_depth_map_and_says_so()
+    {
+        // The same fallback the depth condition has in a unit: one module, one meaning.
+        var map = Draw.Flat(16, 16, 40, 40, 40);
+        map.Pixels[0] = map.Pixels[1] = map.Pixels[2] = 200;
+        var result = PreprocessorRegistry.Run("depth_midas", map);
+        Assert.Contains("estimator=PATH.onnx", result.Note);
+        Assert.Equal(255, result.Image.Pixels[0]);
+        Assert.Equal(0, result.Image.Pixels[3]);
     }
 
     [Theory]

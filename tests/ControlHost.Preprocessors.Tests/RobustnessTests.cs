@@ -7,7 +7,7 @@ namespace ControlHost.Preprocessors.Tests;
 public class RobustnessTests
 {
     /// <summary>Modules that need a model or option to run at all; with none they fail with a PreprocessorException.</summary>
-    private static readonly HashSet<string> NeedInput = ["openpose", "depth", "colour_palette", "mask_polygon"];
+    private static readonly HashSet<string> NeedInput = ["openpose", "colour_palette", "mask_polygon"];
 
     [Fact]
     public void Every_module_runs_on_tiny_and_odd_sized_images()

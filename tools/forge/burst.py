@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import conditions  # noqa: E402
 import nets  # noqa: E402
 import scenes  # noqa: E402
+import scenes_v2  # noqa: E402
 import vocab  # noqa: E402
 from forge import (CN_WARM_START, CONDITIONS, SEED, alphas_cumprod, edge_weighted_l1, histogram_fast,  # noqa: E402
                    vae_loss)
@@ -78,7 +79,7 @@ def render_chunk(bounds):
          "hists": np.empty((n, nets.HIST_BINS), np.float32), "boxes": np.zeros((n, 3, 4), np.float32),
          "nobj": np.zeros(n, np.int64), "person": np.zeros(n, bool), "straight": np.zeros(n, bool)}
     for k, i in enumerate(range(start, end)):
-        sc = scenes.make_scene(i, seed=SEED)
+        sc = scenes_v2.training_scene(i, seed=SEED)
         d["rgb"][k] = sc.rgb
         for j, c in enumerate(GREY_MAPS):
             d["grey"][j, k] = conditions.condition_map(c, sc)[:, :, 0]
@@ -89,8 +90,8 @@ def render_chunk(bounds):
         d["hists"][k] = histogram_fast(sc.rgb)
         d["nobj"][k] = len(sc.objects)
         d["person"][k] = any(o.shape == "person" for o in sc.objects)
-        d["straight"][k] = all(o.shape in scenes.STRAIGHT_SHAPES for o in sc.objects)
-        for j, o in enumerate(sc.objects):
+        d["straight"][k] = scenes_v2.straight_edged(sc)
+        for j, o in enumerate(sc.objects[:3]):  # the inpainting masks pick among the first three
             d["boxes"][k, j] = object_box(o)
     return d
 

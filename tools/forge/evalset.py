@@ -12,8 +12,14 @@ import numpy as np
 
 import conditions
 import scenes
+import scenes_v2
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "fixtures", "evalset")
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "fixtures")
+OUT = os.path.join(FIXTURES, "evalset")
+# The out-of-distribution set (`evalset.py --ood`): shape families no training stage draws (scenes_v2.OOD_SHAPES),
+# rendered from their own seed; the evaluator reads it with --evalset tests/fixtures/evalset-ood.
+OOD_OUT = os.path.join(FIXTURES, "evalset-ood")
+OOD_SCENES = 16
 FIRST_INDEX = 900000  # far beyond the training scenes
 SCENES = 12
 POSE_SCENES = 8
@@ -24,7 +30,29 @@ def save(name, rgb):
     cv2.imwrite(os.path.join(OUT, name), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
 
 
+def main_ood():
+    global OUT
+    OUT = OOD_OUT
+    os.makedirs(OUT, exist_ok=True)
+    entries = []
+    for i in range(OOD_SCENES):
+        s = scenes_v2.ood_scene(i)
+        name = f"ood{i}"
+        save(f"{name}.png", s.rgb)
+        for cond in ["canny", "lines", "scribble", "depth", "seg", "intensity"]:
+            save(f"{name}.{cond}.png", conditions.condition_map(cond, s))
+        entries.append({"name": name, "caption": s.caption, "person": False,
+                        "families": [o.shape for o in s.objects],
+                        "histogram": conditions.colour_histogram(s.rgb).round(7).tolist()})
+    with open(os.path.join(OUT, "scenes.json"), "w") as f:
+        json.dump({"scenes": entries, "prompts": [], "colours": scenes.COLOURS}, f, indent=1)
+
+
 def main():
+    import sys
+    if "--ood" in sys.argv:
+        main_ood()
+        return
     os.makedirs(OUT, exist_ok=True)
     entries = []
     i = FIRST_INDEX

@@ -315,7 +315,7 @@ def stage_info(name):
     runs = forge.history(name)
     if not runs:
         return "not trained"
-    parts = [f"{r['steps']} steps{' at batch ' + str(r['batch']) if r.get('batch') else ''} "
+    parts = [r["text"] if r.get("text") else f"{r['steps']} steps{' at batch ' + str(r['batch']) if r.get('batch') else ''} "
              f"({r['minutes']:.1f} min on {r['where']}{', as the ' + r['model'] + ' ControlNet' if r.get('model') else ''}"
              f"{', on ' + r['data'] if r.get('data') else ''})" for r in runs]
     return ", then ".join(parts)

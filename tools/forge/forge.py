@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import conditions  # noqa: E402
 import nets  # noqa: E402
 import scenes  # noqa: E402
+import scenes_v2  # noqa: E402
 import vocab  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -213,12 +214,17 @@ def stage_latents(args, scale=None):
     lat, ids, hists = [], [], []
     with torch.no_grad():
         for b in range(0, TRAIN_SCENES, 100):
-            batch = [scenes.make_scene(i, seed=SEED) for i in range(b, b + 100)]
+            batch = [scenes_v2.training_scene(i, seed=SEED) for i in range(b, b + 100)]
             mean, _ = vae.encode(to_tensor([s.rgb for s in batch]))
             lat.append(mean.numpy().astype(np.float32))
             ids.extend(vocab.tokenize(s.caption, word_ids) for s in batch)
             hists.extend(histogram_fast(s.rgb) for s in batch)
     lat = np.concatenate(lat)
+    # A VAE imported from models/ keeps the scaling factor its UNet was trained with (import_onnx.py records it).
+    imported = os.path.join(CACHE, "imported_scale.json")
+    if not scale and os.path.exists(imported):
+        with open(imported) as f:
+            scale = json.load(f)["scaling_factor"]
     scale = scale or float(1.0 / lat.std())
     np.savez(path, latents=lat, ids=np.stack(ids), hists=np.stack(hists), scale=scale)
     log("latents", f"{len(lat)} scenes, latent std {lat.std():.4f}, scaling factor {scale:.5f}")
@@ -316,10 +322,10 @@ def stage_controlnet(args):
         are all straight-edged and whose lines map is not blank: there the map holds the whole outline, while in a
         scene with circles or people most edges are missing from it, which taught an earlier lines ControlNet that an
         empty stretch of the map may hold anything (it drew blobs there: edge precision 0.26)."""
-        scene = scenes.make_scene(i, seed=SEED)
+        scene = scenes_v2.training_scene(i, seed=SEED)
         if cond == "pose" and not any(o.shape == "person" for o in scene.objects):
             return None
-        if straight_only and any(o.shape not in scenes.STRAIGHT_SHAPES for o in scene.objects):
+        if straight_only and not scenes_v2.straight_edged(scene):
             return None
         m = conditions.condition_map(cond, scene)
         return None if cond == "lines" and m.max() == 0 else m

@@ -14,8 +14,9 @@ namespace ControlHost.Application.Detection;
 public sealed record DetectOutput(string Module, RgbImage Image, float[]? Vector = null, string? Json = null, string? Note = null);
 
 /// <summary>
-/// Runs one preprocessor by name on an image: the built-in modules (sd-webui-controlnet names) first, then the
-/// plugins' condition types (loaded only when needed); mask_alpha reads the image's transparency.
+/// Runs one preprocessor by name on an image. A name means what it means in a unit: the condition types (the
+/// plugins') first, so <c>detect depth</c> and <c>--control depth=...</c> run the same module with the same
+/// fallback; then the built-in modules no condition wraps (masks, filters); mask_alpha reads the image's transparency.
 /// </summary>
 public sealed class Detector(Func<ConditionRegistry> conditions, PathPolicy paths)
 {
@@ -29,28 +30,37 @@ public sealed class Detector(Func<ConditionRegistry> conditions, PathPolicy path
         return Failures.Guard("module", () =>
         {
             if (module.ToLowerInvariant() is "mask_alpha" or "alpha_mask") return AlphaMask(image, options);
-            if (PreprocessorRegistry.Find(module) is { } pre)
+            var registry = conditions();
+            var type = registry.Find(module);
+            if (type is null)
             {
-                var result = PreprocessorRegistry.Run(pre.Name, image.Load(paths, "image"), options, Path.GetFileName(image.Label));
+                var pre = PreprocessorRegistry.Find(module) ?? throw new NotFoundException("module", "module", module,
+                    ModuleDirectory.List(registry).Select(m => m.Name), "see 'controlhost modules'");
+                var result = PreprocessorRegistry.Run(pre, image.Load(paths, "image"), options, Path.GetFileName(image.Label));
                 return new DetectOutput(pre.Name, result.Image, result.Vector, result.Json, result.Note);
             }
-            var registry = conditions();
-            var type = registry.Find(module) ?? throw new NotFoundException("module", "module", module,
-                PreprocessorRegistry.All.Select(p => p.Name).Concat(registry.Types.Select(t => t.Id)).Distinct(), "see 'controlhost modules'");
+            // A condition type runs behind its plugin's guard, as in a unit; the processor resolution every module
+            // takes is applied here, as the module registry does.
+            var given = new Dictionary<string, string>(options, StringComparer.OrdinalIgnoreCase);
+            var resolution = 0;
             OptionValues values;
             try
             {
-                values = OptionValues.Resolve(type.Options, options);
+                if (given.Remove("resolution", out var text))
+                    resolution = OptionValues.Resolve([PreprocessorRegistry.ResolutionOption], new Dictionary<string, string> { ["resolution"] = text }).GetInt("resolution");
+                values = OptionValues.Resolve(type.Options, given);
             }
             catch (ArgumentException e)
             {
-                throw new BadInputException("options", $"module '{type.Id}': {e.Message}", e);
+                throw new BadInputException("options", $"module '{type.Id}' on {Path.GetFileName(image.Label)}: {e.Message}", e);
             }
-            var hint = type.Preprocess(image.Load(paths, "image"), values, cancellation);
-            if (hint.Image is { } hintImage) return new DetectOutput(type.Id, hintImage);
+            var input = image.Load(paths, "image");
+            if (resolution > 0) input = Geometry.ResizeShortSide(input, resolution);
+            var hint = type.Preprocess(input, values, cancellation);
+            if (hint.Image is { } hintImage) return new DetectOutput(type.Id, hintImage, null, hint.Json, hint.Note);
             var vector = hint.Vector!;
             var picture = vector.Length == ColourHistogram.Bins ? ColourHistogram.Visualise(vector, 360, 48) : RgbImage.Black(8, 8);
-            return new DetectOutput(type.Id, picture, vector);
+            return new DetectOutput(type.Id, picture, vector, hint.Json, hint.Note);
         });
     }
 

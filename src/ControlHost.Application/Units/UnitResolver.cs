@@ -15,9 +15,9 @@ namespace ControlHost.Application.Units;
 /// </summary>
 internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog catalog, PathPolicy paths)
 {
-    /// <summary>The resolved units, and a line for each unit left out because its plugin failed (threw, hung or
-    /// returned a bad hint). The other units go on.</summary>
-    public (IReadOnlyList<ControlUnit> Units, IReadOnlyList<string> Disabled) Resolve(IReadOnlyList<UnitSpec> specs,
+    /// <summary>The resolved units, and the warnings: a line for each unit left out because its plugin failed (threw,
+    /// hung or returned a bad hint; the other units go on) and each preprocessor's note (a fallback it used).</summary>
+    public (IReadOnlyList<ControlUnit> Units, IReadOnlyList<string> Warnings) Resolve(IReadOnlyList<UnitSpec> specs,
         StableDiffusionModel model, int width, int height, CancellationToken cancellation = default, uint seed = 0)
     {
         var units = new List<ControlUnit>();
@@ -29,7 +29,7 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
             if (!spec.Enabled) continue;
             try
             {
-                units.Add(ResolveOne(spec, i, label, model, width, height, cancellation, seed));
+                units.Add(ResolveOne(spec, i, label, model, width, height, cancellation, seed, disabled));
             }
             catch (PluginException e)
             {
@@ -46,7 +46,7 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
     }
 
     private ControlUnit ResolveOne(UnitSpec spec, int index, string label, StableDiffusionModel model, int width, int height,
-        CancellationToken cancellation, uint seed)
+        CancellationToken cancellation, uint seed, List<string> warnings)
     {
         if (spec.Validate() is { } problem) throw new ArgumentException(problem);
         // Options such as a pose or depth estimator name files: they too follow the path policy.
@@ -80,6 +80,7 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
             {
                 throw new BadInputException($"units[{index}]", $"{label}: preprocessor '{type.Id}' failed: {e.Message}", e);
             }
+            if (hint.Note is { } note) warnings.Add($"{label}: {note}");
         }
 
         // Pixel perfect: the input was fitted already, so only a preprocessor that changed the size is stretched back.

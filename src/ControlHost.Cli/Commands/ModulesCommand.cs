@@ -1,10 +1,10 @@
 using System.CommandLine;
-using ControlHost.Plugins;
-using ControlHost.Preprocessors;
+using ControlHost.Application.Detection;
 
 namespace ControlHost.Cli.Commands;
 
-/// <summary>controlhost modules: every module name (condition types and their aliases) with its options.</summary>
+/// <summary>controlhost modules: every module name (condition types and their aliases, then the other built-in
+/// modules) with its options, as <c>detect</c> and <c>--control</c> resolve them.</summary>
 internal static class ModulesCommand
 {
     public static Command Build(Option<bool> verbose)
@@ -14,32 +14,30 @@ internal static class ModulesCommand
         command.Options.Add(plugins);
         command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
         {
-            Console.WriteLine("preprocessors (every one also takes resolution = 0: the short side to work at, 0 = the input's size):");
-            foreach (var pre in PreprocessorRegistry.All)
+            using var service = new ControlHost.Application.Generation.GenerationService(new ControlHost.Application.Generation.ServiceOptions
             {
-                var aliases = pre.Aliases.Count == 0 ? "" : $" (aliases: {string.Join(", ", pre.Aliases)})";
-                Console.WriteLine($"{pre.Name}{aliases}: {pre.Description}");
-                foreach (var o in pre.Options) Console.WriteLine(Describe(o));
-            }
-            Console.WriteLine("mask_alpha (aliases: alpha_mask): mask from transparency: alpha below 128 is the region to generate (PNG with alpha)");
-            foreach (var o in Masks.AdjustOptions) Console.WriteLine(Describe(o));
+                ExtraPluginFolder = parse.GetValue(plugins), Paths = ControlHost.Application.Sources.PathPolicy.Local,
+            });
+            var modules = ModuleDirectory.List(service.Conditions);
+            Console.WriteLine("condition types (generate --control NAME=IMAGE and detect -m NAME run the same module):");
+            foreach (var m in modules.Where(m => m.ModelCondition is not null))
+                Print(m, $" [{m.Kind.ToString()!.ToLowerInvariant()}, model condition '{m.ModelCondition}']");
             Console.WriteLine();
-            Console.WriteLine("condition types (from plugins; use them in generate --control TYPE=IMAGE):");
-            using var host = PluginHost.LoadDefault(parse.GetValue(plugins));
-            foreach (var type in host.Registry.Types.OrderBy(t => t.Id, StringComparer.Ordinal))
-            {
-                var aliases = type.Aliases.Count == 0 ? "" : $" (aliases: {string.Join(", ", type.Aliases)})";
-                Console.WriteLine($"{type.Id}{aliases}: {type.Description} [{type.Kind.ToString().ToLowerInvariant()}, model condition '{type.ModelCondition}']");
-                foreach (var o in type.Options) Console.WriteLine(Describe(o));
-            }
+            Console.WriteLine("other modules (detect only):");
+            foreach (var m in modules.Where(m => m.ModelCondition is null)) Print(m, "");
             return ExitCodes.Ok;
         }));
         return command;
     }
 
-    private static string Describe(ControlHost.Abstractions.OptionSpec o)
+    private static void Print(ModuleInfo m, string tail)
     {
-        var range = o.Min is null && o.Max is null ? "" : $", {o.Min}..{o.Max}";
-        return $"    {o.Name} = {o.Default} ({o.Kind.ToString().ToLowerInvariant()}{range}): {o.Help}";
+        var aliases = m.Aliases.Count == 0 ? "" : $" (aliases: {string.Join(", ", m.Aliases)})";
+        Console.WriteLine($"{m.Name}{aliases}: {m.Description}{tail}");
+        foreach (var o in m.Options)
+        {
+            var range = o.Min is null && o.Max is null ? "" : $", {o.Min}..{o.Max}";
+            Console.WriteLine($"    {o.Name} = {o.Default} ({o.Kind.ToString().ToLowerInvariant()}{range}): {o.Help}");
+        }
     }
 }
