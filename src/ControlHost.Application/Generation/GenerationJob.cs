@@ -31,7 +31,14 @@ public sealed record GenerationJob
     public string? Model { get; init; }
 
     public ImageSource? InitImage { get; init; }
+
+    /// <summary>A mask image (white = generate) of the init image's size; the same as <see cref="Inpaint"/> with
+    /// that mask image.</summary>
     public ImageSource? Mask { get; init; }
+
+    /// <summary>Inpainting in A1111's terms: the region (mask image, box or polygon), blur, masked content, only
+    /// masked with padding. The result keeps the init image's size.</summary>
+    public Inpainting.InpaintSpec? Inpaint { get; init; }
     public double? Strength { get; init; }
     public IReadOnlyList<UnitSpec>? Units { get; init; }
 
@@ -46,6 +53,7 @@ public sealed record GenerationJob
         CfgScale = given.CfgScale ?? CfgScale, Sampler = given.Sampler ?? Sampler, Seed = given.Seed ?? Seed,
         BatchSize = given.BatchSize ?? BatchSize, Iterations = given.Iterations ?? Iterations, Model = given.Model ?? Model,
         InitImage = given.InitImage ?? InitImage, Mask = given.Mask ?? Mask, Strength = given.Strength ?? Strength,
+        Inpaint = given.Inpaint ?? Inpaint,
         Units = given.Units is { Count: > 0 } ? given.Units : Units, PreviewEvery = given.PreviewEvery != 0 ? given.PreviewEvery : PreviewEvery,
     };
 }

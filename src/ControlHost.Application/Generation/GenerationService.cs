@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using ControlHost.Abstractions;
 using ControlHost.Application.Errors;
+using ControlHost.Application.Inpainting;
 using ControlHost.Application.Models;
 using ControlHost.Application.Names;
 using ControlHost.Application.Sources;
@@ -107,17 +109,19 @@ public sealed class GenerationService : IDisposable
         var request = GenerationPolicy.Request(job, folder);
         var (batchSize, iterations) = GenerationPolicy.Batches(job, _options.MaxImagesPerJob);
         var firstSeed = GenerationPolicy.FirstSeed(job.Seed);
-        request = request with
-        {
-            InitImage = job.InitImage?.Load(Paths, "init image"),
-            Mask = job.Mask?.Load(Paths, "mask"),
-        };
+        var init = job.InitImage?.Load(Paths, "init image");
+        var plan = InpaintingOf(job, init, request.Width, request.Height);
+        request = plan is null
+            ? request with { InitImage = init }
+            : request with { InitImage = plan.WorkingInit, Mask = plan.WorkingMask, MaskedStart = plan.LatentStart };
         if (request.Validate() is { } problem) throw new BadInputException(request.Mask is not null ? "mask" : null, problem);
 
         using var lease = Failures.Guard("model", () => Pool.Acquire(folder));
         var model = lease.Model;
+        // Inpainting moves every unit's image onto the working canvas with the job's one transform.
+        var specs = (job.Units ?? []).Select((u, i) => plan is null ? u : plan.OnCanvas(u, i, Paths, IsSpatial(u))).ToList();
         var (units, disabled) = Failures.Guard("units",
-            () => new UnitResolver(Conditions, Catalog, Paths).Resolve(job.Units ?? [], model, request.Width, request.Height, cancellation, firstSeed));
+            () => new UnitResolver(Conditions, Catalog, Paths).Resolve(specs, model, request.Width, request.Height, cancellation, firstSeed));
         try
         {
             var load = clock.Elapsed;
@@ -129,9 +133,10 @@ public sealed class GenerationService : IDisposable
                 var one = request with { Seed = GenerationPolicy.SeedOf(firstSeed, k) };
                 var stepProgress = progress is null ? null : new StepReporter(progress, k + 1, count);
                 var result = Failures.Guard(null, () => pipeline.Generate(one, units, stepProgress, cancellation));
+                var image = plan is null ? result.Image : plan.Paste(result.Decoded);
                 var infotext = Infotext.Format(one with { Width = result.Image.Width, Height = result.Image.Height }, model.Name, units,
-                    batchSize, k % batchSize);
-                images.Add(new GeneratedImage(result.Image, one.Seed, infotext, result));
+                    batchSize, k % batchSize, plan?.InfotextPairs());
+                images.Add(new GeneratedImage(image, one.Seed, infotext, result));
             }
             return new GenerationOutput(images, disabled, model.Name, new JobTimings(load, clock.Elapsed));
         }
@@ -140,6 +145,18 @@ public sealed class GenerationService : IDisposable
             foreach (var u in units) u.Branch.Dispose();
         }
     }
+
+    /// <summary>The job's inpainting laid out, or null for txt2img and plain img2img.</summary>
+    private InpaintPlan? InpaintingOf(GenerationJob job, RgbImage? init, int width, int height)
+    {
+        if (job.Inpaint is null && job.Mask is null) return null;
+        if (init is null) throw new BadInputException("mask", "an inpainting mask needs the init image it applies to (init_images)");
+        var spec = job.Inpaint ?? new InpaintSpec();
+        if (job.Mask is not null && spec.MaskImage is null && spec.Box is null && spec.Polygon is null) spec = spec with { MaskImage = job.Mask };
+        return Failures.Guard("mask", () => InpaintPlan.Create(init, spec, width, height, Paths));
+    }
+
+    private bool IsSpatial(UnitSpec unit) => Conditions.Find(unit.Condition)?.Kind != ConditionKind.Global;
 
     /// <summary>Engine step reports as job progress, on the reporting thread.</summary>
     private sealed class StepReporter(IProgress<GenerationProgress> target, int image, int images) : IProgress<StepProgress>

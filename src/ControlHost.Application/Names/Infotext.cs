@@ -14,7 +14,8 @@ namespace ControlHost.Application.Names;
 public static class Infotext
 {
     /// <summary>The infotext of one generated image.</summary>
-    public static string Format(GenerationRequest request, string model, IReadOnlyList<ControlUnit> units, int batchSize = 1, int batchPosition = 0)
+    public static string Format(GenerationRequest request, string model, IReadOnlyList<ControlUnit> units, int batchSize = 1, int batchPosition = 0,
+        IEnumerable<string>? extra = null)
     {
         var sb = new StringBuilder();
         sb.Append(request.Prompt).Append('\n');
@@ -30,6 +31,7 @@ public static class Infotext
             pairs.Add($"Batch pos: {batchPosition}");
         }
         if (request.InitImage is not null) pairs.Add($"Denoising strength: {Num(request.Strength)}");
+        if (extra is not null) pairs.AddRange(extra);
         for (var i = 0; i < units.Count; i++) pairs.Add($"ControlNet {i}: \"{Unit(units[i])}\"");
         sb.Append(string.Join(", ", pairs));
         return sb.ToString();
@@ -82,6 +84,20 @@ public static class Infotext
             Sampler = p.GetValueOrDefault("Sampler"), Seed = seed, Strength = Dbl("Denoising strength"),
             Width = width, Height = height, Model = p.GetValueOrDefault("Model"),
         };
+        if (p.ContainsKey("Masked content") || p.ContainsKey("Mask blur"))
+        {
+            // The region itself (a mask image or a box) is not in the text; the settings are.
+            var content = p.TryGetValue("Masked content", out var c) ? InpaintNames.TryParseContent(c) ?? throw Bad("Masked content") : (Inpainting.MaskedContent?)null;
+            job = job with
+            {
+                Inpaint = new Inpainting.InpaintSpec
+                {
+                    MaskBlur = Dbl("Mask blur"), Feather = Int("Mask feather") ?? 0, Content = content,
+                    Invert = p.GetValueOrDefault("Mask mode") == "Inpaint not masked",
+                    OnlyMasked = p.GetValueOrDefault("Inpaint area") == "Only masked", Padding = Int("Masked area padding"),
+                },
+            };
+        }
         var units = p.Keys.Count(k => k.StartsWith("ControlNet ", StringComparison.Ordinal));
         IReadOnlyList<string> warnings = units == 0 ? []
             : [$"'{source}' was made with {units} control unit(s); PNGs do not store control images, so pass them again"];

@@ -1,3 +1,4 @@
+using ControlHost.Application.Inpainting;
 using System.CommandLine;
 using ControlHost.Application.Generation;
 using ControlHost.Application.Names;
@@ -35,6 +36,13 @@ internal static class GenerateCommand
         };
         var init = new Option<string?>("--init") { Description = "img2img: the starting image" };
         var mask = new Option<string?>("--mask") { Description = "Inpainting mask for --init (white = generate, black = keep exactly)" };
+        var maskBox = new Option<string?>("--mask-box") { Description = "Inpainting region as a box x,y,w,h in pixels of --init (instead of --mask)" };
+        var maskPolygon = new Option<string?>("--mask-polygon") { Description = "Inpainting region as a polygon \"x1,y1 x2,y2 x3,y3 ...\" (instead of --mask)" };
+        var maskBlur = new Option<double?>("--mask-blur") { Description = $"Gaussian blur of the mask, sigma in pixels (A1111's mask_blur, default {InpaintSpec.DefaultMaskBlur})" };
+        var invertMask = new Option<bool>("--invert-mask") { Description = "Generate where the mask is black instead" };
+        var maskedContent = new Option<string?>("--masked-content") { Description = $"What the region starts from: {InpaintNames.ContentHelp}; default original" };
+        var onlyMasked = new Option<bool>("--only-masked") { Description = "Generate a crop around the mask at the working size and paste it back (A1111's inpaint_full_res)" };
+        var padding = new Option<int?>("--padding") { Description = $"--only-masked: context around the mask in pixels (default {InpaintSpec.DefaultPadding})" };
         var strength = new Option<double?>("--strength") { Description = $"img2img: how much to re-noise (0..1, default {GenerationPolicy.DefaultStrength})" };
         var device = new Option<DeviceChoice>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => DeviceChoice.Auto };
         var threads = new Option<int>("--threads") { Description = "CPU threads for ONNX Runtime (0: its default)" };
@@ -44,6 +52,7 @@ internal static class GenerateCommand
 
         var command = new Command("generate", "Generate an image");
         foreach (var o in new Option[] { prompt, negative, width, height, steps, cfg, sampler, seed, batchSize, iterations, model, control, init, mask,
+                     maskBox, maskPolygon, maskBlur, invertMask, maskedContent, onlyMasked, padding,
                      strength, device, threads, output, timings, plugins, from })
             command.Options.Add(o);
         command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
@@ -57,6 +66,8 @@ internal static class GenerateCommand
                 InitImage = parse.GetValue(init) is { } i ? ImageSource.FromPath(i) : null,
                 Mask = parse.GetValue(mask) is { } m ? ImageSource.FromPath(m) : null,
                 Units = (parse.GetValue(control) ?? []).Select(c => ControlSpec.Parse(c).ToUnit()).ToArray(),
+                Inpaint = InpaintOptions(parse.GetValue(maskBox), parse.GetValue(maskPolygon), parse.GetValue(maskBlur), parse.GetValue(invertMask),
+                    parse.GetValue(maskedContent), parse.GetValue(onlyMasked), parse.GetValue(padding)),
             };
             var job = given;
             if (parse.GetValue(from) is { } source)
@@ -68,7 +79,8 @@ internal static class GenerateCommand
                     foreach (var note in notes) Console.Error.WriteLine($"note: {note}");
             }
             else if (string.IsNullOrEmpty(job.Prompt)) throw new UserError("--prompt is required (or --from FILE.png)");
-            if (job.Mask is not null && job.InitImage is null) throw new UserError("--mask needs --init (the image to inpaint)");
+            if ((job.Mask is not null || job.Inpaint is not null) && job.InitImage is null)
+                throw new UserError("--mask (and the other inpainting options) need --init (the image to inpaint)");
             var outPath = parse.GetValue(output)!;
             var outDir = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
             if (!Directory.Exists(outDir)) throw new UserError($"--out: folder '{outDir}' does not exist");
@@ -142,4 +154,39 @@ internal static class GenerateCommand
     {
         public void Report(T value) => report(value);
     }
+
+    /// <summary>The inpainting options given, or null when none is (a plain --mask then means A1111's defaults).</summary>
+    private static InpaintSpec? InpaintOptions(string? box, string? polygon, double? blur, bool invert, string? content, bool onlyMasked, int? padding)
+    {
+        if (box is null && polygon is null && blur is null && !invert && content is null && !onlyMasked && padding is null) return null;
+        return new InpaintSpec
+        {
+            Box = box is null ? null : ParseBox(box),
+            Polygon = polygon is null ? null : ParsePolygon(polygon),
+            MaskBlur = blur, Invert = invert, OnlyMasked = onlyMasked, Padding = padding,
+            Content = content is null ? null : InpaintNames.TryParseContent(content) ?? throw new UserError($"--masked-content '{content}': expected {InpaintNames.ContentHelp}"),
+        };
+    }
+
+    private static PixelBox ParseBox(string text)
+    {
+        try
+        {
+            return PixelBox.Parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw new UserError($"--mask-box: {e.Message}");
+        }
+    }
+
+    private static (double X, double Y)[] ParsePolygon(string text) =>
+        text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(p =>
+        {
+            var xy = p.Split(',');
+            if (xy.Length != 2 || !double.TryParse(xy[0], System.Globalization.CultureInfo.InvariantCulture, out var x)
+                || !double.TryParse(xy[1], System.Globalization.CultureInfo.InvariantCulture, out var y))
+                throw new UserError($"--mask-polygon: '{p}' is not x,y");
+            return (x, y);
+        }).ToArray();
 }

@@ -54,9 +54,10 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
         }
 
         var decodeClock = Stopwatch.StartNew();
-        var image = run.Composite(run.Decode());
+        var decoded = run.Decode();
+        var image = run.Composite(decoded);
         decodeClock.Stop();
-        return new GenerationResult(image, request.Seed, run.Latent.ToArray(), timings, textClock.Elapsed, decodeClock.Elapsed);
+        return new GenerationResult(image, request.Seed, run.Latent.ToArray(), timings, textClock.Elapsed, decodeClock.Elapsed) { Decoded = decoded };
     }
 
     /// <summary>The state of one generation: its inputs, schedule, noise and every buffer of the loop.</summary>
@@ -160,13 +161,26 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
                     _inpaint = Inpainting.Create(fittedInit, ImageIo.Fit(mask, _width, _height, ResizeMode.JustResize),
                         _inpaintingUnet ? chw => _pipeline.EncodeChw(chw, _height, _width, _h, _w) : null);
                 FirstStep = _request.Steps - Math.Min((int)(_request.Steps * _request.Strength), _request.Steps);
-                _scheduler.AddNoise(_clean, _noise, FirstStep, Latent);
+                _scheduler.AddNoise(MaskedStart(), _noise, FirstStep, Latent);
             }
             else
             {
                 var sigma = (float)_scheduler.InitNoiseSigma;
                 for (var i = 0; i < _latentLength; i++) Latent[i] = _noise[i] * sigma;
             }
+        }
+
+        /// <summary>The latent the schedule noises: the init image's, with the masked cells replaced where the request
+        /// asks (the unmasked cells, which a plain UNet keeps on the init image's path, are never touched).</summary>
+        private float[] MaskedStart()
+        {
+            if (_inpaint is null || _request.MaskedStart == MaskedLatentStart.Original) return _clean!;
+            var start = (float[])_clean!.Clone();
+            var fresh = _request.MaskedStart == MaskedLatentStart.Noise ? _rng.Normal(_latentLength) : null;
+            var plane = _h * _w;
+            for (var i = 0; i < start.Length; i++)
+                if (_inpaint.LatentMask[i % plane] > 0) start[i] = fresh?[i] ?? 0f;
+            return start;
         }
 
         /// <summary>Phase 4: the loop's buffers, allocated once, and the latent constraints in the order they apply.</summary>

@@ -33,6 +33,10 @@ public sealed record GenerationRequest
     /// </summary>
     public RgbImage? Mask { get; init; }
 
+    /// <summary>Inpainting: what the masked latent cells start from before they are noised to the first step (A1111's
+    /// "masked content" latent modes; its "fill" is done on the init image's pixels by the application layer).</summary>
+    public MaskedLatentStart MaskedStart { get; init; } = MaskedLatentStart.Original;
+
     /// <summary>Decode a preview of the latent every this many steps (0: none), passed with the progress report.</summary>
     public int PreviewEvery { get; init; }
 
@@ -46,9 +50,21 @@ public sealed record GenerationRequest
         if (!double.IsFinite(CfgScale) || CfgScale < 0 || CfgScale > 100) return $"cfg scale {CfgScale}: must be 0..100";
         if (!double.IsFinite(Strength) || Strength is < 0 or > 1) return $"strength {Strength}: must be 0..1";
         if (Mask is not null && InitImage is null) return "an inpainting mask needs the init image it applies to";
+        if (MaskedStart != MaskedLatentStart.Original && Mask is null) return $"masked content {MaskedStart} needs an inpainting mask";
         if (PreviewEvery < 0) return $"preview interval {PreviewEvery}: must be 0 (none) or a number of steps";
         return null;
     }
+}
+
+/// <summary>What the masked latent cells of an inpainting generation start from.</summary>
+public enum MaskedLatentStart
+{
+    /// <summary>The init image's own latent (A1111 "original", and "fill" after the pixels were filled).</summary>
+    Original,
+    /// <summary>Fresh unit Gaussian noise, drawn from the seed (A1111 "latent noise").</summary>
+    Noise,
+    /// <summary>Zeros (A1111 "latent nothing").</summary>
+    Zero,
 }
 
 /// <summary>Time of one executed step: inside ONNX Runtime runs and everything else.</summary>
@@ -59,4 +75,9 @@ public readonly record struct StepProgress(int Step, int Steps, RgbImage? Previe
 
 /// <summary>What a generation produced: the image, and the final latent [1,4,h,w] before decoding.</summary>
 public sealed record GenerationResult(RgbImage Image, uint Seed, float[] FinalLatent, IReadOnlyList<StepTiming> Timings,
-    TimeSpan TextEncoding, TimeSpan Decoding);
+    TimeSpan TextEncoding, TimeSpan Decoding)
+{
+    /// <summary>The decoded image before an inpainting blend (the same as <see cref="Image"/> without a mask): what
+    /// a caller that pastes a crop back into a larger image blends, once, with its own mask.</summary>
+    public RgbImage Decoded { get; init; } = Image;
+}
