@@ -11,6 +11,7 @@ root.Subcommands.Add(InfoCommand.Build(verbose));
 root.Subcommands.Add(PluginsCommand.Build(verbose));
 root.Subcommands.Add(ModulesCommand.Build(verbose));
 root.Subcommands.Add(DetectCommand.Build(verbose));
+root.Subcommands.Add(PlaceCommand.Build(verbose));
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

@@ -25,6 +25,9 @@ public abstract record ImageSource
     /// <summary>What the source is, for messages: a path or a label.</summary>
     public abstract string Label { get; }
 
+    /// <summary>The file path of a path source, else null (what a record of a job can name again).</summary>
+    public string? FilePath => this is PathSource p ? p.Path : null;
+
     /// <summary>True when this is an OpenPose JSON document rather than an image (a .json path, or text starting with '{').</summary>
     public bool IsOpenPoseJson(PathPolicy policy) => this switch
     {

@@ -13,7 +13,7 @@ public static class PngParameters
     /// Writes a PNG with the infotext to a temporary file beside <paramref name="path"/> and moves it into place,
     /// so a failure never leaves a half-written file at the destination.
     /// </summary>
-    public static void Save(RgbImage rgb, string path, string? parameters)
+    public static void Save(RgbImage rgb, string path, string? parameters, IReadOnlyDictionary<string, string>? extra = null)
     {
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
@@ -22,7 +22,7 @@ public static class PngParameters
         try
         {
             using (var stream = File.Create(temp))
-                Encode(rgb, parameters, stream);
+                Encode(rgb, parameters, stream, extra);
             File.Move(temp, full, overwrite: true);
         }
         finally
@@ -31,17 +31,20 @@ public static class PngParameters
         }
     }
 
-    public static void Encode(RgbImage rgb, string? parameters, Stream stream)
+    /// <param name="extra">More text chunks by keyword (box placement records its job in one).</param>
+    public static void Encode(RgbImage rgb, string? parameters, Stream stream, IReadOnlyDictionary<string, string>? extra = null)
     {
         using var image = ImageIo.ToImage(rgb);
-        if (parameters is not null)
-            image.Metadata.GetPngMetadata().TextData.Add(new PngTextData(Keyword, parameters, string.Empty, string.Empty));
+        var text = image.Metadata.GetPngMetadata().TextData;
+        if (parameters is not null) text.Add(new PngTextData(Keyword, parameters, string.Empty, string.Empty));
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+            text.Add(new PngTextData(key, value, string.Empty, string.Empty));
         image.SaveAsPng(stream, new PngEncoder { ColorType = PngColorType.Rgb, BitDepth = PngBitDepth.Bit8 });
     }
 
     /// <summary>The "parameters" text of a PNG, or null when it has none.</summary>
     /// <exception cref="InvalidDataException">Not a readable PNG.</exception>
-    public static string? Read(string path)
+    public static string? Read(string path, string keyword = Keyword)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"'{path}' not found");
         try
@@ -49,7 +52,7 @@ public static class PngParameters
             using var stream = File.OpenRead(path);
             var info = Image.Identify(stream) ?? throw new InvalidDataException($"'{path}' is not an image");
             var png = info.Metadata.GetPngMetadata();
-            return png.TextData.FirstOrDefault(t => t.Keyword == Keyword).Value;
+            return png.TextData.FirstOrDefault(t => t.Keyword == keyword).Value;
         }
         catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or ImageFormatException)
         {
