@@ -185,4 +185,36 @@ public class CliTests : IDisposable
         Assert.Equal(2, code);
         Assert.Contains("no 'parameters'", stderr);
     }
+
+    [Fact]
+    public void Place_puts_an_object_in_a_box_and_from_repeats_it_byte_for_byte()
+    {
+        var run = CliRunner.Run(_dir, "place", "--background", Example("star-scene.png"), "--box", "20,30,50,70", "--prompt", "a green square",
+            "--control", $"scribble={Example("object-sketch.png")},preprocess=none", "--steps", "4", "--seed", "7", "--harmonize", "reinhard", "--out", "placed.png");
+        Assert.True(run.Code == 0, run.Err);
+        using (var before = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(Example("star-scene.png")))
+        using (var after = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(Path.Combine(_dir, "placed.png")))
+        {
+            Assert.Equal(before[5, 5], after[5, 5]);        // far outside the box
+            Assert.Equal(before[120, 120], after[120, 120]);
+            Assert.NotEqual(before[45, 65], after[45, 65]); // inside it
+        }
+        var again = CliRunner.Run(_dir, "place", "--from", "placed.png", "--out", "again.png");
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(_dir, "placed.png")), File.ReadAllBytes(Path.Combine(_dir, "again.png")));
+        var outside = CliRunner.Run(_dir, "place", "--background", Example("star-scene.png"), "--box", "100,100,50,50", "--prompt", "x", "--out", "x.png");
+        Assert.Equal(2, outside.Code);
+        Assert.Contains("reaches outside the 128x128 background", outside.Err);
+    }
+
+    [Fact]
+    public void Suggest_boxes_prints_ranked_boxes_with_their_score_parts()
+    {
+        var run = CliRunner.Run(_dir, "suggest-boxes", "--background", Example("star-scene.png"), "--size", "30,40", "--count", "3");
+        Assert.True(run.Code == 0, run.Err);
+        var rows = run.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains("free", rows[0]);
+        Assert.Equal(4, rows.Length);
+        Assert.Equal(run.Out, CliRunner.Run(_dir, "suggest-boxes", "--background", Example("star-scene.png"), "--size", "30,40", "--count", "3").Out);
+    }
 }

@@ -167,7 +167,9 @@ def _background(rng):
     return img, c1, f"on a striped {c1} background"
 
 
-def make_scene(index: int, seed: int = 1234) -> Scene:
+def make_scene(index: int, seed: int = 1234, skip: int = -1) -> Scene:
+    """skip: leave object number `skip` out of every map (the rest of the scene is drawn exactly as with it), for
+    the suggested-boxes evaluation: where the object was is a place an object fits."""
     rng = np.random.default_rng([seed, index])
     bg, bg_name, bg_words = _background(rng)
     rgb = bg.astype(np.uint8)
@@ -188,7 +190,11 @@ def make_scene(index: int, seed: int = 1234) -> Scene:
         obj = SceneObject(shape, colour, size_word, cx, cy, r, float(rng.uniform(0, 2 * math.pi)))
         if shape == "person":
             obj.keypoints = _person_keypoints(rng, cx, cy, r)
-        _draw_object(rgb, obj, _jitter(rng, COLOURS[colour]))
+        paint = _jitter(rng, COLOURS[colour])
+        if k == skip:
+            objects.append(obj)
+            continue
+        _draw_object(rgb, obj, paint)
         _draw_object(depth, obj, int(110 + 145 * (k + 1) / n))
         _draw_object(seg, obj, SEG_CLASS[shape])
         objects.append(obj)

@@ -80,7 +80,7 @@ internal static class GenerateCommand
             }
             else if (string.IsNullOrEmpty(job.Prompt)) throw new UserError("--prompt is required (or --from FILE.png)");
             if ((job.Mask is not null || job.Inpaint is not null) && job.InitImage is null)
-                throw new UserError("--mask (and the other inpainting options) need --init (the image to inpaint)");
+                throw new UserError("--mask needs --init (the image to inpaint), as do the other inpainting options");
             var outPath = parse.GetValue(output)!;
             var outDir = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
             if (!Directory.Exists(outDir)) throw new UserError($"--out: folder '{outDir}' does not exist");
