@@ -1,0 +1,103 @@
+using ControlHost.Abstractions;
+using ControlHost.Application.Inpainting;
+using ControlHost.Application.Placement;
+using ControlHost.Application.Units;
+using ControlHost.Evaluation;
+using ControlHost.Preprocessors;
+
+namespace ControlHost.Engine.Tests.Service;
+
+/// <summary>Inside the box the object follows its controls and its prompt (issue 14's adherence targets).</summary>
+public class PlacementAdherenceTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedModelFixture>
+{
+    // A free corner of the fixture scene (its red block and blue block are elsewhere), on a yellow background.
+    private static readonly PixelBox Box = new(80, 4, 44, 60);
+    private static readonly RgbImage Background = EmbeddedModelFixture.Scene(2);
+
+    /// <summary>The colours of the embedded model's world (tools/forge/scenes.py COLOURS).</summary>
+    private static readonly (string Name, int R, int G, int B)[] Colours =
+    [
+        ("red", 220, 30, 30), ("green", 30, 170, 60), ("blue", 30, 70, 220), ("yellow", 240, 210, 40), ("orange", 245, 140, 20),
+        ("purple", 130, 50, 180), ("pink", 240, 120, 180), ("teal", 40, 200, 210), ("brown", 130, 80, 40), ("white", 245, 245, 245),
+        ("black", 20, 20, 20), ("gray", 128, 128, 128),
+    ];
+
+    /// <summary>A triangle outline, the object alone, white on black.</summary>
+    private static RgbImage TriangleSketch()
+    {
+        using var mat = new OpenCvSharp.Mat(80, 60, OpenCvSharp.MatType.CV_8UC3, OpenCvSharp.Scalar.All(0));
+        OpenCvSharp.Cv2.Polylines(mat, [[new OpenCvSharp.Point(30, 6), new OpenCvSharp.Point(54, 72), new OpenCvSharp.Point(6, 72)]], true,
+            OpenCvSharp.Scalar.All(255), 2);
+        return MatConversions.ToRgb(mat);
+    }
+
+    private static RgbImage CropBox(RgbImage image)
+    {
+        var px = new byte[Box.Width * Box.Height * 3];
+        for (var y = 0; y < Box.Height; y++)
+            Array.Copy(image.Pixels, ((Box.Y + y) * image.Width + Box.X) * 3, px, y * Box.Width * 3, Box.Width * 3);
+        return new RgbImage(Box.Width, Box.Height, px);
+    }
+
+    private RgbImage Place(string prompt, uint seed, int steps, params UnitSpec[] units) => Place(prompt, seed, steps, null, units);
+
+    private RgbImage Place(string prompt, uint seed, int steps, string? model, params UnitSpec[] units) => new Placer(f.Service).Place(new PlacementJob
+    {
+        Background = Background, Prompt = prompt, Seed = seed, Steps = steps, Feather = 3, Padding = 24, Model = model,
+        Boxes = [new BoxPlacement { Box = Box, Units = units }],
+    }).Image;
+
+    // Measured on 5 seeds: canny 0.403 vs 0.178 on the inpainting model, 0.228 vs 0.099 on the plain one. The scribble
+    // ControlNet does not reach 2x on a thin drawn outline (0.147 vs 0.178; 0.111 vs 0.099): issue 13's retraining.
+    [Theory]
+    [InlineData("canny", null)]
+    [InlineData("canny", "tiny-sd")]
+    public void A_canny_unit_puts_the_sketch_edges_in_the_box_at_least_twice_as_well_as_no_control(string condition, string? model)
+    {
+        var sketch = TriangleSketch();
+        // The hint as the placement fits it: aspect kept, centred in the box.
+        var scale = Math.Min((double)Box.Width / sketch.Width, (double)Box.Height / sketch.Height);
+        var fitted = Engine.Imaging.ImageIo.Fit(sketch, (int)Math.Round(sketch.Width * scale), (int)Math.Round(sketch.Height * scale), Engine.Imaging.ResizeMode.JustResize);
+        var reference = new byte[Box.Width * Box.Height * 3];
+        int x0 = (Box.Width - fitted.Width) / 2, y0 = (Box.Height - fitted.Height) / 2;
+        for (var y = 0; y < fitted.Height; y++) Array.Copy(fitted.Pixels, y * fitted.Width * 3, reference, ((y0 + y) * Box.Width + x0) * 3, fitted.Width * 3);
+        var hint = new RgbImage(Box.Width, Box.Height, reference);
+        double with = 0, without = 0;
+        const int seeds = 5;
+        for (uint s = 0; s < seeds; s++)
+        {
+            with += EdgeMetrics.CannyF1(hint, CropBox(Place("a green triangle", 30 + s, 12, model,
+                new UnitSpec { Condition = condition, Image = sketch, Preprocess = false }))).F1;
+            without += EdgeMetrics.CannyF1(hint, CropBox(Place("a green triangle", 30 + s, 12, model))).F1;
+        }
+        with /= seeds;
+        without /= seeds;
+        Assert.True(with >= 2 * without && with > 0.2, $"{condition} on {model ?? "the inpainting model"}: edge F1 inside the box {with:0.000} with the unit vs {without:0.000} without");
+    }
+
+    [Fact]
+    public void The_prompt_colour_is_the_dominant_new_colour_in_the_box_for_most_seeds()
+    {
+        var hits = 0;
+        const int seeds = 20;
+        var seen = new List<string>();
+        for (uint s = 0; s < seeds; s++)
+        {
+            var box = CropBox(Place("a blue square", 50 + s, 10));
+            var before = CropBox(Background);
+            var counts = new Dictionary<string, int>();
+            for (var i = 0; i < box.Width * box.Height; i++)
+            {
+                int r = box.Pixels[3 * i], g = box.Pixels[3 * i + 1], b = box.Pixels[3 * i + 2];
+                int dr = r - before.Pixels[3 * i], dg = g - before.Pixels[3 * i + 1], db = b - before.Pixels[3 * i + 2];
+                if (dr * dr + dg * dg + db * db < 40 * 40) continue; // not new
+                var name = Colours.MinBy(c => (c.R - r) * (c.R - r) + (c.G - g) * (c.G - g) + (c.B - b) * (c.B - b)).Name;
+                counts[name] = counts.GetValueOrDefault(name) + 1;
+            }
+            var dominant = counts.Count == 0 ? "none" : counts.MaxBy(kv => kv.Value).Key;
+            seen.Add(dominant);
+            if (dominant == "blue") hits++;
+        }
+        Assert.True(hits >= 14, $"blue dominant in {hits} of {seeds} boxes: {string.Join(", ", seen)}");
+    }
+}
