@@ -45,6 +45,7 @@ internal static class Program
         var pipeline = new DiffusionPipeline(lease.Model);
         // The model's recommended guidance unless one is given (the embedded model recommends 4).
         var cfg = cfgText.Length > 0 ? double.Parse(cfgText, CultureInfo.InvariantCulture) : GenerationPolicy.CfgScale(new GenerationJob(), folder);
+        if (args.Length > 0 && args[0] == "placement") return SeamEvaluation.Run(service, root, seeds);
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(evalDir, "scenes.json")));
         var scenes = doc.RootElement.GetProperty("scenes").EnumerateArray().ToArray();
         var clock = Stopwatch.StartNew();
