@@ -102,7 +102,12 @@ public sealed class GenerationService : IDisposable
     /// <summary>Runs a job on the calling thread.</summary>
     /// <exception cref="ServiceException">Bad input, something not found, or an internal fault; typed.</exception>
     /// <exception cref="OperationCanceledException">Cancelled.</exception>
-    public GenerationOutput Generate(GenerationJob job, IProgress<GenerationProgress>? progress = null, CancellationToken cancellation = default)
+    public GenerationOutput Generate(GenerationJob job, IProgress<GenerationProgress>? progress = null, CancellationToken cancellation = default) =>
+        Generate(job, progress, cancellation, null);
+
+    /// <summary>Runs a job that <paramref name="control"/> can interrupt (the images so far come back) or skip an
+    /// image of (the job goes on with the next).</summary>
+    public GenerationOutput Generate(GenerationJob job, IProgress<GenerationProgress>? progress, CancellationToken cancellation, JobControl? control)
     {
         var clock = Stopwatch.StartNew();
         var folder = ResolveModel(job.Model);
@@ -132,7 +137,18 @@ public sealed class GenerationService : IDisposable
             {
                 var one = request with { Seed = GenerationPolicy.SeedOf(firstSeed, k) };
                 var stepProgress = progress is null ? null : new StepReporter(progress, k + 1, count);
-                var result = Failures.Guard(null, () => pipeline.Generate(one, units, stepProgress, cancellation));
+                if (control?.Interrupted == true) break;
+                using var imageToken = control?.ForImage(cancellation);
+                Engine.Pipeline.GenerationResult result;
+                try
+                {
+                    result = Failures.Guard(null, () => pipeline.Generate(one, units, stepProgress, imageToken?.Token ?? cancellation));
+                }
+                catch (OperationCanceledException) when (control is not null && !cancellation.IsCancellationRequested)
+                {
+                    if (control.Skipped(imageToken!)) continue;
+                    break; // interrupted: the images finished so far are the job's result
+                }
                 var image = plan is null ? result.Image : plan.Paste(result.Decoded);
                 var infotext = Infotext.Format(one with { Width = result.Image.Width, Height = result.Image.Height }, model.Name, units,
                     batchSize, k % batchSize, plan?.InfotextPairs());

@@ -33,6 +33,11 @@ public static class SamplerNames
         return Aliases.TryGetValue(name.Trim(), out var alias) ? alias : null;
     }
 
+    /// <summary>The other spellings that mean the sampler an A1111 name names (A1111's sampler list shows them).</summary>
+    public static IReadOnlyList<string> AliasesOf(string name) => TryParse(name) is { } id
+        ? Aliases.Where(kv => kv.Value == id).Select(kv => kv.Key).ToList()
+        : [];
+
     /// <summary>The A1111 name of a sampler.</summary>
     public static string Format(SamplerId id) => Canonical.First(c => c.Id == id).Name;
 }

@@ -42,6 +42,21 @@ public static class PngParameters
         image.SaveAsPng(stream, new PngEncoder { ColorType = PngColorType.Rgb, BitDepth = PngBitDepth.Bit8 });
     }
 
+    /// <summary>A text chunk of an encoded PNG (the "parameters" one by default), or null when it has none.</summary>
+    /// <exception cref="InvalidDataException">Not a readable image.</exception>
+    public static string? ReadText(Stream stream, string label, string keyword = Keyword)
+    {
+        try
+        {
+            var info = Image.Identify(stream) ?? throw new InvalidDataException($"{label} is not an image");
+            return info.Metadata.GetPngMetadata().TextData.FirstOrDefault(t => t.Keyword == keyword).Value;
+        }
+        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or ImageFormatException)
+        {
+            throw new InvalidDataException($"{label}: not a readable image ({e.Message})");
+        }
+    }
+
     /// <summary>The "parameters" text of a PNG, or null when it has none.</summary>
     /// <exception cref="InvalidDataException">Not a readable PNG.</exception>
     public static string? Read(string path, string keyword = Keyword)

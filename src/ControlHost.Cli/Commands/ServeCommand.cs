@@ -1,0 +1,36 @@
+using System.CommandLine;
+using ControlHost.Server;
+
+namespace ControlHost.Cli.Commands;
+
+/// <summary>controlhost serve: the HTTP server (A1111's API and the ControlNet extension's routes).</summary>
+internal static class ServeCommand
+{
+    public static Command Build(Option<bool> verbose)
+    {
+        var port = new Option<int>("--port") { Description = "Port (default 7860)", DefaultValueFactory = _ => 7860 };
+        var listen = new Option<bool>("--listen") { Description = "Listen on every interface, not only 127.0.0.1" };
+        var auth = new Option<string?>("--api-auth") { Description = "user:pass[,user2:pass2]: HTTP Basic on every route" };
+        var queue = new Option<int>("--queue") { Description = "Generations that may wait behind the running one (default 8); the next gets 503", DefaultValueFactory = _ => 8 };
+        var command = new Command("serve", "Serve the A1111-compatible HTTP API");
+        foreach (var o in new Option[] { port, listen, auth, queue }) command.Options.Add(o);
+        command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
+        {
+            IReadOnlyList<(string, string)> users;
+            try
+            {
+                users = ServerSettings.ParseAuth(parse.GetValue(auth));
+            }
+            catch (FormatException e)
+            {
+                throw new UserError(e.Message);
+            }
+            var settings = new ServerSettings { Port = parse.GetValue(port), Listen = parse.GetValue(listen), Auth = users, Queue = parse.GetValue(queue) };
+            var app = ServerHost.Build(settings);
+            Console.WriteLine($"serving on http://{(settings.Listen ? "0.0.0.0" : "127.0.0.1")}:{settings.Port} (A1111 API under /sdapi/v1, ControlNet under /controlnet)");
+            app.Run();
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,124 @@
+using System.Globalization;
+using System.Text.Json;
+using ControlHost.Abstractions;
+using ControlHost.Application.Detection;
+using ControlHost.Application.Names;
+using ControlHost.Application.Sources;
+using ControlHost.Preprocessors;
+
+namespace ControlHost.Server.Api;
+
+/// <summary>The sd-webui-controlnet extension's routes (../shared/a1111-api.md), over the module directory.</summary>
+internal static class ControlNetApi
+{
+    public static void Map(WebApplication app)
+    {
+        var cn = app.MapGroup("/controlnet");
+        cn.MapGet("/version", () => new { version = 3 });
+        cn.MapGet("/settings", (ServerContext c) => new { control_net_unit_count = c.Limits.MaxUnits });
+        cn.MapGet("/model_list", (ServerContext c) => new
+        {
+            model_list = c.Service.Catalog.ControlNets.Select(ModelNames.ControlNetTitle).OrderBy(n => n, StringComparer.Ordinal).ToList(),
+        });
+        cn.MapGet("/module_list", (ServerContext c) =>
+        {
+            var modules = ModuleDirectory.List(c.Service.Conditions);
+            var names = new List<string> { "none" };
+            names.AddRange(modules.Select(m => m.Name).Where(n => n != "none"));
+            var detail = new Dictionary<string, object> { ["none"] = new { model_free = false, sliders = Array.Empty<Slider>() } };
+            foreach (var m in modules.Where(m => m.Name != "none"))
+                detail[m.Name] = new { model_free = m.ModelCondition is null, sliders = ModuleSliders.For(m.Options, takesResolution: true) };
+            return new { module_list = names, module_detail = detail };
+        });
+        cn.MapGet("/control_types", (ServerContext c) =>
+        {
+            var types = c.Service.Conditions.Types.OrderBy(t => t.Id, StringComparer.Ordinal).ToList();
+            var controlNets = c.Service.Catalog.ControlNets;
+            var result = new Dictionary<string, object>
+            {
+                ["All"] = new
+                {
+                    module_list = types.Select(t => t.Id).Prepend("none").ToList(),
+                    model_list = controlNets.Select(ModelNames.ControlNetTitle).Prepend("None").ToList(),
+                    default_option = "none", default_model = "None",
+                },
+            };
+            foreach (var group in types.GroupBy(t => t.ModelCondition))
+            {
+                var models = controlNets.Where(n => n.Condition == group.Key).Select(ModelNames.ControlNetTitle).ToList();
+                result[Tag(group.Key)] = new
+                {
+                    module_list = group.Select(t => t.Id).Prepend("none").ToList(),
+                    model_list = models.Prepend("None").ToList(),
+                    default_option = group.First().Id, default_model = models.FirstOrDefault() ?? "None",
+                };
+            }
+            return new { control_types = result };
+        });
+        cn.MapPost("/detect", async (HttpRequest r, ServerContext c, CancellationToken ct) =>
+        {
+            var body = new Body(await SdApi.ReadJson(r), []);
+            var module = body.Str("controlnet_module") ?? "none";
+            var inputs = body.Array("controlnet_input_images") ?? [];
+            var resolution = body.Num("controlnet_processor_res", -1, 1e9) ?? -1;
+            var a = body.Num("controlnet_threshold_a", -1e9, 1e9) ?? -1;
+            var b = body.Num("controlnet_threshold_b", -1e9, 1e9) ?? -1;
+            body.Array("controlnet_masks");
+            body.Bool("low_vram");
+            body.ThrowIfInvalid();
+            if (inputs.Count == 0) throw ValidationException.One("controlnet_input_images", "No image selected");
+            if (inputs.Count > c.Limits.MaxBatch) throw ValidationException.One("controlnet_input_images", $"at most {c.Limits.MaxBatch} images a request");
+            var type = c.Service.Conditions.Find(module);
+            var options = new Dictionary<string, string>();
+            if (resolution >= 64) options["resolution"] = ((int)Math.Min(resolution, 4096)).ToString(CultureInfo.InvariantCulture);
+            if (type is not null)
+            {
+                var (sa, sb) = ModuleSliders.Thresholds(type);
+                if (a != -1 && sa is not null && a >= (sa.Min ?? double.MinValue) && a <= (sa.Max ?? double.MaxValue)) options[sa.Name] = a.ToString(CultureInfo.InvariantCulture);
+                if (b != -1 && sb is not null && b >= (sb.Min ?? double.MinValue) && b <= (sb.Max ?? double.MaxValue)) options[sb.Name] = b.ToString(CultureInfo.InvariantCulture);
+            }
+            var detector = new Detector(() => c.Service.Conditions, c.Service.Paths);
+            var images = new List<string>();
+            var poses = new List<JsonElement>();
+            for (var i = 0; i < inputs.Count; i++)
+            {
+                if (inputs[i].ValueKind != JsonValueKind.String) throw ValidationException.One($"controlnet_input_images.{i}", "str type expected (base64 image)", "type_error.str");
+                if (string.Equals(module, "none", StringComparison.OrdinalIgnoreCase))
+                {
+                    images.Add(Pngs.Base64(ImageSource.FromBase64(inputs[i].GetString()!, $"controlnet_input_images[{i}]").Load(c.Service.Paths, $"controlnet_input_images[{i}]")));
+                    continue;
+                }
+                var output = detector.Detect(module, ImageSource.FromBase64(inputs[i].GetString()!, $"controlnet_input_images[{i}]"), options, ct);
+                images.Add(Pngs.Base64(output.Image));
+                if (output.Json is not null) poses.Add(JsonDocument.Parse(output.Json).RootElement.Clone());
+            }
+            return poses.Count > 0 ? Results.Json(new { info = "Success", images, poses }) : Results.Json(new { info = "Success", images });
+        });
+        cn.MapPost("/render_openpose_json", async (HttpRequest r) =>
+        {
+            var root = await SdApi.ReadJson(r);
+            if (root.ValueKind != JsonValueKind.Array) throw ValidationException.One("body", "expected a list of OpenPose documents", "type_error.list");
+            if (root.GetArrayLength() == 0) return Results.Json(new { info = "No pose data detected." });
+            var images = new List<string>();
+            var i = 0;
+            foreach (var doc in root.EnumerateArray())
+            {
+                PoseDocument pose;
+                try
+                {
+                    pose = OpenPose.Parse(doc.GetRawText(), $"body[{i}]");
+                }
+                catch (Exception e) when (e is ArgumentException or FormatException or InvalidDataException or JsonException)
+                {
+                    throw ValidationException.One(i.ToString(CultureInfo.InvariantCulture), e.Message);
+                }
+                images.Add(Pngs.Base64(OpenPose.Render(pose, pose.CanvasWidth, pose.CanvasHeight)));
+                i++;
+            }
+            return Results.Json(new { images, info = "Success" });
+        });
+    }
+
+    /// <summary>The extension's tag for a condition: "Canny", "Depth", "Seg" ...</summary>
+    private static string Tag(string condition) => condition.Length == 0 ? condition : char.ToUpperInvariant(condition[0]) + condition[1..];
+}

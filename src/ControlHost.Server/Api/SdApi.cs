@@ -1,0 +1,180 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ControlHost.Application.Detection;
+using ControlHost.Application.Generation;
+using ControlHost.Application.Names;
+using ControlHost.Application.Sources;
+using ControlHost.Engine.Imaging;
+
+namespace ControlHost.Server.Api;
+
+/// <summary>A1111's /sdapi/v1 routes over the generation service (../shared/a1111-api.md).</summary>
+internal static class SdApi
+{
+    public static void Map(WebApplication app)
+    {
+        var sd = app.MapGroup("/sdapi/v1");
+        sd.MapPost("/txt2img", (HttpRequest r, ServerContext c, CancellationToken ct) => Generate(r, c, img2img: false, ct));
+        sd.MapPost("/img2img", (HttpRequest r, ServerContext c, CancellationToken ct) => Generate(r, c, img2img: true, ct));
+        sd.MapGet("/samplers", () => SamplerNames.Names.Select(n => new { name = n, aliases = SamplerNames.AliasesOf(n), options = new { } }));
+        sd.MapGet("/sd-models", (ServerContext c) => c.Service.Catalog.Models.Select(Checkpoint));
+        sd.MapGet("/options", (ServerContext c) => Options(c));
+        sd.MapPost("/options", async (HttpRequest r, ServerContext c) =>
+        {
+            var body = new Body(await ReadJson(r), []);
+            if (body.Str("sd_model_checkpoint") is { } title)
+            {
+                var name = title.Contains(" [") ? title[..title.IndexOf(" [", StringComparison.Ordinal)] : title;
+                c.Service.ResolveModel(name); // 422 naming the models found, when unknown
+                c.Checkpoint = name;
+            }
+            body.ThrowIfInvalid();
+            return Results.Json<object?>(null);
+        });
+        sd.MapGet("/progress", (ServerContext c) => Progress(c));
+        sd.MapPost("/interrupt", (ServerContext c) =>
+        {
+            c.Queue.Interrupt();
+            return Results.Json(new { });
+        });
+        sd.MapPost("/skip", (ServerContext c) =>
+        {
+            c.Queue.Skip();
+            return Results.Json<object?>(null);
+        });
+        sd.MapPost("/png-info", async (HttpRequest r) =>
+        {
+            var body = new Body(await ReadJson(r), []);
+            var image = body.Str("image");
+            if (image is null) throw ValidationException.One("image", "field required: a base64 PNG", "value_error.missing");
+            var bytes = ImageSource.FromBase64(image, "image").Bytes(PathPolicy.NamesOnly, "image");
+            using var stream = new MemoryStream(bytes);
+            var text = PngParameters.ReadText(stream, "image") ?? "";
+            var parameters = text.Length == 0 ? new Dictionary<string, string>() : Infotext.ParseParameters(text);
+            if (text.Length > 0)
+            {
+                var (prompt, negative, _) = Infotext.Parse(text);
+                parameters["Prompt"] = prompt;
+                parameters["Negative prompt"] = negative;
+            }
+            return Results.Json(new { info = text, items = text.Length == 0 ? new Dictionary<string, string>() : new() { ["parameters"] = text }, parameters });
+        });
+    }
+
+    public static async Task<JsonElement> ReadJson(HttpRequest request)
+    {
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = 32 });
+            return doc.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw new ValidationException([new FieldError(["body"], $"the body is not valid JSON: {e.Message}", "value_error.jsondecode")]);
+        }
+    }
+
+    private static async Task<IResult> Generate(HttpRequest http, ServerContext context, bool img2img, CancellationToken cancellation)
+    {
+        var root = await ReadJson(http);
+        var request = SdRequests.Read(root, img2img, context);
+        var job = request.Job with { Model = request.Job.Model ?? context.Checkpoint, PreviewEvery = 5 };
+        var output = await context.Queue.Run(img2img ? "img2img" : "txt2img",
+            (control, progress) => context.Service.Generate(job, progress, cancellation, control), cancellation);
+        var images = new List<string>();
+        if (request.SendImages)
+        {
+            foreach (var image in output.Images)
+            {
+                using var ms = new MemoryStream();
+                PngParameters.Encode(image.Image, image.Infotext, ms);
+                images.Add(Convert.ToBase64String(ms.ToArray()));
+            }
+            // After the generated images, the extension returns one detected map per enabled unit it preprocessed.
+            var detector = new Detector(() => context.Service.Conditions, context.Service.Paths);
+            foreach (var unit in request.DetectedMapUnits)
+            {
+                var map = detector.Detect(unit.Condition, unit.Image, unit.Options, cancellation);
+                images.Add(Pngs.Base64(map.Image));
+            }
+        }
+        var parameters = JsonNode.Parse(root.GetRawText())!.AsObject();
+        if (img2img && !(root.TryGetProperty("include_init_images", out var inc) && inc.ValueKind == JsonValueKind.True))
+        {
+            parameters["init_images"] = null;
+            parameters["mask"] = null;
+        }
+        return Results.Json(new { images, parameters, info = JsonSerializer.Serialize(Info(output, job, request.Warnings)) });
+    }
+
+    /// <summary>A1111's info object: the keys clients read, for every image of the job.</summary>
+    private static Dictionary<string, object?> Info(GenerationOutput output, GenerationJob job, List<string> warnings)
+    {
+        var first = output.Images.FirstOrDefault();
+        var request = first?.Engine;
+        var seeds = output.Images.Select(i => (long)i.Seed).ToList();
+        var prompt = job.Prompt ?? "";
+        var negative = job.NegativePrompt ?? "";
+        var infotext = first?.Infotext ?? "";
+        var p = infotext.Length > 0 ? Infotext.ParseParameters(infotext) : new Dictionary<string, string>();
+        return new Dictionary<string, object?>
+        {
+            ["prompt"] = prompt, ["all_prompts"] = seeds.Select(_ => prompt).ToList(),
+            ["negative_prompt"] = negative, ["all_negative_prompts"] = seeds.Select(_ => negative).ToList(),
+            ["seed"] = seeds.FirstOrDefault(), ["all_seeds"] = seeds, ["subseed"] = -1, ["all_subseeds"] = seeds.Select(_ => -1).ToList(),
+            ["subseed_strength"] = 0, ["width"] = first?.Image.Width, ["height"] = first?.Image.Height,
+            ["sampler_name"] = p.GetValueOrDefault("Sampler"), ["cfg_scale"] = p.TryGetValue("CFG scale", out var cfg) ? double.Parse(cfg, System.Globalization.CultureInfo.InvariantCulture) : null,
+            ["steps"] = p.TryGetValue("Steps", out var steps) ? int.Parse(steps, System.Globalization.CultureInfo.InvariantCulture) : null,
+            ["batch_size"] = job.BatchSize ?? 1, ["restore_faces"] = false, ["sd_model_name"] = output.Model, ["sd_model_hash"] = null,
+            ["seed_resize_from_w"] = -1, ["seed_resize_from_h"] = -1, ["denoising_strength"] = job.InitImage is null ? null : job.Strength ?? GenerationPolicy.DefaultStrength,
+            ["extra_generation_params"] = p.Where(kv => kv.Key.StartsWith("ControlNet ", StringComparison.Ordinal) || kv.Key.StartsWith("Mask", StringComparison.Ordinal)
+                                                       || kv.Key.StartsWith("Inpaint", StringComparison.Ordinal) || kv.Key.StartsWith("Masked", StringComparison.Ordinal))
+                .ToDictionary(kv => kv.Key, kv => kv.Value),
+            ["index_of_first_image"] = 0, ["infotexts"] = output.Images.Select(i => i.Infotext).ToList(), ["styles"] = new List<string>(),
+            ["job_timestamp"] = DateTime.UtcNow.ToString("yyyyMMddHHmmss", System.Globalization.CultureInfo.InvariantCulture), ["clip_skip"] = 1,
+            ["is_using_inpainting_conditioning"] = output.Model.Contains("inpainting", StringComparison.OrdinalIgnoreCase),
+            ["version"] = "controlhost", ["warnings"] = warnings.Concat(output.Warnings).ToList(),
+        };
+    }
+
+    private sealed record CheckpointInfo(string title, string model_name, string hash, string sha256, string filename, string? config);
+
+    private static CheckpointInfo Checkpoint(string folder)
+    {
+        var name = Path.GetFileName(folder);
+        var unet = Path.Combine(folder, "unet", "model.onnx");
+        var sha = File.Exists(unet) ? ModelNames.Sha256(unet) : "";
+        var hash = sha.Length >= 10 ? sha[..10] : sha;
+        // filename is the name, not the path: no file-system path leaves the server.
+        return new CheckpointInfo($"{name} [{hash}]", name, hash, sha, name, null);
+    }
+
+    private static Dictionary<string, object?> Options(ServerContext c)
+    {
+        var name = c.Checkpoint ?? Engine.Models.ModelCatalog.DefaultModelName;
+        var folder = c.Service.Catalog.Models.FirstOrDefault(m => string.Equals(Path.GetFileName(m), name, StringComparison.OrdinalIgnoreCase));
+        var title = folder is null ? name : Checkpoint(folder).title;
+        return new Dictionary<string, object?> { ["sd_model_checkpoint"] = title, ["samples_format"] = "png", ["live_previews_enable"] = true, ["show_progress_every_n_steps"] = 5 };
+    }
+
+    private static object Progress(ServerContext c)
+    {
+        var s = c.Queue.State;
+        var p = s.Progress;
+        double fraction = p is { } q && q.Steps > 0 ? ((q.Image - 1) * q.Steps + q.Step) / (double)(q.Steps * q.Images) : 0;
+        double eta = 0;
+        if (s.Started is { } started && fraction > 0) eta = (DateTimeOffset.UtcNow - started).TotalSeconds * (1 - fraction) / fraction;
+        return new
+        {
+            progress = fraction, eta_relative = eta,
+            state = new
+            {
+                skipped = s.Skipped, interrupted = s.Interrupted, job = s.Job ?? "", job_count = s.Job is null ? 0 : 1 + s.Waiting,
+                job_timestamp = s.Started?.ToString("yyyyMMddHHmmss", System.Globalization.CultureInfo.InvariantCulture) ?? "0",
+                job_no = p?.Image - 1 ?? 0, sampling_step = p?.Step ?? 0, sampling_steps = p?.Steps ?? 0,
+            },
+            current_image = p?.Preview is { } preview ? Pngs.Base64(preview) : null,
+            textinfo = s.Job is null ? null : $"{s.Job}: image {p?.Image ?? 0} of {p?.Images ?? 0}, step {p?.Step ?? 0} of {p?.Steps ?? 0}",
+        };
+    }
+}

@@ -1,0 +1,249 @@
+using System.Text.Json;
+using ControlHost.Application.Generation;
+using ControlHost.Application.Inpainting;
+using ControlHost.Application.Names;
+using ControlHost.Application.Sources;
+using ControlHost.Application.Units;
+using ControlHost.Engine.Conditioning;
+using ControlHost.Engine.Imaging;
+using ControlHost.Engine.Models;
+
+namespace ControlHost.Server.Api;
+
+/// <summary>A request's job, the warnings reading it gave (unknown keys, ignored values), and how to answer.</summary>
+internal sealed record SdRequest(GenerationJob Job, List<string> Warnings, bool SendImages, IReadOnlyList<UnitSpec> DetectedMapUnits);
+
+/// <summary>
+/// A1111's txt2img and img2img bodies, with the ControlNet extension's units in alwayson_scripts, read into a
+/// <see cref="GenerationJob"/>: the names and numbers A1111 clients send, parsed by the application layer's names.
+/// Every problem is collected and answered at once in FastAPI's shape.
+/// </summary>
+internal static class SdRequests
+{
+    // Fields A1111 takes that ControlHost reads without acting on (they change nothing it can do, or are defaults).
+    private static readonly string[] Accepted =
+    [
+        "subseed", "subseed_strength", "seed_resize_from_h", "seed_resize_from_w", "scheduler", "restore_faces", "tiling",
+        "do_not_save_samples", "do_not_save_grid", "eta", "s_min_uncond", "s_churn", "s_tmax", "s_tmin", "s_noise",
+        "override_settings_restore_afterwards", "save_images", "script_name", "script_args", "sampler_index", "force_task_id",
+        "infotext", "comments", "disable_extra_networks", "firstpass_image", "refiner_checkpoint", "refiner_switch_at",
+        "hr_scale", "hr_upscaler", "hr_second_pass_steps", "hr_resize_x", "hr_resize_y", "hr_checkpoint_name",
+        "hr_sampler_name", "hr_scheduler", "hr_prompt", "hr_negative_prompt", "firstphase_width", "firstphase_height",
+        "initial_noise_multiplier", "image_cfg_scale", "latent_mask", "mask_blur_x", "mask_blur_y", "mask_round",
+        "include_init_images", "send_images", "denoising_strength",
+    ];
+
+    public static SdRequest Read(JsonElement root, bool img2img, ServerContext context)
+    {
+        var errors = new List<FieldError>();
+        var body = new Body(root, errors);
+        var warnings = new List<string>();
+        var model = ModelFromOverrides(body, warnings);
+        var job = new GenerationJob
+        {
+            Prompt = body.Str("prompt") ?? "", NegativePrompt = body.Str("negative_prompt"),
+            Seed = body.Long("seed", -1, uint.MaxValue), Sampler = Sampler(body, warnings),
+            BatchSize = body.Int("batch_size", 1, context.Limits.MaxBatch), Iterations = body.Int("n_iter", 1, context.Limits.MaxBatch),
+            Steps = body.Int("steps", 1, context.Limits.MaxSteps), CfgScale = body.Num("cfg_scale", 0, 100),
+            Width = body.Int("width", 64, context.Limits.MaxSide), Height = body.Int("height", 64, context.Limits.MaxSide), Model = model,
+        };
+        if (body.Array("styles") is { Count: > 0 }) warnings.Add("styles are not supported and were ignored");
+        if (body.Bool("enable_hr") == true) warnings.Add("enable_hr (hires fix) is not supported; the image was generated at width x height");
+        foreach (var key in Accepted) body.TryGet(key, out _);
+        if (img2img) job = ReadImg2Img(body, job, warnings);
+        else if (body.Has("denoising_strength")) body.Num("denoising_strength", 0, 1);
+        var units = ReadUnits(body, context, warnings, img2img ? job.InitImage : null);
+        job = job with { Units = units };
+        var sendImages = body.Bool("send_images") ?? true;
+        foreach (var key in body.Unread()) warnings.Add($"'{key}' is not a field ControlHost knows; it was ignored");
+        body.ThrowIfInvalid();
+        if (job.Width is { } w && w % 8 != 0) throw ValidationException.One("width", $"width {w} must be a multiple of 8");
+        if (job.Height is { } h && h % 8 != 0) throw ValidationException.One("height", $"height {h} must be a multiple of 8");
+        var save = units.Where((u, i) => u.Preprocess).ToList();
+        return new SdRequest(job, warnings, sendImages, save);
+    }
+
+    private static string? ModelFromOverrides(Body body, List<string> warnings)
+    {
+        var overrides = body.Object("override_settings");
+        if (overrides is null) return null;
+        var model = overrides.Str("sd_model_checkpoint");
+        foreach (var key in overrides.Unread()) warnings.Add($"override_settings.{key} is not supported; it was ignored");
+        // A1111 titles are "name [hash]": the name is what the catalog knows.
+        return model is null ? null : model.Contains(" [") ? model[..model.IndexOf(" [", StringComparison.Ordinal)] : model;
+    }
+
+    private static string? Sampler(Body body, List<string> warnings)
+    {
+        var name = body.Str("sampler_name") ?? body.Str("sampler_index");
+        if (name is null) return null;
+        if (SamplerNames.TryParse(name) is not null) return name;
+        // A1111 falls back to its default for an unknown sampler; so does ControlHost, saying so.
+        warnings.Add($"sampler '{name}' is not one of {string.Join(", ", SamplerNames.Names)}; {SamplerNames.Default} was used");
+        return null;
+    }
+
+    private static GenerationJob ReadImg2Img(Body body, GenerationJob job, List<string> warnings)
+    {
+        var inits = body.Array("init_images");
+        if (inits is not { Count: > 0 })
+        {
+            body.Errors.Add(new FieldError(["body", "init_images"], "field required: img2img needs at least one init image", "value_error.missing"));
+            return job;
+        }
+        if (inits.Count > 1) warnings.Add($"{inits.Count} init images given; the first was used");
+        var init = inits[0].ValueKind == JsonValueKind.String ? ImageSource.FromBase64(inits[0].GetString()!, "init_images[0]") : null;
+        if (init is null) body.Errors.Add(new FieldError(["body", "init_images", "0"], "str type expected (base64 image)", "type_error.str"));
+        var resize = body.Int("resize_mode", 0, 3);
+        if (resize == 3) warnings.Add("resize_mode 3 (latent upscale) is not supported; just resize was used");
+        job = job with { InitImage = init, Strength = body.Num("denoising_strength", 0, 1) ?? 0.75 };
+        var mask = body.Str("mask");
+        var inpaint = new InpaintSpec
+        {
+            MaskBlur = body.Num("mask_blur", 0, 256),
+            Content = body.Int("inpainting_fill", 0, 3) is { } fill ? (MaskedContent)fill : null,
+            OnlyMasked = body.Bool("inpaint_full_res") ?? false,
+            Padding = body.Int("inpaint_full_res_padding", 0, 4096),
+            Invert = (body.Int("inpainting_mask_invert", 0, 1) ?? 0) == 1,
+        };
+        return mask is null ? job : job with { Inpaint = inpaint with { MaskImage = ImageSource.FromBase64(mask, "mask") } };
+    }
+
+    private static List<UnitSpec> ReadUnits(Body body, ServerContext context, List<string> warnings, ImageSource? initImage)
+    {
+        var scripts = body.Object("alwayson_scripts");
+        if (scripts is null) return [];
+        var units = new List<UnitSpec>();
+        foreach (var property in scripts.Root.ValueKind == JsonValueKind.Object ? scripts.Root.EnumerateObject() : Enumerable.Empty<JsonProperty>())
+        {
+            var script = scripts.Object(property.Name)!;
+            if (!string.Equals(property.Name, "controlnet", StringComparison.OrdinalIgnoreCase))
+            {
+                warnings.Add($"alwayson_scripts.{property.Name} is not supported; it was ignored");
+                continue;
+            }
+            var args = script.Array("args") ?? [];
+            for (var i = 0; i < args.Count && i < context.Limits.MaxUnits; i++)
+                if (ReadUnit(new Body(args[i], body.Errors, "body", "alwayson_scripts", property.Name, "args", i.ToString()), i, context, warnings, initImage) is { } unit)
+                    units.Add(unit);
+            if (args.Count > context.Limits.MaxUnits) warnings.Add($"{args.Count} ControlNet units given; the first {context.Limits.MaxUnits} were used");
+        }
+        return units;
+    }
+
+    private static UnitSpec? ReadUnit(Body u, int index, ServerContext context, List<string> warnings, ImageSource? initImage)
+    {
+        var field = $"alwayson_scripts.ControlNet.args[{index}]";
+        var image = UnitImage(u, "image") ?? initImage;
+        // Clients written before the extension made "enabled" default to false omit it and expect the unit to run.
+        var enabled = u.Bool("enabled") ?? image is not null;
+        var module = u.Str("module") ?? "none";
+        var modelName = u.Str("model") ?? "None";
+        var weight = u.Num("weight", 0, 2) ?? 1;
+        var start = u.Num("guidance_start", 0, 1) ?? 0;
+        var end = u.Num("guidance_end", 0, 1) ?? u.Num("guidance", 0, 1) ?? 1;
+        var pixelPerfect = u.Bool("pixel_perfect") ?? false;
+        var processorRes = u.Num("processor_res", -1, 1e9) ?? -1;
+        var thresholdA = u.Num("threshold_a", -1e9, 1e9) ?? -1;
+        var thresholdB = u.Num("threshold_b", -1e9, 1e9) ?? -1;
+        var resize = u.Str("resize_mode") is { } r ? UnitNames.TryParseResizeMode(r) : null;
+        var mode = u.Str("control_mode") is { } m ? UnitNames.TryParseControlMode(m) : null;
+        if (u.Has("resize_mode") && resize is null) u.Errors.Add(new FieldError(u.LocOf("resize_mode"), UnitNames.ResizeModeHelp, "value_error"));
+        if (u.Has("control_mode") && mode is null) u.Errors.Add(new FieldError(u.LocOf("control_mode"), UnitNames.ControlModeHelp, "value_error"));
+        var region = UnitImage(u, "effective_region_mask");
+        if (u.Has("mask") || u.Has("mask_image")) warnings.Add($"{field}: a unit mask is only used by inpaint modules; it was ignored");
+        foreach (var key in new[] { "low_vram", "lowvram", "save_detected_map", "inpaint_crop_input_image", "hr_option", "advanced_weighting", "input_mode", "batch_images", "union_control_type" })
+            u.TryGet(key, out _);
+        foreach (var key in u.Unread()) warnings.Add($"{field}.{key} is not a unit field ControlHost knows; it was ignored");
+        if (!enabled) return null;
+        if (image is null)
+        {
+            u.Errors.Add(new FieldError(u.LocOf("image"), "an enabled unit needs an image (base64)", "value_error.missing"));
+            return null;
+        }
+
+        ControlNetFolder? model = null;
+        if (!string.Equals(modelName, "None", StringComparison.OrdinalIgnoreCase))
+        {
+            model = ModelNames.MatchControlNet(context.Service.Catalog.ControlNets, modelName);
+            if (model is null)
+            {
+                u.Errors.Add(new FieldError(u.LocOf("model"),
+                    $"unknown ControlNet '{modelName}' (known: {string.Join(", ", context.Service.Catalog.ControlNets.Select(ModelNames.ControlNetTitle))})", "value_error.not_found"));
+                return null;
+            }
+        }
+        var preprocess = !string.Equals(module, "none", StringComparison.OrdinalIgnoreCase);
+        string condition;
+        if (preprocess)
+        {
+            var type = context.Service.Conditions.Find(module);
+            if (type is null)
+            {
+                u.Errors.Add(new FieldError(u.LocOf("module"),
+                    $"unknown module '{module}' (known: {string.Join(", ", context.Service.Conditions.Types.Select(t => t.Id))}; see /controlnet/module_list)", "value_error.not_found"));
+                return null;
+            }
+            condition = type.Id;
+        }
+        else if (model is not null) condition = model.Condition;
+        else
+        {
+            u.Errors.Add(new FieldError(u.LocOf("model"), "module 'none' passes a ready hint: name the ControlNet it is for", "value_error.missing"));
+            return null;
+        }
+        var options = new Dictionary<string, string>();
+        if (preprocess) Thresholds(context, condition, thresholdA, thresholdB, options, field, warnings);
+        var resolution = 0;
+        if (!pixelPerfect && processorRes > 0)
+        {
+            if (processorRes is < 64 or > 4096) warnings.Add($"{field}: processor_res {processorRes} is out of 64..4096; pixel perfect was used");
+            else resolution = (int)processorRes;
+        }
+        return new UnitSpec
+        {
+            Condition = condition, Image = image, Weight = (float)weight, Start = start, End = end, Mode = mode ?? ControlMode.Balanced,
+            Resize = resize ?? ResizeMode.CropAndResize, Model = model?.Name, Preprocess = preprocess, Options = options,
+            ProcessorResolution = resolution, Mask = region,
+        };
+    }
+
+    /// <summary>The extension's threshold sliders onto a module's options: canny's low and high thresholds; out of
+    /// range, the module's default, with a warning naming the unit and value, as the extension does.</summary>
+    private static void Thresholds(ServerContext context, string condition, double a, double b, Dictionary<string, string> options, string field, List<string> warnings)
+    {
+        var type = context.Service.Conditions.Find(condition);
+        if (type is null) return;
+        var sliders = ModuleSliders.Thresholds(type);
+        foreach (var (value, slider, key) in new[] { (a, sliders.A, "threshold_a"), (b, sliders.B, "threshold_b") })
+        {
+            if (value == -1) continue;
+            if (slider is null)
+            {
+                warnings.Add($"{field}: module '{type.Id}' has no {key}; {value} was ignored");
+                continue;
+            }
+            if (value < (slider.Min ?? double.MinValue) || value > (slider.Max ?? double.MaxValue))
+            {
+                warnings.Add($"{field}: {key} {value} is out of {slider.Min}..{slider.Max} for '{type.Id}'; its default {slider.Default} was used");
+                continue;
+            }
+            options[slider.Name] = value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+
+    private static ImageSource? UnitImage(Body u, string key)
+    {
+        if (!u.TryGet(key, out var v) || v.ValueKind == JsonValueKind.Null) return null;
+        switch (v.ValueKind)
+        {
+            case JsonValueKind.String: return ImageSource.FromBase64(v.GetString()!, key);
+            case JsonValueKind.Object when v.TryGetProperty("image", out var inner) && inner.ValueKind == JsonValueKind.String:
+                return ImageSource.FromBase64(inner.GetString()!, key);
+            case JsonValueKind.Array when v.GetArrayLength() > 0 && v[0].ValueKind == JsonValueKind.String:
+                return ImageSource.FromBase64(v[0].GetString()!, key);
+        }
+        u.Errors.Add(new FieldError(["body", key], "expected a base64 image, {image, mask} or [image, mask]", "type_error"));
+        return null;
+    }
+}

@@ -1,0 +1,53 @@
+using ControlHost.Application.Generation;
+using ControlHost.Server.Queue;
+
+namespace ControlHost.Server;
+
+/// <summary>What a request may ask for at most (a server takes untrusted input).</summary>
+public sealed record ServerLimits
+{
+    public int MaxSide { get; init; } = 2048;
+    public int MaxSteps { get; init; } = 150;
+    public int MaxBatch { get; init; } = 16;
+    public int MaxUnits { get; init; } = 3;
+    public long MaxBodyBytes { get; init; } = 64L * 1024 * 1024;
+}
+
+/// <summary>How a server runs: where it listens, who may call it, how many jobs wait.</summary>
+public sealed record ServerSettings
+{
+    public int Port { get; init; } = 7860;
+
+    /// <summary>Listen on every interface (0.0.0.0) instead of 127.0.0.1 only.</summary>
+    public bool Listen { get; init; }
+
+    /// <summary>user:pass pairs for HTTP Basic on every route (A1111's --api-auth); empty: open.</summary>
+    public IReadOnlyList<(string User, string Password)> Auth { get; init; } = [];
+
+    /// <summary>Generations that may wait behind the running one; the next gets 503.</summary>
+    public int Queue { get; init; } = 8;
+
+    public ServerLimits Limits { get; init; } = new();
+    public ServiceOptions Service { get; init; } = new() { Paths = Application.Sources.PathPolicy.NamesOnly };
+
+    /// <summary>"user:pass[,user2:pass2]".</summary>
+    /// <exception cref="FormatException">A pair without a colon.</exception>
+    public static IReadOnlyList<(string, string)> ParseAuth(string? text) => string.IsNullOrWhiteSpace(text) ? []
+        : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(pair =>
+        {
+            var i = pair.IndexOf(':');
+            if (i <= 0) throw new FormatException($"--api-auth '{pair}': expected user:pass");
+            return (pair[..i], pair[(i + 1)..]);
+        }).ToList();
+}
+
+/// <summary>The server's singletons: the one generation service, the queue, the limits, the chosen checkpoint.</summary>
+public sealed class ServerContext(GenerationService service, IGenerationQueue queue, ServerLimits limits)
+{
+    public GenerationService Service { get; } = service;
+    public IGenerationQueue Queue { get; } = queue;
+    public ServerLimits Limits { get; } = limits;
+
+    /// <summary>The checkpoint POST /sdapi/v1/options chose (null: the default model).</summary>
+    public string? Checkpoint { get; set; }
+}

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Text;
+using ControlHost.Application.Errors;
+using ControlHost.Application.Generation;
+using ControlHost.Server.Api;
+using ControlHost.Server.Queue;
+
+
+namespace ControlHost.Server;
+
+/// <summary>
+/// Builds the server: one generation service and one queue for the process, A1111's and the ControlNet extension's
+/// routes, HTTP Basic when --api-auth is given, and errors answered in A1111's shapes (422 naming the field, 503
+/// when the queue is full, 500 for an internal fault, logged with its stack).
+/// </summary>
+public static class ServerHost
+{
+    public static WebApplication Build(ServerSettings settings, string[]? args = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args ?? []);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = settings.Limits.MaxBodyBytes;
+            if (settings.Listen) k.ListenAnyIP(settings.Port);
+            else k.ListenLocalhost(settings.Port);
+        });
+        builder.Services.AddSingleton(_ => new GenerationService(settings.Service));
+        builder.Services.AddSingleton<IGenerationQueue>(_ => new LocalGenerationQueue(settings.Queue));
+        builder.Services.AddSingleton(sp => new ServerContext(sp.GetRequiredService<GenerationService>(), sp.GetRequiredService<IGenerationQueue>(), settings.Limits));
+        var app = builder.Build();
+        app.Use(async (http, next) =>
+        {
+            var clock = Stopwatch.StartNew();
+            http.Response.OnStarting(() =>
+            {
+                http.Response.Headers["X-Process-Time"] = clock.Elapsed.TotalSeconds.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture);
+                return Task.CompletedTask;
+            });
+            await next(http);
+        });
+        if (settings.Auth.Count > 0) app.Use((http, next) => Authorised(http, settings) ? next(http) : Refuse(http));
+        app.Use(async (http, next) =>
+        {
+            try
+            {
+                await next(http);
+            }
+            catch (Exception e) when (!http.Response.HasStarted)
+            {
+                await Answer(http, e, app.Logger);
+            }
+        });
+        SdApi.Map(app);
+        ControlNetApi.Map(app);
+        return app;
+    }
+
+    private static bool Authorised(HttpContext http, ServerSettings settings)
+    {
+        var header = http.Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase)) return false;
+        string decoded;
+        try
+        {
+            decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header[6..].Trim()));
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+        var i = decoded.IndexOf(':');
+        return i > 0 && settings.Auth.Any(a => FixedTimeEquals(a.User, decoded[..i]) & FixedTimeEquals(a.Password, decoded[(i + 1)..]));
+    }
+
+    private static bool FixedTimeEquals(string a, string b) =>
+        System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(a), Encoding.UTF8.GetBytes(b));
+
+    private static Task Refuse(HttpContext http)
+    {
+        http.Response.StatusCode = 401;
+        http.Response.Headers.WWWAuthenticate = "Basic";
+        return http.Response.WriteAsJsonAsync(new { detail = "Incorrect username or password" });
+    }
+
+    private static Task Answer(HttpContext http, Exception e, ILogger logger)
+    {
+        switch (e)
+        {
+            case ValidationException v:
+                http.Response.StatusCode = 422;
+                return http.Response.WriteAsJsonAsync(new { detail = v.Errors.Select(f => new { loc = f.Loc, msg = f.Msg, type = f.Type }) });
+            case ServiceException { Kind: ErrorKind.BadInput or ErrorKind.NotFound } s:
+                http.Response.StatusCode = 422;
+                return http.Response.WriteAsJsonAsync(new
+                {
+                    detail = new[] { new { loc = new[] { "body", s.Field ?? "body" }, msg = s.Message, type = s.Kind == ErrorKind.NotFound ? "value_error.not_found" : "value_error" } },
+                });
+            case QueueFullException q:
+                http.Response.StatusCode = 503;
+                http.Response.Headers.RetryAfter = "5";
+                return http.Response.WriteAsJsonAsync(new { error = "QueueFull", detail = q.Message, body = "", errors = "" });
+            case BadHttpRequestException b:
+                http.Response.StatusCode = b.StatusCode;
+                return http.Response.WriteAsJsonAsync(new { error = "BadRequest", detail = b.Message, body = "", errors = "" });
+            case OperationCanceledException when http.RequestAborted.IsCancellationRequested:
+                return Task.CompletedTask;
+            default:
+                logger.LogError(e, "internal fault on {Path}", http.Request.Path);
+                http.Response.StatusCode = 500;
+                return http.Response.WriteAsJsonAsync(new { error = e.GetType().Name, detail = e.Message, body = "", errors = "" });
+        }
+    }
+}
