@@ -21,7 +21,9 @@ public static class ServerHost
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = settings.Limits.MaxBodyBytes;
-            if (settings.Listen) k.ListenAnyIP(settings.Port);
+            // Port 0: a free loopback port, chosen by the system (tests; the address is in app.Urls once started).
+            if (settings.Port == 0) k.Listen(System.Net.IPAddress.Loopback, 0);
+            else if (settings.Listen) k.ListenAnyIP(settings.Port);
             else k.ListenLocalhost(settings.Port);
         });
         builder.Services.AddSingleton(_ => new GenerationService(settings.Service));

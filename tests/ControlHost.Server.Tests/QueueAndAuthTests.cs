@@ -1,0 +1,89 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+
+namespace ControlHost.Server.Tests;
+
+/// <summary>Each test starts its own server: queue limits, auth, interrupt and skip are per process.</summary>
+public class QueueAndAuthTests
+{
+    private static StringContent Json(object body) => new(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
+
+    private static async Task WaitForRunningJob(HttpClient client)
+    {
+        for (var i = 0; i < 600; i++)
+        {
+            var state = JsonDocument.Parse(await client.GetStringAsync("/sdapi/v1/progress")).RootElement.GetProperty("state");
+            if (state.GetProperty("sampling_step").GetInt32() > 0) return;
+            await Task.Delay(20);
+        }
+        throw new TimeoutException("no job started");
+    }
+
+    [Fact]
+    public async Task A_full_queue_answers_503_and_the_server_goes_on()
+    {
+        var (app, client) = await ServerFixture.Start(ServerFixture.Settings(queue: 0));
+        await using var _ = app;
+        var running = client.PostAsync("/sdapi/v1/txt2img", Json(new { prompt = "a red star", steps = 150, seed = 1 }));
+        await WaitForRunningJob(client);
+        using var refused = await client.PostAsync("/sdapi/v1/txt2img", Json(new { prompt = "x", steps = 2 }));
+        Assert.Equal(503, (int)refused.StatusCode);
+        Assert.Contains("busy", await refused.Content.ReadAsStringAsync());
+        Assert.Equal(200, (int)(await running).StatusCode);
+        using var after = await client.PostAsync("/sdapi/v1/txt2img", Json(new { prompt = "x", steps = 2 }));
+        Assert.Equal(200, (int)after.StatusCode);
+    }
+
+    [Fact]
+    public async Task Interrupt_returns_the_images_finished_so_far_and_progress_reports_the_job()
+    {
+        var (app, client) = await ServerFixture.Start(ServerFixture.Settings());
+        await using var _ = app;
+        var running = client.PostAsync("/sdapi/v1/txt2img", Json(new { prompt = "a red star", steps = 60, seed = 1, n_iter = 6 }));
+        await WaitForRunningJob(client);
+        var progress = JsonDocument.Parse(await client.GetStringAsync("/sdapi/v1/progress")).RootElement;
+        Assert.Equal("txt2img", progress.GetProperty("state").GetProperty("job").GetString());
+        Assert.True(progress.GetProperty("progress").GetDouble() > 0);
+        Assert.Equal(60, progress.GetProperty("state").GetProperty("sampling_steps").GetInt32());
+        using (await client.PostAsync("/sdapi/v1/interrupt", null)) { }
+        using var response = await running;
+        Assert.Equal(200, (int)response.StatusCode);
+        var images = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("images").GetArrayLength();
+        Assert.True(images < 6, $"{images} images after an interrupt");
+    }
+
+    [Fact]
+    public async Task Skip_abandons_one_image_and_the_job_goes_on()
+    {
+        var (app, client) = await ServerFixture.Start(ServerFixture.Settings());
+        await using var _ = app;
+        var running = client.PostAsync("/sdapi/v1/txt2img", Json(new { prompt = "a red star", steps = 100, seed = 1, n_iter = 2 }));
+        await WaitForRunningJob(client);
+        using (await client.PostAsync("/sdapi/v1/skip", null)) { }
+        using var response = await running;
+        var info = JsonDocument.Parse(JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("info").GetString()!).RootElement;
+        Assert.Equal([2L], info.GetProperty("all_seeds").EnumerateArray().Select(s => s.GetInt64())); // the first was skipped
+    }
+
+    [Fact]
+    public async Task Api_auth_protects_every_route_including_controlnet()
+    {
+        var (app, client) = await ServerFixture.Start(ServerFixture.Settings(auth: "ann:secret,bob:pw2"));
+        await using var _ = app;
+        foreach (var route in new[] { "/sdapi/v1/samplers", "/controlnet/version", "/controlnet/model_list" })
+        {
+            using var open = await client.GetAsync(route);
+            Assert.Equal(401, (int)open.StatusCode);
+            Assert.Equal("Basic", open.Headers.WwwAuthenticate.First().Scheme);
+        }
+        var wrong = new HttpRequestMessage(HttpMethod.Get, "/controlnet/version");
+        wrong.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("ann:nope")));
+        Assert.Equal(401, (int)(await client.SendAsync(wrong)).StatusCode);
+        var right = new HttpRequestMessage(HttpMethod.Get, "/controlnet/version");
+        right.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("bob:pw2")));
+        using var ok = await client.SendAsync(right);
+        Assert.Equal(200, (int)ok.StatusCode);
+        Assert.True(ok.Headers.Contains("X-Process-Time"));
+    }
+}
