@@ -54,6 +54,7 @@ public static class ServerHost
         });
         SdApi.Map(app);
         ControlNetApi.Map(app);
+        ControlHostApi.Map(app);
         return app;
     }
 

@@ -49,7 +49,15 @@ internal static class SdApi
             if (image is null) throw ValidationException.One("image", "field required: a base64 PNG", "value_error.missing");
             var bytes = ImageSource.FromBase64(image, "image").Bytes(PathPolicy.NamesOnly, "image");
             using var stream = new MemoryStream(bytes);
-            var text = PngParameters.ReadText(stream, "image") ?? "";
+            string text;
+            try
+            {
+                text = PngParameters.ReadText(stream, "image") ?? "";
+            }
+            catch (InvalidDataException e)
+            {
+                throw ValidationException.One("image", e.Message, "value_error.image");
+            }
             var parameters = text.Length == 0 ? new Dictionary<string, string>() : Infotext.ParseParameters(text);
             if (text.Length > 0)
             {

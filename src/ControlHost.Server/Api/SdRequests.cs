@@ -131,7 +131,7 @@ internal static class SdRequests
         return units;
     }
 
-    private static UnitSpec? ReadUnit(Body u, int index, ServerContext context, List<string> warnings, ImageSource? initImage)
+    internal static UnitSpec? ReadUnit(Body u, int index, ServerContext context, List<string> warnings, ImageSource? initImage)
     {
         var field = $"alwayson_scripts.ControlNet.args[{index}]";
         var image = UnitImage(u, "image") ?? initImage;

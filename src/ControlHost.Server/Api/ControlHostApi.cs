@@ -1,0 +1,133 @@
+using System.Globalization;
+using System.Text.Json;
+using ControlHost.Application.Detection;
+using ControlHost.Application.Inpainting;
+using ControlHost.Application.Names;
+using ControlHost.Application.Placement;
+using ControlHost.Application.Sources;
+using ControlHost.Application.Units;
+
+namespace ControlHost.Server.Api;
+
+/// <summary>ControlHost's own routes (/controlhost/v1): what A1111 has no route for.</summary>
+internal static class ControlHostApi
+{
+    public static void Map(WebApplication app)
+    {
+        var ch = app.MapGroup("/controlhost/v1");
+        ch.MapGet("/models", (ServerContext c) => new
+        {
+            models = c.Service.Catalog.Models.Select(Path.GetFileName).ToList(),
+            controlnets = c.Service.Catalog.ControlNets.Select(n => new { name = n.Name, title = ModelNames.ControlNetTitle(n), condition = n.Condition, @base = n.Base }),
+            adapters = c.Service.Catalog.Adapters.Select(a => new { name = a.Name, condition = a.Condition, @base = a.Base }),
+        });
+        ch.MapGet("/plugins", (ServerContext c) => new
+        {
+            modules = ModuleDirectory.List(c.Service.Conditions).Select(m => new
+            {
+                name = m.Name, aliases = m.Aliases, description = m.Description, model_condition = m.ModelCondition,
+                kind = m.Kind?.ToString().ToLowerInvariant(),
+                options = m.Options.Select(o => new { name = o.Name, kind = o.Kind.ToString().ToLowerInvariant(), @default = o.Default, min = o.Min, max = o.Max, help = o.Help }),
+            }),
+            notices = c.Service.Notices,
+        });
+        ch.MapPost("/suggest-boxes", async (HttpRequest r, ServerContext c) =>
+        {
+            var body = new Body(await SdApi.ReadJson(r), []);
+            var background = body.Str("background");
+            var width = body.Int("width", 1, c.Limits.MaxSide * 4);
+            var height = body.Int("height", 1, c.Limits.MaxSide * 4);
+            var count = body.Int("count", 1, 100) ?? 5;
+            var freeOnly = body.Bool("free_space_only") ?? false;
+            if (background is null) body.Errors.Add(new FieldError(["body", "background"], "field required: a base64 image", "value_error.missing"));
+            if (width is null) body.Errors.Add(new FieldError(["body", "width"], "field required", "value_error.missing"));
+            if (height is null) body.Errors.Add(new FieldError(["body", "height"], "field required", "value_error.missing"));
+            body.ThrowIfInvalid();
+            var image = ImageSource.FromBase64(background!, "background").Load(c.Service.Paths, "background");
+            var boxes = BoxSuggester.Suggest(image, width!.Value, height!.Value, count, freeOnly ? SuggestWeights.FreeSpaceOnly : SuggestWeights.Default);
+            return new
+            {
+                boxes = boxes.Select(b => new
+                {
+                    box = new[] { b.Box.X, b.Box.Y, b.Box.Width, b.Box.Height }, score = b.Score, free_space = b.FreeSpace, support = b.Support,
+                    scale = b.Scale, coverage = b.Coverage,
+                }),
+            };
+        });
+        ch.MapPost("/place", async (HttpRequest r, ServerContext c, CancellationToken ct) =>
+        {
+            var body = new Body(await SdApi.ReadJson(r), []);
+            var warnings = new List<string>();
+            var job = ReadPlacement(body, c, warnings);
+            var output = await c.Queue.Run("place", (_, progress) => new Placer(c.Service).Place(job, progress, ct), ct);
+            var image = Pngs.Base64WithRecord(output.Image, output.Infotext, output.Record);
+            return new
+            {
+                image,
+                boxes = output.Boxes.Select(b => new { box = new[] { b.Box.X, b.Box.Y, b.Box.Width, b.Box.Height }, prompt = b.Prompt, seed = b.Seed, warnings = b.Warnings }),
+                record = output.Record, warnings,
+            };
+        });
+    }
+
+    private static PlacementJob ReadPlacement(Body body, ServerContext c, List<string> warnings)
+    {
+        var background = body.Str("background");
+        if (background is null) body.Errors.Add(new FieldError(["body", "background"], "field required: a base64 image", "value_error.missing"));
+        var boxes = new List<BoxPlacement>();
+        var list = body.Array("boxes") ?? [];
+        if (list.Count == 0) body.Errors.Add(new FieldError(["body", "boxes"], "at least one box: {box: [x, y, w, h], prompt, units}", "value_error.missing"));
+        for (var k = 0; k < list.Count && k < 16; k++)
+        {
+            var b = new Body(list[k], body.Errors, "body", "boxes", k.ToString(CultureInfo.InvariantCulture));
+            var box = ReadBox(b);
+            var units = new List<UnitSpec>();
+            foreach (var (u, i) in (b.Array("units") ?? []).Select((u, i) => (u, i)).Take(c.Limits.MaxUnits))
+                if (SdRequests.ReadUnit(new Body(u, body.Errors, "body", "boxes", k.ToString(CultureInfo.InvariantCulture), "units", i.ToString(CultureInfo.InvariantCulture)),
+                        i, c, warnings, null) is { } unit)
+                    units.Add(unit);
+            if (box is { } x) boxes.Add(new BoxPlacement { Box = x, Prompt = b.Str("prompt"), NegativePrompt = b.Str("negative_prompt"), Units = units });
+        }
+        var harmonize = body.Str("harmonize") ?? "off";
+        if (!Enum.TryParse<Harmonization>(harmonize, ignoreCase: true, out var mode))
+            body.Errors.Add(new FieldError(["body", "harmonize"], "off, reinhard or poisson", "value_error"));
+        var job = new PlacementJob
+        {
+            Background = ImageSource.FromBase64(background ?? "", "background"), Boxes = boxes, Prompt = body.Str("prompt"),
+            NegativePrompt = body.Str("negative_prompt"), Steps = body.Int("steps", 1, c.Limits.MaxSteps), CfgScale = body.Num("cfg_scale", 0, 100),
+            Sampler = body.Str("sampler_name"), Seed = body.Long("seed", -1, uint.MaxValue), Model = body.Str("model"),
+            Padding = body.Int("padding", 0, 4096) ?? PlacementJob.DefaultPadding, Feather = body.Int("feather", 0, 256) ?? PlacementJob.DefaultFeather,
+            Harmonize = mode, AllowOverlap = body.Bool("allow_overlap") ?? false,
+            Content = body.Int("inpainting_fill", 0, 3) is { } fill ? (MaskedContent)fill : null,
+        };
+        foreach (var key in body.Unread()) warnings.Add($"'{key}' is not a field ControlHost knows; it was ignored");
+        body.ThrowIfInvalid();
+        return job;
+    }
+
+    private static PixelBox? ReadBox(Body b)
+    {
+        if (!b.TryGet("box", out var v) || v.ValueKind == JsonValueKind.Null)
+        {
+            b.Errors.Add(new FieldError(b.LocOf("box"), "field required: [x, y, w, h] in background pixels", "value_error.missing"));
+            return null;
+        }
+        if (v.ValueKind == JsonValueKind.Array && v.GetArrayLength() == 4 && v.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out _)))
+        {
+            var n = v.EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            return new PixelBox(n[0], n[1], n[2], n[3]);
+        }
+        if (v.ValueKind == JsonValueKind.String)
+            try
+            {
+                return PixelBox.Parse(v.GetString()!);
+            }
+            catch (FormatException e)
+            {
+                b.Errors.Add(new FieldError(b.LocOf("box"), e.Message, "value_error"));
+                return null;
+            }
+        b.Errors.Add(new FieldError(b.LocOf("box"), "expected [x, y, w, h] (whole pixels) or \"x,y,w,h\"", "type_error"));
+        return null;
+    }
+}
