@@ -13,8 +13,11 @@ namespace ControlHost.Bench;
 /// </summary>
 internal static class Program
 {
-    private static void Main(string[] args)
+    private static int Main(string[] args)
     {
+        if (args.Length > 1 && args[0] == "load")
+            return ServerLoad.Run(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 200,
+                args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 8);
         var build = OpenCvSharp.Cv2.GetBuildInformation().Split('\n');
         Console.WriteLine($"OpenCV {OpenCvSharp.Cv2.GetVersionString()}, {OpenCvSharp.Cv2.GetNumThreads()} threads, parallel framework: " +
             (build.FirstOrDefault(l => l.Contains("Parallel framework"))?.Split(':').Last().Trim() ?? "?") +
@@ -22,18 +25,19 @@ internal static class Program
         if (args.Length > 0 && args[0] == "info")
         {
             CannyBreakdown();
-            return;
+            return 0;
         }
         if (args.Length > 0 && args[0] == "steps")
         {
             StepCost.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);
-            return;
+            return 0;
         }
         // A short job: a few warm-ups and iterations keep the whole run to minutes on two cores.
         var config = DefaultConfig.Instance.AddJob(Job.ShortRun.WithWarmupCount(2).WithIterationCount(5));
         var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
         foreach (var summary in summaries.Where(s => s.BenchmarksCases.Any(c => c.Descriptor.Type == typeof(PreprocessorBenchmarks))))
             PrintRatios(summary);
+        return 0;
     }
 
     /// <summary>Where Canny's time goes at 512x512: OpenCV's own call, the preprocessor around it, the output copy.</summary>
