@@ -4,6 +4,7 @@ using ControlHost.Application.Errors;
 using ControlHost.Application.Generation;
 using ControlHost.Server.Api;
 using ControlHost.Server.Queue;
+using Scalar.AspNetCore;
 
 
 namespace ControlHost.Server;
@@ -26,6 +27,7 @@ public static class ServerHost
             else if (settings.Listen) k.ListenAnyIP(settings.Port);
             else k.ListenLocalhost(settings.Port);
         });
+        builder.Services.AddOpenApi();
         builder.Services.AddSingleton(_ => new GenerationService(settings.Service));
         builder.Services.AddSingleton<IGenerationQueue>(_ => new LocalGenerationQueue(settings.Queue));
         builder.Services.AddSingleton(sp => new ServerContext(sp.GetRequiredService<GenerationService>(), sp.GetRequiredService<IGenerationQueue>(), settings.Limits));
@@ -52,6 +54,9 @@ public static class ServerHost
                 await Answer(http, e, app.Logger);
             }
         });
+        // The OpenAPI document (/openapi/v1.json) and an API reference page on it (/scalar/v1).
+        app.MapOpenApi();
+        app.MapScalarApiReference();
         SdApi.Map(app);
         ControlNetApi.Map(app);
         ControlHostApi.Map(app);

@@ -172,4 +172,16 @@ public class ApiTests(ServerFixture f) : IClassFixture<ServerFixture>
         Assert.StartsWith("a blue circle\n", body.GetProperty("info").GetString());
         Assert.Equal("5", body.GetProperty("parameters").GetProperty("Seed").GetString());
     }
+
+    [Fact]
+    public async Task The_server_describes_its_routes_in_openapi_with_a_reference_page()
+    {
+        var (status, doc) = await f.Get("/openapi/v1.json");
+        Assert.Equal(200, status);
+        var paths = doc.GetProperty("paths");
+        foreach (var route in new[] { "/sdapi/v1/txt2img", "/sdapi/v1/img2img", "/controlnet/detect", "/controlhost/v1/place" })
+            Assert.True(paths.TryGetProperty(route, out _), route);
+        using var page = await f.Client.GetAsync("/scalar/v1");
+        Assert.Equal(200, (int)page.StatusCode);
+    }
 }
