@@ -60,7 +60,21 @@ public static class ServerHost
         SdApi.Map(app);
         ControlNetApi.Map(app);
         ControlHostApi.Map(app);
+        MapPage(app);
         return app;
+    }
+
+    /// <summary>The web page at / (index.html, app.js, app.css, embedded in this assembly).</summary>
+    private static void MapPage(WebApplication app)
+    {
+        var assembly = typeof(ServerHost).Assembly;
+        foreach (var (route, file, type) in new[] { ("/", "index.html", "text/html; charset=utf-8"), ("/app.js", "app.js", "text/javascript; charset=utf-8"), ("/app.css", "app.css", "text/css; charset=utf-8") })
+        {
+            using var stream = assembly.GetManifestResourceStream("web/" + file) ?? throw new InvalidOperationException($"web page file {file} is not embedded");
+            using var reader = new StreamReader(stream);
+            var content = reader.ReadToEnd();
+            app.MapGet(route, () => Results.Text(content, type));
+        }
     }
 
     private static bool Authorised(HttpContext http, ServerSettings settings)

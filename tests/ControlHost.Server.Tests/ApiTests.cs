@@ -184,4 +184,14 @@ public class ApiTests(ServerFixture f) : IClassFixture<ServerFixture>
         using var page = await f.Client.GetAsync("/scalar/v1");
         Assert.Equal(200, (int)page.StatusCode);
     }
+
+    [Fact]
+    public async Task The_web_page_and_its_script_are_served()
+    {
+        var page = await f.Client.GetStringAsync("/");
+        Assert.Contains("<canvas id=\"canvas\"", page);
+        Assert.Contains("/controlnet/detect", await f.Client.GetStringAsync("/app.js"));
+        using var css = await f.Client.GetAsync("/app.css");
+        Assert.Equal("text/css", css.Content.Headers.ContentType!.MediaType);
+    }
 }

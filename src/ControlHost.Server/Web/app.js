@@ -1,0 +1,310 @@
+// ControlHost's web page: plain JavaScript over the server's own API (no build step). Every call goes to the same
+// routes a script would use: /sdapi/v1 (A1111), /controlnet (the extension), /controlhost/v1 (placement, plugins).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { modules: [], background: null, backgroundImage: null, mask: null, boxes: [], drag: null, painting: false };
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method, headers: body ? { "Content-Type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  const json = text ? JSON.parse(text) : null;
+  if (!response.ok) {
+    const detail = json && json.detail ? (Array.isArray(json.detail) ? json.detail.map((d) => `${d.loc.join(".")}: ${d.msg}`).join("\n") : json.detail) : text;
+    throw new Error(`${response.status}: ${detail}`);
+  }
+  return json;
+}
+
+const fileToBase64 = (file) => new Promise((resolve, reject) => {
+  const reader = new FileReader();
+  reader.onload = () => resolve(reader.result.split(",")[1]);
+  reader.onerror = reject;
+  reader.readAsDataURL(file);
+});
+
+const setStatus = (text) => { $("status").textContent = text; };
+
+// ---------- units ----------
+
+function numericOptions(module) {
+  return module.options.filter((o) => o.kind === "integer" || o.kind === "number");
+}
+
+function renderOptions(unit) {
+  const module = state.modules.find((m) => m.name === unit.querySelector(".condition").value);
+  const box = unit.querySelector(".options");
+  box.innerHTML = "";
+  if (!module) return;
+  for (const o of module.options.filter((o) => o.name !== "resolution")) {
+    const label = document.createElement("label");
+    label.title = o.help;
+    label.textContent = o.name;
+    const input = document.createElement("input");
+    input.dataset.option = o.name;
+    if (o.kind === "boolean") { input.type = "checkbox"; input.checked = o.default === "true"; }
+    else if (o.kind === "integer" || o.kind === "number") {
+      input.type = "number"; input.value = o.default;
+      if (o.min !== null) input.min = o.min;
+      if (o.max !== null) input.max = o.max;
+      input.step = o.kind === "integer" ? 1 : "any";
+    } else { input.type = "text"; input.value = o.default; }
+    input.addEventListener("change", () => previewHint(unit));
+    label.appendChild(input);
+    box.appendChild(label);
+  }
+}
+
+// The extension's detect route takes a module's first two numeric options as threshold_a and threshold_b.
+function thresholds(unit) {
+  const module = state.modules.find((m) => m.name === unit.querySelector(".condition").value);
+  const [a, b] = module ? numericOptions(module) : [];
+  const value = (o) => {
+    if (!o) return -1;
+    const input = unit.querySelector(`[data-option="${o.name}"]`);
+    return input ? Number(input.value) : -1;
+  };
+  return { a: value(a), b: value(b) };
+}
+
+async function previewHint(unit) {
+  const image = unit.dataset.image;
+  if (!image) return;
+  const module = unit.querySelector(".condition").value;
+  const t = thresholds(unit);
+  try {
+    const result = await api("POST", "/controlnet/detect", {
+      controlnet_module: module, controlnet_input_images: [image], controlnet_threshold_a: t.a, controlnet_threshold_b: t.b,
+    });
+    unit.querySelector(".hint").src = "data:image/png;base64," + result.images[0];
+  } catch (e) { setStatus(`hint: ${e.message}`); }
+}
+
+function addUnit() {
+  const unit = $("unit-template").content.firstElementChild.cloneNode(true);
+  const select = unit.querySelector(".condition");
+  for (const m of state.modules.filter((m) => m.model_condition)) select.add(new Option(m.name, m.name));
+  select.addEventListener("change", () => { renderOptions(unit); previewHint(unit); });
+  unit.querySelector(".image").addEventListener("change", async (e) => {
+    unit.dataset.image = await fileToBase64(e.target.files[0]);
+    previewHint(unit);
+  });
+  unit.querySelector(".remove").addEventListener("click", () => unit.remove());
+  unit.querySelector(".up").addEventListener("click", () => unit.previousElementSibling && unit.parentNode.insertBefore(unit, unit.previousElementSibling));
+  unit.querySelector(".down").addEventListener("click", () => unit.nextElementSibling && unit.parentNode.insertBefore(unit.nextElementSibling, unit));
+  $("units").appendChild(unit);
+  renderOptions(unit);
+  return unit;
+}
+
+function unitArgs(forBox) {
+  return [...document.querySelectorAll("#units .unit")]
+    .filter((u) => u.querySelector(".enabled").checked && u.dataset.image)
+    .filter((u) => forBox === undefined || Number(u.querySelector(".box").value) === 0 || Number(u.querySelector(".box").value) === forBox + 1)
+    .map((u) => {
+      const t = thresholds(u);
+      return {
+        enabled: true, module: u.querySelector(".condition").value, model: "None", image: u.dataset.image,
+        weight: Number(u.querySelector(".weight").value), guidance_start: Number(u.querySelector(".start").value),
+        guidance_end: Number(u.querySelector(".end").value), control_mode: u.querySelector(".mode").value,
+        threshold_a: t.a, threshold_b: t.b, pixel_perfect: true,
+      };
+    });
+}
+
+// ---------- canvas: background, mask, boxes ----------
+
+function canvasScale() {
+  const img = state.backgroundImage;
+  return img ? $("canvas").width / Math.max(img.width, img.height) : 1;
+}
+
+function draw() {
+  const c = $("canvas"), g = c.getContext("2d");
+  g.clearRect(0, 0, c.width, c.height);
+  const s = canvasScale();
+  if (state.backgroundImage) g.drawImage(state.backgroundImage, 0, 0, state.backgroundImage.width * s, state.backgroundImage.height * s);
+  if (state.mask) { g.globalAlpha = 0.45; g.drawImage(state.mask, 0, 0, state.mask.width * s, state.mask.height * s); g.globalAlpha = 1; }
+  g.lineWidth = 2;
+  state.boxes.forEach((b, k) => {
+    g.strokeStyle = "#ff2"; g.strokeRect(b.x * s, b.y * s, b.w * s, b.h * s);
+    g.fillStyle = "#ff2"; g.fillText(String(k + 1), b.x * s + 3, b.y * s + 12);
+  });
+  if (state.drag) { g.strokeStyle = "#0ff"; const d = state.drag; g.strokeRect(Math.min(d.x0, d.x1) * s, Math.min(d.y0, d.y1) * s, Math.abs(d.x1 - d.x0) * s, Math.abs(d.y1 - d.y0) * s); }
+}
+
+function renderBoxes() {
+  const list = $("boxes");
+  list.innerHTML = "";
+  state.boxes.forEach((b, k) => {
+    const li = document.createElement("li");
+    li.innerHTML = `box ${b.x},${b.y},${b.w},${b.h} <input class="box-prompt" placeholder="prompt (default: the main one)" value="${b.prompt || ""}"> <button type="button">remove</button>`;
+    li.querySelector("input").addEventListener("input", (e) => { b.prompt = e.target.value; });
+    li.querySelector("button").addEventListener("click", () => { state.boxes.splice(k, 1); renderBoxes(); draw(); });
+    list.appendChild(li);
+  });
+}
+
+function toImagePoint(e) {
+  const r = $("canvas").getBoundingClientRect(), s = canvasScale();
+  const img = state.backgroundImage;
+  const x = Math.round((e.clientX - r.left) / s), y = Math.round((e.clientY - r.top) / s);
+  return { x: Math.max(0, Math.min(img.width, x)), y: Math.max(0, Math.min(img.height, y)) };
+}
+
+function setupCanvas() {
+  const c = $("canvas");
+  c.addEventListener("mousedown", (e) => {
+    if (!state.backgroundImage) return;
+    const p = toImagePoint(e);
+    if ($("tool").value === "box") state.drag = { x0: p.x, y0: p.y, x1: p.x, y1: p.y };
+    else { state.painting = true; paint(p); }
+  });
+  c.addEventListener("mousemove", (e) => {
+    if (!state.backgroundImage) return;
+    const p = toImagePoint(e);
+    if (state.drag) { state.drag.x1 = p.x; state.drag.y1 = p.y; draw(); }
+    else if (state.painting) paint(p);
+  });
+  window.addEventListener("mouseup", () => {
+    if (state.drag) {
+      const d = state.drag;
+      const box = { x: Math.min(d.x0, d.x1), y: Math.min(d.y0, d.y1), w: Math.abs(d.x1 - d.x0), h: Math.abs(d.y1 - d.y0) };
+      state.drag = null;
+      if (box.w >= 4 && box.h >= 4) { state.boxes.push(box); renderBoxes(); }
+      draw();
+    }
+    state.painting = false;
+  });
+}
+
+function paint(p) {
+  if (!state.mask) {
+    state.mask = document.createElement("canvas");
+    state.mask.width = state.backgroundImage.width; state.mask.height = state.backgroundImage.height;
+    const g = state.mask.getContext("2d"); g.fillStyle = "#000"; g.fillRect(0, 0, state.mask.width, state.mask.height);
+  }
+  const g = state.mask.getContext("2d");
+  g.fillStyle = "#fff"; g.beginPath(); g.arc(p.x, p.y, Math.max(3, state.mask.width / 24), 0, Math.PI * 2); g.fill();
+  draw();
+}
+
+async function loadBackground(file) {
+  state.background = await fileToBase64(file);
+  state.backgroundImage = new Image();
+  await new Promise((resolve) => { state.backgroundImage.onload = resolve; state.backgroundImage.src = "data:image/png;base64," + state.background; });
+  state.mask = null; state.boxes = []; renderBoxes(); draw();
+}
+
+// ---------- generate ----------
+
+function base() {
+  const size = Number($("size").value);
+  return {
+    prompt: $("prompt").value, negative_prompt: $("negative").value, steps: Number($("steps").value), cfg_scale: Number($("cfg").value),
+    seed: Number($("seed").value), sampler_name: $("sampler").value, width: size, height: size,
+  };
+}
+
+async function pollProgress(done) {
+  while (!done.value) {
+    try {
+      const p = await api("GET", "/sdapi/v1/progress");
+      $("progress").value = p.progress;
+      if (p.current_image) $("preview").src = "data:image/png;base64," + p.current_image;
+      if (p.state.sampling_steps) setStatus(`step ${p.state.sampling_step} of ${p.state.sampling_steps}`);
+    } catch { /* the next poll tries again */ }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function show(imageB64, parameters) {
+  $("preview").src = "data:image/png;base64," + imageB64;
+  $("parameters").textContent = parameters;
+  const a = document.createElement("a");
+  a.href = "data:image/png;base64," + imageB64;
+  a.download = `controlhost-${Date.now()}.png`;
+  a.innerHTML = `<img src="${a.href}" alt="generated">`;
+  $("gallery").prepend(a);
+}
+
+async function generate() {
+  const done = { value: false };
+  setStatus("generating");
+  $("generate").disabled = true;
+  const polling = pollProgress(done);
+  try {
+    if (state.background && state.boxes.length) {
+      const b = base();
+      const result = await api("POST", "/controlhost/v1/place", {
+        background: state.background, prompt: b.prompt, negative_prompt: b.negative_prompt, steps: b.steps, cfg_scale: b.cfg_scale,
+        seed: b.seed, sampler_name: b.sampler_name,
+        boxes: state.boxes.map((x, k) => ({ box: [x.x, x.y, x.w, x.h], prompt: x.prompt || undefined, units: unitArgs(k) })),
+      });
+      show(result.image, `${result.boxes.length} box(es), seeds ${result.boxes.map((x) => x.seed).join(", ")}`);
+    } else {
+      const body = { ...base(), alwayson_scripts: { ControlNet: { args: unitArgs() } } };
+      let route = "/sdapi/v1/txt2img";
+      if (state.background) {
+        route = "/sdapi/v1/img2img";
+        body.init_images = [state.background];
+        body.denoising_strength = state.mask ? 1 : 0.75;
+        if (state.mask) body.mask = state.mask.toDataURL("image/png").split(",")[1];
+        delete body.width; delete body.height;
+      }
+      const result = await api("POST", route, body);
+      const info = JSON.parse(result.info);
+      show(result.images[0], info.infotexts[0]);
+    }
+    setStatus("done");
+  } catch (e) {
+    setStatus(e.message);
+  } finally {
+    done.value = true;
+    await polling;
+    $("progress").value = 0;
+    $("generate").disabled = false;
+  }
+}
+
+async function loadParameters(file) {
+  const info = await api("POST", "/sdapi/v1/png-info", { image: await fileToBase64(file) });
+  const p = info.parameters;
+  if (p.Prompt !== undefined) $("prompt").value = p.Prompt;
+  if (p["Negative prompt"] !== undefined) $("negative").value = p["Negative prompt"];
+  if (p.Steps) $("steps").value = p.Steps;
+  if (p["CFG scale"]) $("cfg").value = p["CFG scale"];
+  if (p.Seed) $("seed").value = p.Seed;
+  if (p.Sampler) $("sampler").value = p.Sampler;
+  setStatus("parameters loaded");
+}
+
+async function suggest() {
+  if (!state.backgroundImage) return setStatus("load a background first");
+  const w = Math.round(state.backgroundImage.width / 3), h = Math.round(state.backgroundImage.height / 3);
+  const result = await api("POST", "/controlhost/v1/suggest-boxes", { background: state.background, width: w, height: h, count: 1 });
+  const [x, y, bw, bh] = result.boxes[0].box;
+  state.boxes.push({ x, y, w: bw, h: bh });
+  renderBoxes(); draw();
+}
+
+async function start() {
+  const [samplers, plugins] = await Promise.all([api("GET", "/sdapi/v1/samplers"), api("GET", "/controlhost/v1/plugins")]);
+  for (const s of samplers) $("sampler").add(new Option(s.name, s.name));
+  $("sampler").value = "Euler a";
+  state.modules = plugins.modules;
+  $("add-unit").addEventListener("click", addUnit);
+  $("generate").addEventListener("click", generate);
+  $("interrupt").addEventListener("click", () => api("POST", "/sdapi/v1/interrupt"));
+  $("background").addEventListener("change", (e) => loadBackground(e.target.files[0]));
+  $("png-info").addEventListener("change", (e) => loadParameters(e.target.files[0]));
+  $("suggest").addEventListener("click", () => suggest().catch((e) => setStatus(e.message)));
+  $("clear").addEventListener("click", () => { state.mask = null; state.boxes = []; renderBoxes(); draw(); });
+  setupCanvas();
+  draw();
+  setStatus("ready");
+}
+
+start().catch((e) => setStatus(e.message));
