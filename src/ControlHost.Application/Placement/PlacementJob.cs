@@ -70,6 +70,9 @@ public sealed record PlacementJob
     /// <summary>Denoising strength inside the box (null: 1, a new object).</summary>
     public double? Strength { get; init; }
 
+    /// <summary>Decode a preview every this many steps (0: none), passed with the progress reports.</summary>
+    public int PreviewEvery { get; init; }
+
     /// <summary>Whether boxes may overlap (a later box then paints over an earlier one).</summary>
     public bool AllowOverlap { get; init; }
 

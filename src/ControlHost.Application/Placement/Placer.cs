@@ -41,7 +41,7 @@ public sealed class Placer(GenerationService service)
             {
                 Prompt = prompt, NegativePrompt = box.NegativePrompt ?? job.NegativePrompt, Steps = job.Steps, CfgScale = job.CfgScale,
                 Sampler = job.Sampler, Seed = seed, Model = model, Width = job.Width, Height = job.Height, Strength = job.Strength ?? 1.0,
-                InitImage = current, Units = units,
+                InitImage = current, Units = units, PreviewEvery = job.PreviewEvery,
                 Inpaint = new InpaintSpec { Box = box.Box, MaskBlur = 0, Feather = job.Feather, OnlyMasked = true, Padding = job.Padding, Content = job.Content },
             };
             var output = service.Generate(generation, progress is null ? null : new BoxProgress(progress, k, job.Boxes.Count), cancellation);

@@ -97,7 +97,7 @@ internal static class ControlHostApi
             NegativePrompt = body.Str("negative_prompt"), Steps = body.Int("steps", 1, c.Limits.MaxSteps), CfgScale = body.Num("cfg_scale", 0, 100),
             Sampler = body.Str("sampler_name"), Seed = body.Long("seed", -1, uint.MaxValue), Model = body.Str("model"),
             Padding = body.Int("padding", 0, 4096) ?? PlacementJob.DefaultPadding, Feather = body.Int("feather", 0, 256) ?? PlacementJob.DefaultFeather,
-            Harmonize = mode, AllowOverlap = body.Bool("allow_overlap") ?? false,
+            Harmonize = mode, AllowOverlap = body.Bool("allow_overlap") ?? false, PreviewEvery = 5,
             Content = body.Int("inpainting_fill", 0, 3) is { } fill ? (MaskedContent)fill : null,
         };
         foreach (var key in body.Unread()) warnings.Add($"'{key}' is not a field ControlHost knows; it was ignored");
