@@ -90,7 +90,7 @@ internal static class SeamEvaluation
     /// <summary>(mean CIEDE2000 between the inner and outer rings, segment by segment; gradient histogram L1).</summary>
     public static (double DeltaE, double GradientL1) Seam(RgbImage image, PixelBox box)
     {
-        using var lab = Lab(image);
+        using var lab = Harmonizer.Lab(image);
         using var grad = GradientMagnitude(image);
         var inner = new List<(int X, int Y)>();
         var outer = new List<(int X, int Y)>();
@@ -118,16 +118,6 @@ internal static class SeamEvaluation
         var hIn = Histogram(grad, inner);
         var hOut = Histogram(grad, outer);
         return (used == 0 ? 0 : sum / used, hIn.Zip(hOut).Sum(p => Math.Abs(p.First - p.Second)));
-    }
-
-    private static Mat Lab(RgbImage image)
-    {
-        using var bytes = MatConversions.View(image);
-        using var floats = new Mat();
-        bytes.ConvertTo(floats, MatType.CV_32FC3, 1 / 255.0);
-        var lab = new Mat();
-        Cv2.CvtColor(floats, lab, ColorConversionCodes.RGB2Lab);
-        return lab;
     }
 
     private static Mat GradientMagnitude(RgbImage image)

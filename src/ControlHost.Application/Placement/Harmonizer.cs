@@ -102,7 +102,8 @@ public static class Harmonizer
         return new RgbImage(width, height, result);
     }
 
-    private static Mat Lab(RgbImage image)
+    /// <summary>An image in CIELab (float32: L 0..100, a and b about -128..127), as OpenCV converts sRGB.</summary>
+    public static Mat Lab(RgbImage image)
     {
         using var bytes = MatConversions.View(image);
         using var floats = new Mat();
