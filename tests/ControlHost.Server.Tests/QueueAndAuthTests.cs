@@ -86,4 +86,22 @@ public class QueueAndAuthTests
         Assert.Equal(200, (int)ok.StatusCode);
         Assert.True(ok.Headers.Contains("X-Process-Time"));
     }
+
+    [Fact]
+    public async Task The_progress_stream_sends_the_running_jobs_steps_as_server_sent_events()
+    {
+        var (app, client) = await ServerFixture.Start(ServerFixture.Settings());
+        await using var _ = app;
+        var running = client.PostAsync("/sdapi/v1/txt2img", Json(new { prompt = "a red star", steps = 80, seed = 1 }));
+        await WaitForRunningJob(client);
+        using var response = await client.GetAsync("/controlhost/v1/progress/stream?seconds=2", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var line = await reader.ReadLineAsync();
+        Assert.StartsWith("data: ", line);
+        var e = JsonDocument.Parse(line!["data: ".Length..]).RootElement;
+        Assert.Equal("txt2img", e.GetProperty("job").GetString());
+        Assert.Equal(80, e.GetProperty("steps").GetInt32());
+        using (await running) { }
+    }
 }

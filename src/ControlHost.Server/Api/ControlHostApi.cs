@@ -31,6 +31,35 @@ internal static class ControlHostApi
             }),
             notices = c.Service.Notices,
         });
+        // Server-sent events: the queue's state four times a second (what /sdapi/v1/progress answers once), for as
+        // long as the client listens (at most ?seconds=, default 600).
+        ch.MapGet("/progress/stream", async (HttpContext http, ServerContext c, int? seconds) =>
+        {
+            http.Response.ContentType = "text/event-stream";
+            http.Response.Headers.CacheControl = "no-cache";
+            var until = DateTime.UtcNow.AddSeconds(Math.Clamp(seconds ?? 600, 1, 3600));
+            var ct = http.RequestAborted;
+            try
+            {
+                while (!ct.IsCancellationRequested && DateTime.UtcNow < until)
+                {
+                    var s = c.Queue.State;
+                    var p = s.Progress;
+                    var json = JsonSerializer.Serialize(new
+                    {
+                        job = s.Job, waiting = s.Waiting, image = p?.Image ?? 0, images = p?.Images ?? 0, step = p?.Step ?? 0, steps = p?.Steps ?? 0,
+                        interrupted = s.Interrupted,
+                    });
+                    await http.Response.WriteAsync($"data: {json}\n\n", ct);
+                    await http.Response.Body.FlushAsync(ct);
+                    await Task.Delay(250, ct);
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // the client went away
+            }
+        });
         ch.MapPost("/suggest-boxes", async (HttpRequest r, ServerContext c) =>
         {
             var body = new Body(await SdApi.ReadJson(r), []);
