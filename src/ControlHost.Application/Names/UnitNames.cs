@@ -37,8 +37,8 @@ public static class UnitNames
     public static ResizeMode? TryParseResizeMode(string value) => Squash(value) switch
     {
         "justresize" or "resize" or "0" => ResizeMode.JustResize,
-        "crop" or "cropandresize" or "innerfit" or "1" => ResizeMode.CropAndResize,
-        "fill" or "resizeandfill" or "outerfit" or "2" => ResizeMode.ResizeAndFill,
+        "crop" or "cropandresize" or "innerfit" or "innerfit(scaletofit)" or "1" => ResizeMode.CropAndResize,
+        "fill" or "resizeandfill" or "outerfit" or "envelope(outerfit)" or "2" => ResizeMode.ResizeAndFill,
         _ => null,
     };
 

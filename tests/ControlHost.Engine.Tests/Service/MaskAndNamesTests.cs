@@ -114,4 +114,52 @@ public class MaskAndNamesTests
         Assert.Equal(25.0 / 175, new PixelBox(0, 0, 10, 10).IoU(new PixelBox(5, 5, 10, 10)), 9);
         Assert.Equal(0, new PixelBox(0, 0, 10, 10).IoU(new PixelBox(10, 0, 10, 10))); // touching is not overlapping
     }
+
+    [Theory]
+    [InlineData("balanced", Engine.Conditioning.ControlMode.Balanced)]
+    [InlineData("0", Engine.Conditioning.ControlMode.Balanced)]
+    [InlineData("prompt-first", Engine.Conditioning.ControlMode.PromptFirst)]
+    [InlineData("My prompt is more important", Engine.Conditioning.ControlMode.PromptFirst)]
+    [InlineData("1", Engine.Conditioning.ControlMode.PromptFirst)]
+    [InlineData("control_first", Engine.Conditioning.ControlMode.ControlFirst)]
+    [InlineData("ControlNet is more important", Engine.Conditioning.ControlMode.ControlFirst)]
+    [InlineData("2", Engine.Conditioning.ControlMode.ControlFirst)]
+    public void Control_modes_read_the_extensions_labels_numbers_and_cli_spellings(string text, Engine.Conditioning.ControlMode expected)
+    {
+        Assert.Equal(expected, UnitNames.TryParseControlMode(text));
+        Assert.Equal(expected, UnitNames.TryParseControlMode(UnitNames.Format(expected)));
+        Assert.Equal((int)expected, UnitNames.Number(expected));
+    }
+
+    [Theory]
+    [InlineData("just-resize", Engine.Imaging.ResizeMode.JustResize)]
+    [InlineData("Just Resize", Engine.Imaging.ResizeMode.JustResize)]
+    [InlineData("0", Engine.Imaging.ResizeMode.JustResize)]
+    [InlineData("crop", Engine.Imaging.ResizeMode.CropAndResize)]
+    [InlineData("Inner Fit (Scale to Fit)", Engine.Imaging.ResizeMode.CropAndResize)]
+    [InlineData("1", Engine.Imaging.ResizeMode.CropAndResize)]
+    [InlineData("fill", Engine.Imaging.ResizeMode.ResizeAndFill)]
+    [InlineData("Envelope (Outer Fit)", Engine.Imaging.ResizeMode.ResizeAndFill)]
+    [InlineData("2", Engine.Imaging.ResizeMode.ResizeAndFill)]
+    public void Resize_modes_read_the_extensions_labels_numbers_and_cli_spellings(string text, Engine.Imaging.ResizeMode expected)
+    {
+        Assert.Equal(expected, UnitNames.TryParseResizeMode(text));
+        Assert.Equal(expected, UnitNames.TryParseResizeMode(UnitNames.Format(expected)));
+    }
+
+    [Fact]
+    public void Unknown_modes_are_not_guessed_and_labels_are_the_extensions()
+    {
+        Assert.Null(UnitNames.TryParseControlMode("3"));
+        Assert.Null(UnitNames.TryParseResizeMode("stretch"));
+        Assert.Equal("Balanced", UnitNames.Format(Engine.Conditioning.ControlMode.Balanced));
+        Assert.Equal("My prompt is more important", UnitNames.Format(Engine.Conditioning.ControlMode.PromptFirst));
+        Assert.Equal("ControlNet is more important", UnitNames.Format(Engine.Conditioning.ControlMode.ControlFirst));
+        Assert.Equal("Just Resize", UnitNames.Format(Engine.Imaging.ResizeMode.JustResize));
+        Assert.Equal("Crop and Resize", UnitNames.Format(Engine.Imaging.ResizeMode.CropAndResize));
+        Assert.Equal("Resize and Fill", UnitNames.Format(Engine.Imaging.ResizeMode.ResizeAndFill));
+        foreach (var name in SamplerNames.Names) Assert.Equal(name, SamplerNames.Format(SamplerNames.TryParse(name)!.Value));
+        Assert.Equal(Engine.Scheduling.SamplerId.DpmPlusPlus2MKarras, SamplerNames.TryParse(" k_dpmpp_2m_karras "));
+        Assert.Null(SamplerNames.TryParse("LMS"));
+    }
 }
