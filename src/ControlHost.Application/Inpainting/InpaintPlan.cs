@@ -67,7 +67,7 @@ public sealed class InpaintPlan
     public UnitSpec OnCanvas(UnitSpec unit, int index, PathPolicy paths, bool spatial)
     {
         if (!spatial) return unit; // a global condition (a colour histogram) has no place to be cropped to
-        var image = unit.Image.IsOpenPoseJson(paths) ? RenderPose(unit.Image, paths) : unit.Image.Load(paths, $"unit {index + 1}");
+        var image = unit.Image.IsOpenPoseJson(paths) ? unit.Image.RenderOpenPose(paths, $"unit {index + 1}") : unit.Image.Load(paths, $"unit {index + 1}");
         var onCanvas = Move(image, unit.Resize);
         return unit with
         {
@@ -82,13 +82,6 @@ public sealed class InpaintPlan
     {
         var fitted = image.Width == Source.Width && image.Height == Source.Height ? image : ImageIo.Fit(image, Source.Width, Source.Height, resize);
         return Transform.IsIdentity ? fitted : Transform.ApplyHint(fitted);
-    }
-
-    private static RgbImage RenderPose(ImageSource source, PathPolicy paths)
-    {
-        var text = System.Text.Encoding.UTF8.GetString(source.Bytes(paths, "pose"));
-        var pose = OpenPose.Parse(text, source.Label);
-        return OpenPose.Render(pose, pose.CanvasWidth, pose.CanvasHeight);
     }
 
     /// <summary>The decoded canvas back in the init image, through the source mask.</summary>

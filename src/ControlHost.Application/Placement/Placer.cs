@@ -91,7 +91,7 @@ public sealed class Placer(GenerationService service)
         if (service.Conditions.Find(unit.Condition)?.Kind == ConditionKind.Global) return unit;
         RgbImage hint;
         if (unit.Image.IsOpenPoseJson(service.Paths) || !unit.Preprocess)
-            hint = unit.Image.IsOpenPoseJson(service.Paths) ? PoseHint(unit.Image) : unit.Image.Load(service.Paths, field);
+            hint = unit.Image.IsOpenPoseJson(service.Paths) ? unit.Image.RenderOpenPose(service.Paths, field) : unit.Image.Load(service.Paths, field);
         else
             hint = Failures.Guard(field, () => new Detector(() => service.Conditions, service.Paths).Detect(unit.Condition, unit.Image, unit.Options, cancellation).Image);
         var canvas = new byte[width * height * 3];
@@ -106,13 +106,6 @@ public sealed class Placer(GenerationService service)
             Image = new RgbImage(width, height, canvas), Preprocess = false, Resize = ResizeMode.JustResize, ProcessorResolution = 0,
             Options = new Dictionary<string, string>(),
         };
-    }
-
-    private RgbImage PoseHint(ImageSource source)
-    {
-        var text = System.Text.Encoding.UTF8.GetString(source.Bytes(service.Paths, "pose"));
-        var pose = Preprocessors.OpenPose.Parse(text, source.Label);
-        return Preprocessors.OpenPose.Render(pose, pose.CanvasWidth, pose.CanvasHeight);
     }
 
     private sealed class BoxProgress(IProgress<GenerationProgress> target, int box, int boxes) : IProgress<GenerationProgress>

@@ -36,6 +36,14 @@ public abstract record ImageSource
         _ => Bytes(policy, "image") is { Length: > 0 } b && b[0] == (byte)'{',
     };
 
+    /// <summary>An OpenPose JSON source rendered into the pose hint the pose ControlNet takes, at its canvas size.</summary>
+    /// <exception cref="BadInputException">Missing or not allowed.</exception>
+    public RgbImage RenderOpenPose(PathPolicy policy, string field)
+    {
+        var pose = Preprocessors.OpenPose.Parse(System.Text.Encoding.UTF8.GetString(Bytes(policy, field)), Label);
+        return Preprocessors.OpenPose.Render(pose, pose.CanvasWidth, pose.CanvasHeight);
+    }
+
     /// <summary>Decodes the image; <paramref name="field"/> names it in errors ("init_images", "units[1].image").</summary>
     /// <exception cref="BadInputException">Missing, not allowed, not decodable or too large.</exception>
     public RgbImage Load(PathPolicy policy, string field)

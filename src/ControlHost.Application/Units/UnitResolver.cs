@@ -55,7 +55,7 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
         // OpenPose JSON is rendered into the ready pose hint the pose ControlNet takes.
         var isPoseJson = spec.Image.IsOpenPoseJson(paths);
         var preprocess = spec.Preprocess && !isPoseJson;
-        var input = isPoseJson ? RenderPoseJson(spec.Image, label) : spec.Image.Load(paths, $"unit {index + 1}");
+        var input = isPoseJson ? spec.Image.RenderOpenPose(paths, label) : spec.Image.Load(paths, $"unit {index + 1}");
         var type = registry.Find(spec.Condition) ?? ReadyHintType(spec, preprocess);
         var options = OptionValues.Resolve(type.Options, spec.Options);
         var pixelPerfect = spec.ProcessorResolution == 0 || !preprocess;
@@ -117,13 +117,6 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
             ProcessorResolution = pixelPerfect ? Math.Min(width, height) : spec.ProcessorResolution, PixelPerfect = pixelPerfect,
             Mask = spec.Mask is { } m ? RegionMask.FromImage(ImageIo.Fit(m.Load(paths, $"unit {index + 1} mask"), width, height, spec.Resize)) : null,
         };
-    }
-
-    private RgbImage RenderPoseJson(ImageSource source, string label)
-    {
-        var text = System.Text.Encoding.UTF8.GetString(source.Bytes(paths, label));
-        var pose = Preprocessors.OpenPose.Parse(text, source.Label);
-        return Preprocessors.OpenPose.Render(pose, pose.CanvasWidth, pose.CanvasHeight);
     }
 
     /// <summary>A ready hint for a ControlNet condition no registered type covers; otherwise the registry's error.</summary>

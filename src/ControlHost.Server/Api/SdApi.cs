@@ -92,12 +92,7 @@ internal static class SdApi
         var images = new List<string>();
         if (request.SendImages)
         {
-            foreach (var image in output.Images)
-            {
-                using var ms = new MemoryStream();
-                PngParameters.Encode(image.Image, image.Infotext, ms);
-                images.Add(Convert.ToBase64String(ms.ToArray()));
-            }
+            foreach (var image in output.Images) images.Add(Pngs.Base64(image.Image, image.Infotext));
             // After the generated images, the extension returns one detected map per enabled unit it preprocessed.
             var detector = new Detector(() => context.Service.Conditions, context.Service.Paths);
             foreach (var unit in request.DetectedMapUnits)
