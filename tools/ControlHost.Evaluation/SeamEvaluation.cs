@@ -52,7 +52,7 @@ internal static class SeamEvaluation
             var alone = service.Generate(new GenerationJob
             {
                 Prompt = prompt, Seed = 60 + s, Steps = 20, Width = 128, Height = 128,
-                Units = [new UnitSpec { Condition = "canny", Image = FittedCanvas(sketch, box, 128, 128), Preprocess = false }],
+                Units = [new UnitSpec { Condition = "canny", Image = Placer.FitIntoBox(sketch, box, 128, 128), Preprocess = false }],
             }).Images[0].Image;
             var mask = MaskBuilder.Build(new InpaintSpec { Box = box, MaskBlur = 0, Feather = PlacementJob.DefaultFeather }, background.Width, background.Height,
                 Application.Sources.PathPolicy.Local);
@@ -73,18 +73,6 @@ internal static class SeamEvaluation
         using var mat = new Mat(80, 60, MatType.CV_8UC3, Scalar.All(0));
         Cv2.Circle(mat, new Point(30, 40), 15, Scalar.All(255), 2);
         return MatConversions.ToRgb(mat);
-    }
-
-    /// <summary>The hint fitted into the box (aspect kept, centred) on an empty canvas of the given size.</summary>
-    private static RgbImage FittedCanvas(RgbImage hint, PixelBox box, int width, int height)
-    {
-        var scale = Math.Min((double)box.Width / hint.Width, (double)box.Height / hint.Height);
-        int w = (int)Math.Round(hint.Width * scale), h = (int)Math.Round(hint.Height * scale);
-        var fitted = ImageIo.Fit(hint, w, h, ResizeMode.JustResize);
-        var px = new byte[width * height * 3];
-        int x0 = box.X + (box.Width - w) / 2, y0 = box.Y + (box.Height - h) / 2;
-        for (var y = 0; y < h; y++) Array.Copy(fitted.Pixels, y * w * 3, px, ((y0 + y) * width + x0) * 3, w * 3);
-        return new RgbImage(width, height, px);
     }
 
     /// <summary>(mean CIEDE2000 between the inner and outer rings, segment by segment; gradient histogram L1).</summary>

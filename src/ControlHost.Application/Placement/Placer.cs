@@ -94,6 +94,16 @@ public sealed class Placer(GenerationService service)
             hint = unit.Image.IsOpenPoseJson(service.Paths) ? unit.Image.RenderOpenPose(service.Paths, field) : unit.Image.Load(service.Paths, field);
         else
             hint = Failures.Guard(field, () => new Detector(() => service.Conditions, service.Paths).Detect(unit.Condition, unit.Image, unit.Options, cancellation).Image);
+        return unit with
+        {
+            Image = FitIntoBox(hint, box, width, height), Preprocess = false, Resize = ResizeMode.JustResize, ProcessorResolution = 0,
+            Options = new Dictionary<string, string>(),
+        };
+    }
+
+    /// <summary>A hint fitted into a box, aspect kept and centred, on an empty (black) canvas of the given size.</summary>
+    public static RgbImage FitIntoBox(RgbImage hint, PixelBox box, int width, int height)
+    {
         var canvas = new byte[width * height * 3];
         var scale = Math.Min((double)box.Width / hint.Width, (double)box.Height / hint.Height);
         int w = Math.Max(1, (int)Math.Round(hint.Width * scale)), h = Math.Max(1, (int)Math.Round(hint.Height * scale));
@@ -101,11 +111,7 @@ public sealed class Placer(GenerationService service)
         int x0 = box.X + (box.Width - w) / 2, y0 = box.Y + (box.Height - h) / 2;
         for (var y = 0; y < h; y++)
             Array.Copy(fitted.Pixels, y * w * 3, canvas, ((y0 + y) * width + x0) * 3, w * 3);
-        return unit with
-        {
-            Image = new RgbImage(width, height, canvas), Preprocess = false, Resize = ResizeMode.JustResize, ProcessorResolution = 0,
-            Options = new Dictionary<string, string>(),
-        };
+        return new RgbImage(width, height, canvas);
     }
 
     private sealed class BoxProgress(IProgress<GenerationProgress> target, int box, int boxes) : IProgress<GenerationProgress>
