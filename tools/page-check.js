@@ -1,4 +1,5 @@
-// A manual real-browser check of the web page (the CI test with Playwright for .NET is still to come):
+// Makes docs/server-page.png (the page mid-generation) in a real browser. The CI test of the same flow is
+// tests/ControlHost.Server.Tests/PageInBrowserTests.cs (Playwright for .NET); this script only takes the screenshots:
 //   apt-get install chromium; npm install playwright-core@1.64.1; controlhost serve --port 7864 &; node tools/page-check.js
 // It adds a canny unit, uploads an image, sees the hint, draws a box on a background, generates, and screenshots
 // the page mid-generation (/tmp/page-mid.png) and when done.

@@ -92,7 +92,7 @@ internal static class ControlHostApi
             var image = Pngs.Base64WithRecord(output.Image, output.Infotext, output.Record);
             return new
             {
-                image,
+                image, parameters = output.Infotext,
                 boxes = output.Boxes.Select(b => new { box = new[] { b.Box.X, b.Box.Y, b.Box.Width, b.Box.Height }, prompt = b.Prompt, seed = b.Seed, warnings = b.Warnings }),
                 record = output.Record, warnings,
             };

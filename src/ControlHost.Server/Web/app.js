@@ -243,7 +243,7 @@ async function generate() {
         seed: b.seed, sampler_name: b.sampler_name,
         boxes: state.boxes.map((x, k) => ({ box: [x.x, x.y, x.w, x.h], prompt: x.prompt || undefined, units: unitArgs(k) })),
       });
-      show(result.image, `${result.boxes.length} box(es), seeds ${result.boxes.map((x) => x.seed).join(", ")}`);
+      show(result.image, result.parameters);
     } else {
       const body = { ...base(), alwayson_scripts: { ControlNet: { args: unitArgs() } } };
       let route = "/sdapi/v1/txt2img";
