@@ -34,7 +34,12 @@ public sealed class ControlNetModel : IDisposable
                     $"output '{spec.Name}' is {spec.ShapeText} but the UNet's input has {unetLayout.Channels[i]} channels; it was made for another UNet");
         }
         Layout = unetLayout;
+        foreach (var name in new[] { "sample", "encoder_hidden_states", "controlnet_cond" }) OrtTensors.Require(model.Input(name), model.Path);
+        _outputs = unetLayout.Names.Select(n => outputs[n]).ToArray();
+        foreach (var o in _outputs) OrtTensors.Require(o, model.Path);
     }
+
+    private readonly TensorSpec[] _outputs;
 
     public OnnxModel Model => _model;
     public ResidualLayout Layout { get; }
@@ -60,9 +65,9 @@ public sealed class ControlNetModel : IDisposable
     {
         var (batch, height, width) = (key.Batch, key.Height, key.Width);
         var run = new BoundRun<RunKey>(_model, key, _timestep, batch);
-        run.Input("sample", OrtTensors.Wrap(key.Sample.AsMemory(0, batch * key.Channels * height * width), batch, key.Channels, height, width));
-        run.Input("encoder_hidden_states", OrtTensors.Wrap(key.Context.AsMemory(0, batch * key.Tokens * key.Dim), batch, key.Tokens, key.Dim));
-        run.Input("controlnet_cond", OrtTensors.Wrap(key.Hint.AsMemory(0, batch * 3 * key.HintHeight * key.HintWidth), batch, 3, key.HintHeight, key.HintWidth));
+        run.Input(_model.Input("sample"), key.Sample.AsMemory(0, batch * key.Channels * height * width), batch, key.Channels, height, width);
+        run.Input(_model.Input("encoder_hidden_states"), key.Context.AsMemory(0, batch * key.Tokens * key.Dim), batch, key.Tokens, key.Dim);
+        run.Input(_model.Input("controlnet_cond"), key.Hint.AsMemory(0, batch * 3 * key.HintHeight * key.HintWidth), batch, 3, key.HintHeight, key.HintWidth);
         if (_hasScale)
         {
             // conditioning_scale is fed 1: the engine applies each unit's weight itself.
@@ -73,7 +78,7 @@ public sealed class ControlNetModel : IDisposable
         for (var i = 0; i < Layout.Count; i++)
         {
             var s = Layout.Shape(i, batch, height, width);
-            run.Output(Layout.Names[i], OrtTensors.Wrap(key.Outputs[i].AsMemory(0, s[0] * s[1] * s[2] * s[3]), s[0], s[1], s[2], s[3]));
+            run.Output(_outputs[i], key.Outputs[i].AsMemory(0, s[0] * s[1] * s[2] * s[3]), s[0], s[1], s[2], s[3]);
         }
         return run;
     }

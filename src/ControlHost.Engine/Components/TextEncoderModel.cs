@@ -19,6 +19,7 @@ public sealed class TextEncoderModel : IDisposable
         _hiddenName = model.Outputs.FirstOrDefault(o => o.Name == "last_hidden_state")?.Name ?? model.Outputs[0].Name;
         var hidden = model.Outputs.First(o => o.Name == _hiddenName);
         if (hidden.Rank != 3) throw new ModelLoadException(model.Path, $"output '{_hiddenName}' has rank {hidden.Rank}; [B,77,D] expected");
+        OrtTensors.Require(hidden, model.Path);
         HiddenSize = hidden.Dimensions[2];
     }
 
@@ -36,7 +37,7 @@ public sealed class TextEncoderModel : IDisposable
         using var outputs = _model.Run([_ids.Name], [input], [_hiddenName]);
         var value = outputs.First();
         var shape = value.GetTensorTypeAndShape().Shape;
-        return new FloatTensorData(value.GetTensorDataAsSpan<float>().ToArray(), (int)shape[1], (int)shape[2]);
+        return new FloatTensorData(OrtTensors.ReadFloats(value, _model.Path), (int)shape[1], (int)shape[2]);
     }
 
     public void Dispose() => _model.Dispose();

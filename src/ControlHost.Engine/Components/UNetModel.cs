@@ -11,7 +11,7 @@ public sealed class UNetModel : IDisposable
 {
     private readonly OnnxModel _model;
     private readonly TensorSpec _sample, _timestep, _context;
-    private readonly string _output;
+    private readonly TensorSpec _output;
 
     public UNetModel(OnnxModel model, string? configPath)
     {
@@ -20,11 +20,12 @@ public sealed class UNetModel : IDisposable
         _timestep = model.Inputs.FirstOrDefault(i => i.Name == "timestep")
             ?? throw new ModelLoadException(model.Path, "no 'timestep' input");
         _context = Find(model, "encoder_hidden_states", 3);
-        if (_sample.ElementType != TensorElementType.Float || _context.ElementType != TensorElementType.Float)
-            throw new ModelLoadException(model.Path, "sample and encoder_hidden_states must be float32 (float16 exports are not supported yet)");
+        OrtTensors.Require(_sample, model.Path);
+        OrtTensors.Require(_context, model.Path);
+        OrtTensors.Require(model.Outputs[0], model.Path);
         InChannels = _sample.Dimensions[1] > 0 ? _sample.Dimensions[1] : 4;
         ContextDim = _context.Dimensions[2];
-        _output = model.Outputs[0].Name;
+        _output = model.Outputs[0];
         Residuals = ResidualLayout.FromUnet(model, configPath);
     }
 
@@ -92,15 +93,15 @@ public sealed class UNetModel : IDisposable
         // The probe's residual array is reused from call to call: the stored key keeps its own copy.
         var key = probe with { Residuals = probe.Residuals.ToArray() };
         var run = new BoundRun<RunKey>(_model, key, _timestep, key.Batch);
-        run.Input(_sample.Name, OrtTensors.Wrap(key.Sample, key.Batch, InChannels, key.Height, key.Width));
-        run.Input(_context.Name, OrtTensors.Wrap(key.Context, key.Batch, key.Tokens, key.Dim));
+        run.Input(_sample, key.Sample, key.Batch, InChannels, key.Height, key.Width);
+        run.Input(_context, key.Context, key.Batch, key.Tokens, key.Dim);
         if (Residuals is { } layout)
             for (var i = 0; i < layout.Count; i++)
             {
                 var shape = layout.Shape(i, key.Batch, key.Height, key.Width);
-                run.Input(layout.Names[i], OrtTensors.Wrap(key.Residuals[i], key.Batch, shape[1], shape[2], shape[3]));
+                run.Input(_model.Input(layout.Names[i]), key.Residuals[i], key.Batch, shape[1], shape[2], shape[3]);
             }
-        run.Output(_output, OrtTensors.Wrap(key.Output, key.Batch, 4, key.Height, key.Width));
+        run.Output(_output, key.Output, key.Batch, 4, key.Height, key.Width);
         return run;
     }
 

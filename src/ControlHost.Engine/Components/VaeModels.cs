@@ -10,13 +10,13 @@ public sealed class VaeModel(OnnxModel model) : IDisposable
     /// <summary>Runs on a [1,C,H,W] tensor and returns the output with its shape.</summary>
     public (float[] Data, int[] Shape) Run(float[] input, int channels, int height, int width)
     {
-        using var value = OrtTensors.Wrap(input, 1, channels, height, width);
+        using var value = OrtTensors.Floats(model.Inputs[0], input, 1, channels, height, width);
         using var outputs = model.Run([model.Inputs[0].Name], [value], [model.Outputs[0].Name]);
         var output = outputs.First();
         var shape = output.GetTensorTypeAndShape().Shape.Select(d => (int)d).ToArray();
         if (shape.Length != 4)
             throw new InvalidOperationException($"{model.Path}: output has rank {shape.Length}; [1,C,H,W] expected");
-        return (output.GetTensorDataAsSpan<float>().ToArray(), shape);
+        return (OrtTensors.ReadFloats(output, model.Path), shape);
     }
 
     public void Dispose() => model.Dispose();

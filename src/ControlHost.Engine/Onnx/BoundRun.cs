@@ -1,15 +1,19 @@
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace ControlHost.Engine.Onnx;
 
 /// <summary>
 /// One prepared session run (the UNet's or a ControlNet's): inputs and outputs bound once to OrtValues over the
 /// engine's own buffers, the timestep in a bound array rewritten per run. The OrtValues pin the buffers until the
-/// run is disposed. <typeparamref name="TKey"/> says which buffers and shapes it was made for.
+/// run is disposed. A float16 input or output is bound to a float16 staging buffer made here once, which the run
+/// fills from (or copies back into) the engine's float32 buffer, so a step still allocates nothing.
+/// <typeparamref name="TKey"/> says which buffers and shapes it was made for.
 /// </summary>
 internal sealed class BoundRun<TKey> : IDisposable
 {
     private readonly List<OrtValue> _values = [];
+    private readonly List<(Memory<float> Floats, Float16[] Half)> _halfInputs = [], _halfOutputs = [];
     private readonly OrtIoBinding _binding;
     private readonly BoundTimestep _timestep;
 
@@ -35,10 +39,40 @@ internal sealed class BoundRun<TKey> : IDisposable
         _binding.BindOutput(name, value);
     }
 
+    /// <summary>Binds a float32 buffer to an input declared float32 (no copy) or float16 (converted before each run).</summary>
+    public void Input(TensorSpec spec, Memory<float> data, params long[] shape)
+    {
+        if (spec.ElementType == TensorElementType.Float)
+        {
+            Input(spec.Name, OrtTensors.Wrap(data, shape));
+            return;
+        }
+        OrtTensors.Require(spec);
+        var half = new Float16[data.Length];
+        _halfInputs.Add((data, half));
+        Input(spec.Name, OrtTensors.Wrap(half, shape));
+    }
+
+    /// <summary>Binds a float32 buffer to an output declared float32 (written in place) or float16 (converted after each run).</summary>
+    public void Output(TensorSpec spec, Memory<float> data, params long[] shape)
+    {
+        if (spec.ElementType == TensorElementType.Float)
+        {
+            Output(spec.Name, OrtTensors.Wrap(data, shape));
+            return;
+        }
+        OrtTensors.Require(spec);
+        var half = new Float16[data.Length];
+        _halfOutputs.Add((data, half));
+        Output(spec.Name, OrtTensors.Wrap(half, shape));
+    }
+
     public void Run(OnnxModel model, double timestep)
     {
         _timestep.Set(timestep);
+        foreach (var (floats, half) in _halfInputs) OrtTensors.ToHalf(floats.Span, half);
         model.Run(_binding);
+        foreach (var (floats, half) in _halfOutputs) OrtTensors.ToSingle(half, floats.Span);
     }
 
     public void Dispose()

@@ -20,9 +20,10 @@ internal sealed class BoundTimestep : IDisposable
         {
             TensorElementType.Float => Make(new float[count], shape),
             TensorElementType.Double => Make(new double[count], shape),
+            TensorElementType.Float16 => Make(new Float16[count], shape),
             TensorElementType.Int64 => Make(new long[count], shape),
             TensorElementType.Int32 => Make(new int[count], shape),
-            _ => throw new NotSupportedException($"timestep input '{spec.Name}' has element type {spec.ElementType}; float32, float64, int32 or int64 expected"),
+            _ => throw new NotSupportedException($"timestep input '{spec.Name}' has element type {spec.ElementType}; float32, float16, float64, int32 or int64 expected"),
         };
     }
 
@@ -37,6 +38,7 @@ internal sealed class BoundTimestep : IDisposable
         {
             case float[] f: Array.Fill(f, (float)timestep); break;
             case double[] d: Array.Fill(d, timestep); break;
+            case Float16[] h: Array.Fill(h, (Float16)(float)timestep); break;
             case long[] l: Array.Fill(l, (long)Math.Round(timestep)); break;
             case int[] i: Array.Fill(i, (int)Math.Round(timestep)); break;
         }
