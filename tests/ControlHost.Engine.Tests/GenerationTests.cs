@@ -118,6 +118,8 @@ public class GenerationTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedMod
     [InlineData("DDIM")]
     [InlineData("Euler")]
     [InlineData("DPM++ 2M Karras")]
+    [InlineData("UniPC")]
+    [InlineData("LCM")]
     public void Every_sampler_runs_and_cfg_one_skips_guidance(string sampler)
     {
         var result = f.Service.Generate(new GenerationJob { Prompt = Prompt, Seed = 11, Steps = 6, Sampler = sampler, CfgScale = 1 }).Images[0];

@@ -39,6 +39,7 @@ public class SchedulerReferenceTests
     [InlineData(SamplerId.DpmPlusPlus2M, "DPM++ 2M")]
     [InlineData(SamplerId.DpmPlusPlus2MKarras, "DPM++ 2M Karras")]
     [InlineData(SamplerId.Ddim, "DDIM")]
+    [InlineData(SamplerId.UniPc, "UniPC")]
     public void A_whole_trajectory_matches_the_reference(SamplerId id, string key)
     {
         var steps = Reference.GetProperty("steps").GetInt32();
@@ -57,5 +58,27 @@ public class SchedulerReferenceTests
         var expected = Array(Reference.GetProperty("final").GetProperty(key));
         for (var i = 0; i < x.Length; i++)
             Assert.True(Math.Abs(x[i] - expected[i]) < 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"{key} x[{i}] = {x[i]}, reference {expected[i]}");
+    }
+
+    [Fact]
+    public void Lcm_jumps_to_the_clean_estimate_and_noises_it_to_the_next_sigma()
+    {
+        var steps = Reference.GetProperty("steps").GetInt32();
+        var lcm = Samplers.Create(SamplerId.Lcm, Sd);
+        lcm.SetTimesteps(steps);
+        var sigmas = Array(Reference.GetProperty("discrete").GetProperty("sigmas"));
+        var x = Array(Reference.GetProperty("x0")).Select(v => (float)(v * lcm.InitNoiseSigma)).ToArray();
+        var (rng, twin) = (new NoiseGenerator(7), new NoiseGenerator(7));
+        var scaled = new float[x.Length];
+        for (var step = 0; step < steps; step++)
+        {
+            lcm.ScaleModelInput(x, scaled, step);
+            var eps = scaled.Select((v, i) => (float)(0.3 * v + 0.1 * Math.Sin(step + i))).ToArray();
+            // k-diffusion's sample_lcm: x <- denoised, then + sigma_next * fresh noise unless sigma_next is 0.
+            var expected = x.Select((v, i) => v - sigmas[step] * eps[i]).ToArray();
+            if (sigmas[step + 1] > 0) expected = expected.Select(v => v + twin.NextNormal() * sigmas[step + 1]).ToArray();
+            lcm.Step(eps, step, x, rng);
+            for (var i = 0; i < x.Length; i++) Assert.Equal(expected[i], x[i], 3);
+        }
     }
 }

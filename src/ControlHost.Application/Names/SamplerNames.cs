@@ -9,6 +9,7 @@ public static class SamplerNames
     [
         (SamplerId.Ddim, "DDIM"), (SamplerId.Euler, "Euler"), (SamplerId.EulerAncestral, "Euler a"),
         (SamplerId.DpmPlusPlus2M, "DPM++ 2M"), (SamplerId.DpmPlusPlus2MKarras, "DPM++ 2M Karras"),
+        (SamplerId.UniPc, "UniPC"), (SamplerId.Lcm, "LCM"),
     ];
 
     private static readonly Dictionary<string, SamplerId> Aliases = new(StringComparer.OrdinalIgnoreCase)
@@ -17,6 +18,7 @@ public static class SamplerNames
         ["euler"] = SamplerId.Euler, ["k_euler"] = SamplerId.Euler, ["ddim"] = SamplerId.Ddim,
         ["dpmpp_2m"] = SamplerId.DpmPlusPlus2M, ["k_dpmpp_2m"] = SamplerId.DpmPlusPlus2M,
         ["dpmpp_2m_karras"] = SamplerId.DpmPlusPlus2MKarras, ["k_dpmpp_2m_karras"] = SamplerId.DpmPlusPlus2MKarras,
+        ["unipc"] = SamplerId.UniPc, ["uni_pc"] = SamplerId.UniPc, ["k_lcm"] = SamplerId.Lcm,
     };
 
     /// <summary>A1111's default.</summary>

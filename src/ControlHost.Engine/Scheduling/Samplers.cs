@@ -8,6 +8,8 @@ public enum SamplerId
     EulerAncestral,
     DpmPlusPlus2M,
     DpmPlusPlus2MKarras,
+    UniPc,
+    Lcm,
 }
 
 /// <summary>Sampler ids -> schedulers.</summary>
@@ -22,6 +24,8 @@ public static class Samplers
         SamplerId.EulerAncestral => new EulerAncestralScheduler(schedule),
         SamplerId.DpmPlusPlus2M => new DpmPlusPlus2MScheduler(schedule, karras: false),
         SamplerId.DpmPlusPlus2MKarras => new DpmPlusPlus2MScheduler(schedule, karras: true),
+        SamplerId.UniPc => new UniPcScheduler(schedule),
+        SamplerId.Lcm => new LcmScheduler(schedule),
         _ => throw new ArgumentOutOfRangeException(nameof(id), id, "not a sampler the engine has"),
     };
 }

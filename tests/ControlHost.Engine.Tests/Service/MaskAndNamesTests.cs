@@ -161,5 +161,7 @@ public class MaskAndNamesTests
         foreach (var name in SamplerNames.Names) Assert.Equal(name, SamplerNames.Format(SamplerNames.TryParse(name)!.Value));
         Assert.Equal(Engine.Scheduling.SamplerId.DpmPlusPlus2MKarras, SamplerNames.TryParse(" k_dpmpp_2m_karras "));
         Assert.Null(SamplerNames.TryParse("LMS"));
+        Assert.Equal(Engine.Scheduling.SamplerId.UniPc, SamplerNames.TryParse("unipc"));
+        Assert.Equal(Engine.Scheduling.SamplerId.Lcm, SamplerNames.TryParse("k_lcm"));
     }
 }
