@@ -29,6 +29,8 @@ public class PreprocessorBenchmarks
         ["mask_box"] = new() { ["x"] = "50", ["y"] = "60", ["width"] = "200", ["height"] = "150" },
     };
 
+    public static Dictionary<string, string>? SettingsOf(string module) => Settings.GetValueOrDefault(module);
+
     [ParamsSource(nameof(Modules))]
     public string Module { get; set; } = "copy";
 
