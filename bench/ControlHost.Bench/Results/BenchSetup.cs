@@ -17,10 +17,13 @@ internal static class BenchSetup
     public static string Evalset => Path.Combine(Root, "tests", "fixtures", "evalset");
     public const int Threads = 2;
 
+    /// <summary>CPU unless CONTROLHOST_BENCH_DEVICE=cuda (bench/gpu.sh on a GPU machine).</summary>
+    public static DeviceChoice Device => Environment.GetEnvironmentVariable("CONTROLHOST_BENCH_DEVICE") == "cuda" ? DeviceChoice.Cuda : DeviceChoice.Cpu;
+
     /// <summary>The generation service over a model root, CPU, as every caller makes it; ready hints need no plugin.</summary>
     public static GenerationService Service(string? modelRoot = null, bool plugins = false) => new(new ServiceOptions
     {
-        ModelRoots = [modelRoot ?? Models], Device = DeviceChoice.Cpu, Threads = Threads, Paths = PathPolicy.Local,
+        ModelRoots = [modelRoot ?? Models], Device = Device, Threads = Threads, Paths = PathPolicy.Local,
         PluginFolders = plugins ? null : [],
     });
 

@@ -10,11 +10,12 @@ namespace ControlHost.Bench.Results;
 /// options, inputs and outputs bound once), with nothing of the engine around them. A guidance step is one UNet run
 /// at batch 2 plus one run at batch 2 per ControlNet.
 /// </summary>
-internal sealed class Floors : IDisposable
+internal sealed class Floors(int latent = 16, int hint = 128) : IDisposable
 {
     private readonly SessionOptions _options = ExecutionDevice.Resolve(DeviceChoice.Cpu, BenchSetup.Threads).CreateOptions();
     private readonly List<IDisposable> _owned = [];
-    public const int Batch = 2, Latent = 16, Hint = 128, Tokens = 77;
+    public const int Batch = 2, Tokens = 77;
+    private readonly int Latent = latent, Hint = hint;
 
     /// <summary>ms per bare run of a ControlNet, and its outputs' shapes (the UNet's residual inputs).</summary>
     public (double Ms, Dictionary<string, long[]> Residuals) ControlNet(string path, int runs)

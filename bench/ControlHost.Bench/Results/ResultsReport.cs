@@ -28,7 +28,7 @@ internal static class ResultsReport
         Line();
         Line($"Written by `bash bench/run.sh` on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC{(quick ? " (quick run: one repeat; not for comparison)" : "")}.");
         Line();
-        Line($"Machine: {Machine()}; .NET {Environment.Version}; ONNX Runtime {OrtVersion()} (CPU provider, {BenchSetup.Threads} intra-op threads, spinning off); " +
+        Line($"Machine: {Machine()}; .NET {Environment.Version}; ONNX Runtime {OrtVersion()} ({(BenchSetup.Device == Engine.Onnx.DeviceChoice.Cuda ? "CUDA provider asked for" : "CPU provider")}, {BenchSetup.Threads} intra-op threads, spinning off); " +
              $"OpenCV {OpenCvSharp.Cv2.GetVersionString()}.");
         Line();
 
