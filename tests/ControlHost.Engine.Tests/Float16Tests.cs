@@ -27,8 +27,8 @@ public sealed class Float16Tests(EmbeddedModelFixture f) : IClassFixture<Embedde
     private string Folder(string tag, bool unet, bool vae, bool text, bool controlNet)
     {
         var root = Path.Combine(_root, tag);
-        Copy(RepoPaths.TinySd, Path.Combine(root, ModelCatalog.DefaultModelName));
-        Copy(Path.Combine(RepoPaths.Models, "controlnet-tiny-canny"), Path.Combine(root, "controlnet-tiny-canny"));
+        TestFolders.CopyTree(RepoPaths.TinySd, Path.Combine(root, ModelCatalog.DefaultModelName));
+        TestFolders.CopyTree(Path.Combine(RepoPaths.Models, "controlnet-tiny-canny"), Path.Combine(root, "controlnet-tiny-canny"));
         var sd = Path.Combine(root, ModelCatalog.DefaultModelName);
         if (unet) File.Copy(F16("unet.onnx"), Path.Combine(sd, "unet", "model.onnx"), true);
         if (vae) File.Copy(F16("vae_decoder.onnx"), Path.Combine(sd, "vae_decoder", "model.onnx"), true);
@@ -37,12 +37,6 @@ public sealed class Float16Tests(EmbeddedModelFixture f) : IClassFixture<Embedde
         return root;
     }
 
-    private static void Copy(string from, string to)
-    {
-        foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(dir.Replace(from, to));
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories)) File.Copy(file, file.Replace(from, to));
-    }
 
     private static GenerationJob Job() => EmbeddedModelFixture.Job(Prompt, 4242, new UnitSpec { Condition = "canny", Image = EmbeddedModelFixture.Scene(1) });
 

@@ -18,17 +18,11 @@ public sealed class Sd15LayoutTests : IDisposable
 
     public Sd15LayoutTests()
     {
-        Copy(Path.Combine(RepoPaths.Fixtures, "sd15-small"), _root);
-        Copy(Path.Combine(RepoPaths.TinySd, "tokenizer"), Path.Combine(_root, "sd15-small", "tokenizer"));
+        TestFolders.CopyTree(Path.Combine(RepoPaths.Fixtures, "sd15-small"), _root);
+        TestFolders.CopyTree(Path.Combine(RepoPaths.TinySd, "tokenizer"), Path.Combine(_root, "sd15-small", "tokenizer"));
         _service = new GenerationService(new ServiceOptions { ModelRoots = [_root], Device = DeviceChoice.Cpu, Threads = 2, Paths = PathPolicy.Local });
     }
 
-    private static void Copy(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(dir.Replace(from, to));
-        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories)) File.Copy(file, file.Replace(from, to));
-    }
 
     private GenerationJob Job(params UnitSpec[] units) => new()
     {
