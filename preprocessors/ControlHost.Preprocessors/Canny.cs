@@ -41,8 +41,9 @@ public static class Canny
     /// </summary>
     private static unsafe Mat StrongestChannelDerivatives(Mat rgb, out Mat dy)
     {
-        using var dx3 = new Mat();
-        using var dy3 = new Mat();
+        // The three-channel derivatives are scratch, kept per thread: fresh 1.5 MB buffers on every call cost their
+        // page faults each time (glibc maps blocks this large anew).
+        var (dx3, dy3) = Scratch(rgb.Rows, rgb.Cols);
         Cv2.Sobel(rgb, dx3, MatType.CV_16S, 1, 0, 3, 1, 0, BorderTypes.Replicate);
         Cv2.Sobel(rgb, dy3, MatType.CV_16S, 0, 1, 3, 1, 0, BorderTypes.Replicate);
         var dx = new Mat(rgb.Rows, rgb.Cols, MatType.CV_16SC1);
@@ -51,12 +52,27 @@ public static class Canny
         nint sx = (nint)dx3.DataPointer, sy = (nint)dy3.DataPointer, ox = (nint)dx.DataPointer, oy = (nint)dy.DataPointer;
         // Bands of rows on the cores OpenCV uses; a 512x512 image is worth splitting, a thumbnail is not.
         var bands = n < 65536 ? 1 : Math.Clamp(Cv2.GetNumThreads(), 1, 8);
-        Parallel.For(0, bands, b =>
-        {
-            int from = (int)((long)n * b / bands), to = (int)((long)n * (b + 1) / bands);
-            SelectStrongest((short*)sx + 3 * from, (short*)sy + 3 * from, (short*)ox + from, (short*)oy + from, to - from);
-        });
+        if (bands == 1) SelectStrongest((short*)sx, (short*)sy, (short*)ox, (short*)oy, n);
+        else
+            Parallel.For(0, bands, b =>
+            {
+                int from = (int)((long)n * b / bands), to = (int)((long)n * (b + 1) / bands);
+                SelectStrongest((short*)sx + 3 * from, (short*)sy + 3 * from, (short*)ox + from, (short*)oy + from, to - from);
+            });
         return dx;
+    }
+
+    [ThreadStatic] private static Mat? _dx3, _dy3;
+
+    private static (Mat, Mat) Scratch(int rows, int cols)
+    {
+        if (_dx3 is null || _dx3.Rows != rows || _dx3.Cols != cols)
+        {
+            _dx3?.Dispose();
+            _dy3?.Dispose();
+            (_dx3, _dy3) = (new Mat(rows, cols, MatType.CV_16SC3), new Mat(rows, cols, MatType.CV_16SC3));
+        }
+        return (_dx3, _dy3!);
     }
 
     /// <summary>

@@ -128,7 +128,7 @@ internal static class ResultsReport
             Line("| --- | ---: | ---: | ---: | ---: |");
             foreach (var r in new[] { f32Row, f16Row }) Line($"| {r.Label} | {F(r.MsPerStep)} | {F(r.InModelMs)} | {F(r.OutsideMs)} | {r.BytesPerStep:0} |");
             Line();
-            Line($"Float16 I/O costs {P(f16Row.MsPerStep / f32Row.MsPerStep - 1)} per step here: the conversions at the boundary (outside ORT: " +
+            Line($"Float16 I/O changes the step time by {P(f16Row.MsPerStep / f32Row.MsPerStep - 1)} here (runs vary by about that much): the conversions at the boundary (outside ORT: " +
                  $"{F(f16Row.OutsideMs - f32Row.OutsideMs)} ms more) and the Cast nodes inside the model. On CPU the engine keeps its own tensors in float32 either way.");
             Line();
         }
