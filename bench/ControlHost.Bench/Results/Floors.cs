@@ -27,11 +27,11 @@ internal sealed class Floors(int latent = 16, int hint = 128) : IDisposable
             ["controlnet_cond"] = [Batch, 3, Hint, Hint],
         };
         // Let ONNX Runtime allocate the outputs once to learn their shapes, then bind buffers of those shapes.
-        using var probe = Bind(session, inputs, null, out var outputs);
-        session.RunWithBinding(new RunOptions(), probe);
+        using var probe = Bind(session, inputs, null);
+        using (var once = new RunOptions()) session.RunWithBinding(once, probe);
         var shapes = probe.GetOutputValues().Zip(session.OutputMetadata.Keys)
             .ToDictionary(p => p.Second, p => p.First.GetTensorTypeAndShape().Shape);
-        using var binding = Bind(session, inputs, shapes, out _);
+        using var binding = Bind(session, inputs, shapes);
         return (Time(session, binding, runs), shapes);
     }
 
@@ -43,16 +43,15 @@ internal sealed class Floors(int latent = 16, int hint = 128) : IDisposable
         foreach (var (name, shape) in residuals)
             if (session.InputMetadata.ContainsKey(name)) inputs[name] = shape;
         var output = session.OutputMetadata.Keys.First();
-        using var binding = Bind(session, inputs, new Dictionary<string, long[]> { [output] = [Batch, 4, Latent, Latent] }, out _);
+        using var binding = Bind(session, inputs, new Dictionary<string, long[]> { [output] = [Batch, 4, Latent, Latent] });
         return Time(session, binding, runs);
     }
 
     private static int ContextDim(InferenceSession session) => session.InputMetadata["encoder_hidden_states"].Dimensions[2];
 
-    private OrtIoBinding Bind(InferenceSession session, Dictionary<string, long[]> inputs, Dictionary<string, long[]>? outputs, out List<OrtValue> values)
+    private OrtIoBinding Bind(InferenceSession session, Dictionary<string, long[]> inputs, Dictionary<string, long[]>? outputs)
     {
         var binding = session.CreateIoBinding();
-        values = [];
         // Inputs like a generation's: unit-normal latents and context, a hint in [0, 1], residual inputs fed zeros as the
         // engine feeds them without a unit. (Constant inputs ran the SD 1.5-shaped UNet faster than real ones.)
         foreach (var (name, shape) in inputs)

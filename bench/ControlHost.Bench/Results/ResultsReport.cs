@@ -51,6 +51,7 @@ internal static class ResultsReport
         var unetFloor = floors.UNet(Path.Combine(BenchSetup.Models, "tiny-sd", "unet", "model.onnx"), cn[0].Residuals, runs);
         var plainPath = Path.Combine(outDir, "out", "unet-plain.onnx");
         double? plainFloor = File.Exists(plainPath) ? floors.UNet(plainPath, [], runs) : null;
+        double FloorOf(int units) => unetFloor + cn.Take(units).Sum(c => c.Ms);
 
         Line("## Per-step time against the bare floor");
         Line();
@@ -64,7 +65,7 @@ internal static class ResultsReport
         for (var k = 0; k < stacked.Count; k++)
         {
             var s = stacked[k];
-            var floor = unetFloor + cn.Take(k).Sum(c => c.Ms);
+            var floor = FloorOf(k);
             var extra = k == 0 ? "" : F(s.MsPerStep - stacked[k - 1].MsPerStep);
             Line($"| {k} | {F(s.MsPerStep)} | {F(floor)} | {F(s.MsPerStep / floor, "0.000")} | {extra} | {(s.OwnRunMs is { } o ? F(o) : "")} | {P(s.Overhead)} | {F(s.FirstStepOutsideMs)} ms | {s.BytesPerStep:0} |");
         }
@@ -79,7 +80,7 @@ internal static class ResultsReport
         Plots.Lines(Path.Combine(plots, "step-vs-units.png"), "Time per denoising step against stacked ControlNet units", "units", "ms per step",
         [
             ("ControlHost, cfg 5", Xs(stacked.Count), stacked.Select(s => s.MsPerStep).ToArray()),
-            ("bare ONNX Runtime floor", Xs(stacked.Count), Enumerable.Range(0, stacked.Count).Select(k => unetFloor + cn.Take(k).Sum(c => c.Ms)).ToArray()),
+            ("bare ONNX Runtime floor", Xs(stacked.Count), Enumerable.Range(0, stacked.Count).Select(FloorOf).ToArray()),
             ("ControlHost, cfg 1", Xs(unguided.Count), unguided.Select(s => s.MsPerStep).ToArray()),
         ]);
         Line("![time per step against units](plots/step-vs-units.png)");
