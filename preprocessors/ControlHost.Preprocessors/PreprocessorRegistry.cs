@@ -18,7 +18,7 @@ public static class PreprocessorRegistry
     [
         Canny.Module, HoughLines.Module, LineSegments.Module, Scribble.Module, SoftEdge.Module, Intensity.Module,
         OpenPoseEstimator.Module, Depth.Module, Depth.ReadyModule, Segmentation.Module,
-        ColourHistogram.Module, ColourPalette.Module, ColourGrid.Module,
+        ColourHistogram.Module, ColourPalette.Module, ColourGrid.Module, ObjectReference.Module,
         Shuffle.Module, TileResample.Module, Invert.Module, Threshold.Module, Blur.Module, Passthrough.Module,
         Masks.BoxModule, Masks.PolygonModule, Masks.PaintedModule, Masks.InpaintModule,
     ];

@@ -25,7 +25,7 @@ public class PluginHostTests : IDisposable
         using var host = Load(Shipped);
         Assert.Empty(host.Failed);
         foreach (var id in new[] { "canny", "lines", "lsd", "scribble", "softedge", "intensity", "pose", "depth", "seg", "colour",
-                     "colour_grid", "shuffle", "tile", "inpaint" })
+                     "colour_grid", "shuffle", "tile", "inpaint", "reference" })
             Assert.NotNull(host.Registry.Find(id));
         Assert.Equal("lsd", host.Registry.Find("mlsd")!.Id);
         Assert.Equal("colour_grid", host.Registry.Find("color")!.Id);

@@ -16,6 +16,8 @@ namespace ControlHost.Evaluation;
 /// <summary>
 /// controlhost-eval [--models DIR] [--evalset DIR] [--seeds N] [--steps N] [--cfg S] [--sampler NAME] [--only a,b]: generates from the held-out
 /// scenes with ONNX Runtime, with and without each control (same prompt and seed), and prints the adherence table.
+/// <c>controlhost-eval placement</c> scores placement seams (SeamEvaluation) and <c>controlhost-eval reference</c>
+/// the reference adapter through box placement (ReferenceEvaluation).
 /// </summary>
 internal static class Program
 {
@@ -46,6 +48,7 @@ internal static class Program
         // The model's recommended guidance unless one is given (the embedded model recommends 4).
         var cfg = cfgText.Length > 0 ? double.Parse(cfgText, CultureInfo.InvariantCulture) : GenerationPolicy.CfgScale(new GenerationJob(), folder);
         if (args.Length > 0 && args[0] == "placement") return SeamEvaluation.Run(service, root, seeds);
+        if (args.Length > 0 && args[0] == "reference") return ReferenceEvaluation.Run(service, root, seeds, steps);
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(evalDir, "scenes.json")));
         var scenes = doc.RootElement.GetProperty("scenes").EnumerateArray().ToArray();
         var clock = Stopwatch.StartNew();

@@ -9,6 +9,8 @@ Stages (each resumable: a checkpoint is written every few minutes and at the end
     decoder     fine-tune the VAE decoder alone (sharper edges; the encoder and so the latents stay fixed)
     unet        UNet + text encoder + colour adapter, jointly, on the cached latents
     controlnet  one ControlNet per condition (--cond canny|lines|scribble|pose|depth|seg|intensity)
+    reference   the reference adapter (an object image -> context tokens) through the frozen inpainting UNet
+    reference-export  models/adapter-tiny-reference and its parity fixture (reference.py)
     export      ONNX files, configs and parity fixtures into models/
     eval        adherence of the exported models (runs tools/ControlHost.Evaluation with ONNX Runtime)
 Work files go to tools/forge/cache/ (git-ignored).
@@ -486,8 +488,19 @@ def stage_unpack(args):
     return True
 
 
+def stage_reference(args):
+    import reference  # imports this module: loaded on use
+    return reference.stage_reference(args)
+
+
+def stage_reference_export(args):
+    import reference
+    return reference.stage_export(args)
+
+
 STAGES = {"vae": stage_vae, "latents": stage_latents, "decoder": stage_decoder, "unet": stage_unet, "controlnet": stage_controlnet,
-          "export": stage_export, "eval": stage_eval, "pack": stage_pack, "unpack": stage_unpack}
+          "export": stage_export, "eval": stage_eval, "pack": stage_pack, "unpack": stage_unpack,
+          "reference": stage_reference, "reference-export": stage_reference_export}
 
 
 def main():

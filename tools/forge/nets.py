@@ -14,6 +14,10 @@ UNET_CHANNELS = (48, 96, 96)
 NUM_DOWN_RESIDUALS = 6
 COLOUR_TOKENS = 8
 HIST_BINS = 180
+# The reference adapter's condition: an object image as 4 planes (RGB times the object's mask, then the mask) of
+# REFERENCE_SIZE squared, flattened; it gives REFERENCE_TOKENS context tokens.
+REFERENCE_SIZE = 32
+REFERENCE_TOKENS = 8
 
 
 def norm(ch):
@@ -218,6 +222,32 @@ class ColourAdapter(nn.Module):
     def forward(self, hist):
         h = self.l2(F.silu(self.l1(hist * 10.0)))
         return self.ln(h.reshape(hist.shape[0], COLOUR_TOKENS, TEXT_DIM))
+
+
+class ReferenceAdapter(nn.Module):
+    """An image of an object -> context tokens (the `reference` condition), the colour adapter's mechanism: the
+    tokens are appended to the conditional text embeddings. Strided convolutions keep the outline's layout (the
+    4x4 grid of features is flattened, not pooled); the object's mean colour and fill enter directly as well, so
+    colour need not be rediscovered by the convolutions."""
+
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.Sequential(
+            nn.Conv2d(4, 32, 3, 2, 1), nn.SiLU(),
+            nn.Conv2d(32, 64, 3, 2, 1), nn.SiLU(),
+            nn.Conv2d(64, 64, 3, 2, 1), nn.SiLU())
+        grid = (REFERENCE_SIZE // 8) ** 2
+        self.summary = nn.Linear(4, 64)
+        self.l1, self.l2 = nn.Linear(64 * grid + 64, 256), nn.Linear(256, REFERENCE_TOKENS * TEXT_DIM)
+        self.ln = nn.LayerNorm(TEXT_DIM)
+
+    def forward(self, condition):
+        x = condition.reshape(-1, 4, REFERENCE_SIZE, REFERENCE_SIZE)
+        area = x[:, 3].sum((1, 2))[:, None]
+        summary = torch.cat([x[:, :3].sum((2, 3)) / area.clamp(min=1.0), area / REFERENCE_SIZE ** 2], 1)
+        h = torch.cat([self.convs(x).flatten(1), F.silu(self.summary(summary))], 1)
+        h = self.l2(F.silu(self.l1(h)))
+        return self.ln(h.reshape(-1, REFERENCE_TOKENS, TEXT_DIM))
 
 
 class VAE(nn.Module):

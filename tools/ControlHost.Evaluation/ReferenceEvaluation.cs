@@ -1,0 +1,120 @@
+using System.Globalization;
+using System.Text.Json;
+using ControlHost.Application.Generation;
+using ControlHost.Application.Inpainting;
+using ControlHost.Application.Placement;
+using ControlHost.Application.Sources;
+using ControlHost.Application.Units;
+using ControlHost.Abstractions;
+using ControlHost.Engine.Imaging;
+using ControlHost.Preprocessors;
+using OpenCvSharp;
+
+namespace ControlHost.Evaluation;
+
+/// <summary>
+/// controlhost-eval reference [--seeds N] [--steps N]: how well box placement draws the object of a reference
+/// picture (tests/fixtures/evalset-reference, from tools/forge/reference_fixtures.py). Each object is placed in its
+/// box on its background with the generic prompt, once with a <c>reference</c> unit of its picture and once
+/// without, same seed. Inside the box: the CIEDE2000 distance between the mean colour where the object belongs (its
+/// mask, which the box fits exactly) and the picture's object colour; and the IoU of that mask with what the
+/// placement changed (pixels more than 40 from the background in some channel).
+/// </summary>
+internal static class ReferenceEvaluation
+{
+    private const int ChangedThreshold = 40;
+
+    public static int Run(GenerationService service, string root, int seeds, int steps)
+    {
+        if (!service.Catalog.Adapters.Any(a => a.Condition == "reference"))
+        {
+            Console.WriteLine("reference   (no reference adapter exported yet)");
+            return 1;
+        }
+        var dir = Path.Combine(root, "tests", "fixtures", "evalset-reference");
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "cases.json")));
+        var prompt = doc.RootElement.GetProperty("prompt").GetString()!;
+        var threshold = doc.RootElement.GetProperty("threshold").GetInt32();
+        var placer = new Placer(service);
+        // [ood][with] sums of colour distance and IoU, and counts.
+        var colour = new double[2, 2];
+        var iou = new double[2, 2];
+        var count = new int[2];
+        foreach (var c in doc.RootElement.GetProperty("cases").EnumerateArray())
+        {
+            var name = c.GetProperty("name").GetString()!;
+            var ood = c.GetProperty("ood").GetBoolean() ? 1 : 0;
+            var b = c.GetProperty("box").EnumerateArray().Select(v => v.GetInt32()).ToArray();
+            var box = new PixelBox(b[0], b[1], b[2], b[3]);
+            var background = ImageIo.Load(Path.Combine(dir, $"{name}.background.png"));
+            var picture = ImageIo.Load(Path.Combine(dir, $"{name}.object.png"));
+            var mask = ImageIo.Load(Path.Combine(dir, $"{name}.mask.png"));
+            var target = MeanLab(picture, ObjectReference.ForegroundMask(picture, threshold));
+            for (uint seed = 0; seed < seeds; seed++)
+            {
+                for (var with = 0; with < 2; with++)
+                {
+                    IReadOnlyList<UnitSpec> units = with == 1
+                        ? [new UnitSpec { Condition = "reference", Image = ImageSource.FromImage(picture), Options = new Dictionary<string, string> { ["threshold"] = threshold.ToString(CultureInfo.InvariantCulture) } }]
+                        : [];
+                    var placed = placer.Place(new PlacementJob
+                    {
+                        Background = ImageSource.FromImage(background), Prompt = prompt, Seed = 500 + seed, Steps = steps,
+                        Boxes = [new BoxPlacement { Box = box, Units = units }],
+                    }).Image;
+                    var (distance, overlap) = Score(placed, background, box, mask, target);
+                    colour[ood, with] += distance;
+                    iou[ood, with] += overlap;
+                }
+                count[ood]++;
+            }
+        }
+        Console.WriteLine($"reference through box placement ('{prompt}', {seeds} seeds, {steps} steps; with vs without a reference unit)");
+        Console.WriteLine($"{"set",-16} {"measure",-34} {"with",7} {"without",8} {"ratio",7}");
+        for (var ood = 0; ood < 2; ood++)
+        {
+            if (count[ood] == 0) continue;
+            var set = ood == 1 ? "out-of-distrib." : "in-grammar";
+            double cw = colour[ood, 1] / count[ood], co = colour[ood, 0] / count[ood], iw = iou[ood, 1] / count[ood], io = iou[ood, 0] / count[ood];
+            Console.WriteLine($"{set,-16} {"colour CIEDE2000 (lower=better)",-34} {cw,7:0.00} {co,8:0.00} {cw / co,6:0.00}x  ({count[ood]})");
+            Console.WriteLine($"{set,-16} {"shape IoU in the box",-34} {iw,7:0.000} {io,8:0.000} {(io == 0 ? double.PositiveInfinity : iw / io),6:0.00}x  ({count[ood]})");
+        }
+        return 0;
+    }
+
+    /// <summary>(colour distance where the object belongs, IoU of the object's mask with the changed pixels).</summary>
+    public static (double Distance, double IoU) Score(RgbImage placed, RgbImage background, PixelBox box, RgbImage objectMask, (double L, double A, double B) target)
+    {
+        var inObject = new byte[placed.Width * placed.Height];
+        var changed = new byte[inObject.Length];
+        int both = 0, either = 0;
+        for (var y = 0; y < box.Height; y++)
+            for (var x = 0; x < box.Width; x++)
+            {
+                var i = (box.Y + y) * placed.Width + box.X + x;
+                var m = objectMask.Pixels[(y * objectMask.Width + x) * 3] >= 128;
+                var d = 0;
+                for (var ch = 0; ch < 3; ch++) d = Math.Max(d, Math.Abs(placed.Pixels[3 * i + ch] - background.Pixels[3 * i + ch]));
+                var ch2 = d > ChangedThreshold;
+                inObject[i] = m ? (byte)1 : (byte)0;
+                if (m && ch2) both++;
+                if (m || ch2) either++;
+            }
+        var mean = MeanLab(placed, inObject);
+        return (SeamEvaluation.Ciede2000(mean, target), either == 0 ? 0 : (double)both / either);
+    }
+
+    private static (double L, double A, double B) MeanLab(RgbImage image, byte[] mask)
+    {
+        using var lab = Harmonizer.Lab(image);
+        double l = 0, a = 0, b = 0;
+        var n = 0;
+        for (var i = 0; i < mask.Length; i++)
+        {
+            if (mask[i] == 0) continue;
+            var v = lab.At<Vec3f>(i / image.Width, i % image.Width);
+            (l, a, b, n) = (l + v[0], a + v[1], b + v[2], n + 1);
+        }
+        return n == 0 ? (0, 0, 0) : (l / n, a / n, b / n);
+    }
+}
