@@ -48,7 +48,7 @@ internal static class Program
         // The model's recommended guidance unless one is given (the embedded model recommends 4).
         var cfg = cfgText.Length > 0 ? double.Parse(cfgText, CultureInfo.InvariantCulture) : GenerationPolicy.CfgScale(new GenerationJob(), folder);
         if (args.Length > 0 && args[0] == "placement") return SeamEvaluation.Run(service, root, seeds);
-        if (args.Length > 0 && args[0] == "reference") return ReferenceEvaluation.Run(service, root, seeds, steps);
+        if (args.Length > 0 && args[0] == "reference") return ReferenceEvaluation.Run(service, root, seeds, steps, args.Contains("--pictures") ? Arg("--pictures", "") : null);
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(evalDir, "scenes.json")));
         var scenes = doc.RootElement.GetProperty("scenes").EnumerateArray().ToArray();
         var clock = Stopwatch.StartNew();

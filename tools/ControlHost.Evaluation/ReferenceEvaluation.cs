@@ -13,18 +13,19 @@ using OpenCvSharp;
 namespace ControlHost.Evaluation;
 
 /// <summary>
-/// controlhost-eval reference [--seeds N] [--steps N]: how well box placement draws the object of a reference
+/// controlhost-eval reference [--seeds N] [--steps N] [--pictures DIR]: how well box placement draws the object of a reference
 /// picture (tests/fixtures/evalset-reference, from tools/forge/reference_fixtures.py). Each object is placed in its
 /// box on its background with the generic prompt, once with a <c>reference</c> unit of its picture and once
 /// without, same seed. Inside the box: the CIEDE2000 distance between the mean colour where the object belongs (its
 /// mask, which the box fits exactly) and the picture's object colour; and the IoU of that mask with what the
-/// placement changed (pixels more than 40 from the background in some channel).
+/// placement changed (pixels more than 40 from the background in some channel). --pictures writes the first seed's
+/// placements (NAME.with.png, NAME.without.png) for docs/reference/make.sh.
 /// </summary>
-internal static class ReferenceEvaluation
+public static class ReferenceEvaluation
 {
     private const int ChangedThreshold = 40;
 
-    public static int Run(GenerationService service, string root, int seeds, int steps)
+    public static int Run(GenerationService service, string root, int seeds, int steps, string? pictures)
     {
         if (!service.Catalog.Adapters.Any(a => a.Condition == "reference"))
         {
@@ -62,6 +63,8 @@ internal static class ReferenceEvaluation
                         Background = ImageSource.FromImage(background), Prompt = prompt, Seed = 500 + seed, Steps = steps,
                         Boxes = [new BoxPlacement { Box = box, Units = units }],
                     }).Image;
+                    if (pictures is not null && seed == 0)
+                        PngParameters.Save(placed, Path.Combine(Directory.CreateDirectory(pictures).FullName, $"{name}.{(with == 1 ? "with" : "without")}.png"), null);
                     var (distance, overlap) = Score(placed, background, box, mask, target);
                     colour[ood, with] += distance;
                     iou[ood, with] += overlap;
