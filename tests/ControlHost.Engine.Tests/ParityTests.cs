@@ -25,8 +25,8 @@ public class ParityTests
         foreach (var part in new[] { "text_encoder", "unet", "vae_encoder", "vae_decoder" })
             Assert.Contains($"tiny-sd__{part}", names);
         Assert.Contains("tiny-sd-inpainting__unet", names);
-        foreach (var cn in Directory.GetDirectories(RepoPaths.Models, "controlnet-*"))
-            Assert.Contains(Path.GetFileName(cn), names);
+        foreach (var folder in Directory.GetDirectories(RepoPaths.Models, "controlnet-*").Concat(Directory.GetDirectories(RepoPaths.Models, "adapter-*")))
+            Assert.Contains(Path.GetFileName(folder), names);
     }
 
     [Theory]

@@ -18,7 +18,8 @@ namespace ControlHost.Evaluation;
 /// box on its background with the generic prompt, once with a <c>reference</c> unit of its picture and once
 /// without, same seed. Inside the box: the CIEDE2000 distance between the mean colour where the object belongs (its
 /// mask, which the box fits exactly) and the picture's object colour; and the IoU of that mask with what the
-/// placement changed (pixels more than 40 from the background in some channel). --pictures writes the first seed's
+/// placement changed (pixels more than 40 from the background in some channel). A third placement without the unit
+/// but with a caption naming the object's colour and shape word shows what text alone gets. --pictures writes the first seed's
 /// placements (NAME.with.png, NAME.without.png) for docs/reference/make.sh.
 /// </summary>
 public static class ReferenceEvaluation
@@ -37,9 +38,9 @@ public static class ReferenceEvaluation
         var prompt = doc.RootElement.GetProperty("prompt").GetString()!;
         var threshold = doc.RootElement.GetProperty("threshold").GetInt32();
         var placer = new Placer(service);
-        // [ood][with] sums of colour distance and IoU, and counts.
-        var colour = new double[2, 2];
-        var iou = new double[2, 2];
+        // [ood][variant] sums of colour distance and IoU (variants: without, with the unit, the caption alone), and counts.
+        var colour = new double[2, 3];
+        var iou = new double[2, 3];
         var count = new int[2];
         foreach (var c in doc.RootElement.GetProperty("cases").EnumerateArray())
         {
@@ -53,18 +54,19 @@ public static class ReferenceEvaluation
             var target = MeanLab(picture, ObjectReference.ForegroundMask(picture, threshold));
             for (uint seed = 0; seed < seeds; seed++)
             {
-                for (var with = 0; with < 2; with++)
+                for (var with = 0; with < 3; with++)
                 {
                     IReadOnlyList<UnitSpec> units = with == 1
                         ? [new UnitSpec { Condition = "reference", Image = ImageSource.FromImage(picture), Options = new Dictionary<string, string> { ["threshold"] = threshold.ToString(CultureInfo.InvariantCulture) } }]
                         : [];
                     var placed = placer.Place(new PlacementJob
                     {
-                        Background = ImageSource.FromImage(background), Prompt = prompt, Seed = 500 + seed, Steps = steps,
+                        Background = ImageSource.FromImage(background), Prompt = with == 2 ? c.GetProperty("caption").GetString() : prompt,
+                        Seed = 500 + seed, Steps = steps,
                         Boxes = [new BoxPlacement { Box = box, Units = units }],
                     }).Image;
                     if (pictures is not null && seed == 0)
-                        PngParameters.Save(placed, Path.Combine(Directory.CreateDirectory(pictures).FullName, $"{name}.{(with == 1 ? "with" : "without")}.png"), null);
+                        PngParameters.Save(placed, Path.Combine(Directory.CreateDirectory(pictures).FullName, $"{name}.{(with == 1 ? "with" : with == 0 ? "without" : "caption")}.png"), null);
                     var (distance, overlap) = Score(placed, background, box, mask, target);
                     colour[ood, with] += distance;
                     iou[ood, with] += overlap;
@@ -73,14 +75,15 @@ public static class ReferenceEvaluation
             }
         }
         Console.WriteLine($"reference through box placement ('{prompt}', {seeds} seeds, {steps} steps; with vs without a reference unit)");
-        Console.WriteLine($"{"set",-16} {"measure",-34} {"with",7} {"without",8} {"ratio",7}");
+        Console.WriteLine($"{"set",-16} {"measure",-34} {"with",7} {"without",8} {"ratio",7}   caption alone");
         for (var ood = 0; ood < 2; ood++)
         {
             if (count[ood] == 0) continue;
             var set = ood == 1 ? "out-of-distrib." : "in-grammar";
             double cw = colour[ood, 1] / count[ood], co = colour[ood, 0] / count[ood], iw = iou[ood, 1] / count[ood], io = iou[ood, 0] / count[ood];
-            Console.WriteLine($"{set,-16} {"colour CIEDE2000 (lower=better)",-34} {cw,7:0.00} {co,8:0.00} {cw / co,6:0.00}x  ({count[ood]})");
-            Console.WriteLine($"{set,-16} {"shape IoU in the box",-34} {iw,7:0.000} {io,8:0.000} {(io == 0 ? double.PositiveInfinity : iw / io),6:0.00}x  ({count[ood]})");
+            double cc = colour[ood, 2] / count[ood], ic = iou[ood, 2] / count[ood];
+            Console.WriteLine($"{set,-16} {"colour CIEDE2000 (lower=better)",-34} {cw,7:0.00} {co,8:0.00} {cw / co,6:0.00}x   {cc:0.00}  ({count[ood]})");
+            Console.WriteLine($"{set,-16} {"shape IoU in the box",-34} {iw,7:0.000} {io,8:0.000} {(io == 0 ? double.PositiveInfinity : iw / io),6:0.00}x   {ic:0.000}  ({count[ood]})");
         }
         return 0;
     }
@@ -107,7 +110,7 @@ public static class ReferenceEvaluation
         return (SeamEvaluation.Ciede2000(mean, target), either == 0 ? 0 : (double)both / either);
     }
 
-    private static (double L, double A, double B) MeanLab(RgbImage image, byte[] mask)
+    public static (double L, double A, double B) MeanLab(RgbImage image, byte[] mask)
     {
         using var lab = Harmonizer.Lab(image);
         double l = 0, a = 0, b = 0;

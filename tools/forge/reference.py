@@ -29,6 +29,7 @@ import vocab
 DATA_SCENES = 8000
 MIN_AREA = 40  # visible pixels an object needs to be a training sample
 PROMPT = "a shape"
+HIGH_NOISE = os.environ.get("REFERENCE_HIGH_NOISE") == "1"  # the second run's noise levels (see step_fn)
 
 
 def planes(rgb, mask):
@@ -137,7 +138,10 @@ def stage_reference(args):
         tok[(r >= 0.4) & (r < 0.8)] = generic
         z0 = latents[idx]
         noise = torch.randn(z0.shape, generator=gen)
-        t = torch.randint(0, 1000, (32,), generator=gen)
+        # Noise levels drawn with a density rising toward pure noise (t = 999 (1 - u^2)) where HIGH_NOISE is set:
+        # the outline is decided in the first, noisiest steps.
+        u = torch.rand(32, generator=gen)
+        t = ((1 - u ** 2) * 999).long() if HIGH_NOISE else torch.randint(0, 1000, (32,), generator=gen)
         a = ac[t][:, None, None, None]
         zt = a.sqrt() * z0 + (1 - a).sqrt() * noise
         with torch.no_grad():
@@ -149,7 +153,8 @@ def stage_reference(args):
 
     return forge.train_loop("reference", {"adapter": adapter}, list(adapter.parameters()), args.lr or 1e-3,
                             args.steps or 100000, args.minutes, step_fn, ema_of=adapter,
-                            run_info={"batch": 32, "data": f"one object each of {len(scene_of)} scenes v2 training scenes"})
+                            run_info={"batch": 32, "data": f"one object each of {len(scene_of)} scenes v2 training scenes"
+                                      + (", noise levels drawn toward pure noise" if HIGH_NOISE else "")})
 
 
 def load_adapter():

@@ -4,7 +4,8 @@
 
 tests/fixtures/evalset-reference/: objects to place, for `controlhost-eval reference`. Each case is a background,
 a picture of one object on white (cropped to the object with a margin), the object's mask at its bounding box, and
-the box on the background where it goes (the object's size, so the reference fits it exactly). Ten cases come from
+the box on the background where it goes (the object's size, so the reference fits it exactly), and a caption
+naming its colour and shape word (what text alone can say of it, for comparison). Ten cases come from
 training's shape families, five from the out-of-distribution families that no stage trains on.
 
 tests/fixtures/reference/planes.json: one object picture and the condition Python makes of it (the border-colour
@@ -73,8 +74,9 @@ def main():
         write_png(os.path.join(out, f"{name}.background.png"), bg.astype(np.uint8))
         write_png(os.path.join(out, f"{name}.object.png"), picture)
         write_png(os.path.join(out, f"{name}.mask.png"), (mask[y0:y1, x0:x1] * 255).astype(np.uint8))
+        word = scenes_v2.CAPTION_WORD.get(family, family)
         cases.append({"name": name, "family": family, "ood": family in scenes_v2.OOD_SHAPES, "colour": colour,
-                      "rgb": [int(v) for v in rgb], "box": [bx, by, w, h]})
+                      "caption": scenes._article(f"{colour} {word}"), "rgb": [int(v) for v in rgb], "box": [bx, by, w, h]})
     with open(os.path.join(out, "cases.json"), "w") as f:
         json.dump({"prompt": reference.PROMPT, "threshold": THRESHOLD, "cases": cases}, f, indent=1)
 

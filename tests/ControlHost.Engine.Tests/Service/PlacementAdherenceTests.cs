@@ -141,4 +141,35 @@ public class PlacementAdherenceTests(EmbeddedModelFixture f) : IClassFixture<Emb
         // Measured: own 17 of 20, the neighbour's 3 (box b's crop does not reach box a, so those are the model's own colour errors).
         Assert.True(own >= 14 && leaked <= 4, $"own colour {own} of {2 * seeds} boxes, the neighbour's {leaked}: {string.Join(", ", seen)}");
     }
+    /// <summary>Evaluation objects (tests/fixtures/evalset-reference) the reference test places: a purple oval, a
+    /// yellow blob, a pink ring, a blue star, a purple cross and a teal wobbly outline.</summary>
+    private static readonly string[] ReferenceCases = ["ref1", "ref4", "ref5", "ref9", "ref10", "ref13"];
+
+    [Fact]
+    public void A_reference_unit_at_least_halves_the_colour_distance_to_the_object_and_raises_the_shape_iou()
+    {
+        var dir = Path.Combine(RepoPaths.Fixtures, "evalset-reference");
+        var cases = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "cases.json"))).RootElement.GetProperty("cases")
+            .EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!);
+        double colourWith = 0, colourWithout = 0, iouWith = 0, iouWithout = 0;
+        foreach (var name in ReferenceCases)
+        {
+            var b = cases[name].GetProperty("box").EnumerateArray().Select(v => v.GetInt32()).ToArray();
+            var box = new PixelBox(b[0], b[1], b[2], b[3]);
+            var background = Engine.Imaging.ImageIo.Load(Path.Combine(dir, $"{name}.background.png"));
+            var picture = Engine.Imaging.ImageIo.Load(Path.Combine(dir, $"{name}.object.png"));
+            var mask = Engine.Imaging.ImageIo.Load(Path.Combine(dir, $"{name}.mask.png"));
+            var target = ReferenceEvaluation.MeanLab(picture, ObjectReference.ForegroundMask(picture, 40));
+            RgbImage PlaceObject(params UnitSpec[] units) => new Placer(f.Service).Place(new PlacementJob
+            {
+                Background = background, Prompt = "a shape", Seed = 7, Steps = 12, Boxes = [new BoxPlacement { Box = box, Units = units }],
+            }).Image;
+            var (cw, iw) = ReferenceEvaluation.Score(PlaceObject(new UnitSpec { Condition = "reference", Image = picture }), background, box, mask, target);
+            var (co, io) = ReferenceEvaluation.Score(PlaceObject(), background, box, mask, target);
+            (colourWith, colourWithout, iouWith, iouWithout) = (colourWith + cw, colourWithout + co, iouWith + iw, iouWithout + io);
+        }
+        var n = ReferenceCases.Length;
+        var report = $"CIEDE2000 {colourWith / n:0.0} with the reference vs {colourWithout / n:0.0} without; shape IoU {iouWith / n:0.000} vs {iouWithout / n:0.000}";
+        Assert.True(colourWith <= 0.5 * colourWithout && iouWith > iouWithout, report);
+    }
 }
