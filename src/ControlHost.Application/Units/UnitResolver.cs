@@ -59,8 +59,10 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
         var type = registry.Find(spec.Condition) ?? ReadyHintType(spec, preprocess);
         var options = OptionValues.Resolve(type.Options, spec.Options);
         var pixelPerfect = spec.ProcessorResolution == 0 || !preprocess;
+        // A global condition describes the whole picture (its colours, the object in it) and has no geometry on the
+        // canvas, so pixel perfect leaves it at its own size: fitting it to the canvas would crop a wide picture.
         var fitted = pixelPerfect
-            ? ImageIo.Fit(input, width, height, spec.Resize)
+            ? type.Kind == ConditionKind.Global && preprocess ? input : ImageIo.Fit(input, width, height, spec.Resize)
             : ImageIo.ScaleShortSide(input, spec.ProcessorResolution);
         ConditionHint hint;
         if (!preprocess)
