@@ -20,11 +20,14 @@ namespace ControlHost.Evaluation;
 /// mask, which the box fits exactly) and the picture's object colour; and the IoU of that mask with what the
 /// placement changed (pixels more than 40 from the background in some channel). A third placement without the unit
 /// but with a caption naming the object's colour and shape word shows what text alone gets. --pictures writes the first seed's
-/// placements (NAME.with.png, NAME.without.png) for docs/reference/make.sh.
+/// placements (NAME.with.png, NAME.without.png, NAME.caption.png) for docs/reference/make.sh.
 /// </summary>
 public static class ReferenceEvaluation
 {
     private const int ChangedThreshold = 40;
+    // The three placements of each object and seed.
+    private const int Without = 0, WithUnit = 1, CaptionAlone = 2;
+    private static readonly string[] PictureNames = ["without", "with", "caption"];
 
     public static int Run(GenerationService service, string root, int seeds, int steps, string? pictures)
     {
@@ -38,7 +41,7 @@ public static class ReferenceEvaluation
         var prompt = doc.RootElement.GetProperty("prompt").GetString()!;
         var threshold = doc.RootElement.GetProperty("threshold").GetInt32();
         var placer = new Placer(service);
-        // [ood][variant] sums of colour distance and IoU (variants: without, with the unit, the caption alone), and counts.
+        // [ood][variant] sums of colour distance and IoU, and counts.
         var colour = new double[2, 3];
         var iou = new double[2, 3];
         var count = new int[2];
@@ -54,22 +57,22 @@ public static class ReferenceEvaluation
             var target = MeanLab(picture, ObjectReference.ForegroundMask(picture, threshold));
             for (uint seed = 0; seed < seeds; seed++)
             {
-                for (var with = 0; with < 3; with++)
+                for (var variant = Without; variant <= CaptionAlone; variant++)
                 {
-                    IReadOnlyList<UnitSpec> units = with == 1
+                    IReadOnlyList<UnitSpec> units = variant == WithUnit
                         ? [new UnitSpec { Condition = "reference", Image = ImageSource.FromImage(picture), Options = new Dictionary<string, string> { ["threshold"] = threshold.ToString(CultureInfo.InvariantCulture) } }]
                         : [];
                     var placed = placer.Place(new PlacementJob
                     {
-                        Background = ImageSource.FromImage(background), Prompt = with == 2 ? c.GetProperty("caption").GetString() : prompt,
+                        Background = ImageSource.FromImage(background), Prompt = variant == CaptionAlone ? c.GetProperty("caption").GetString() : prompt,
                         Seed = 500 + seed, Steps = steps,
                         Boxes = [new BoxPlacement { Box = box, Units = units }],
                     }).Image;
                     if (pictures is not null && seed == 0)
-                        PngParameters.Save(placed, Path.Combine(Directory.CreateDirectory(pictures).FullName, $"{name}.{(with == 1 ? "with" : with == 0 ? "without" : "caption")}.png"), null);
+                        PngParameters.Save(placed, Path.Combine(Directory.CreateDirectory(pictures).FullName, $"{name}.{PictureNames[variant]}.png"), null);
                     var (distance, overlap) = Score(placed, background, box, mask, target);
-                    colour[ood, with] += distance;
-                    iou[ood, with] += overlap;
+                    colour[ood, variant] += distance;
+                    iou[ood, variant] += overlap;
                 }
                 count[ood]++;
             }
@@ -80,8 +83,8 @@ public static class ReferenceEvaluation
         {
             if (count[ood] == 0) continue;
             var set = ood == 1 ? "out-of-distrib." : "in-grammar";
-            double cw = colour[ood, 1] / count[ood], co = colour[ood, 0] / count[ood], iw = iou[ood, 1] / count[ood], io = iou[ood, 0] / count[ood];
-            double cc = colour[ood, 2] / count[ood], ic = iou[ood, 2] / count[ood];
+            double cw = colour[ood, WithUnit] / count[ood], co = colour[ood, Without] / count[ood], cc = colour[ood, CaptionAlone] / count[ood];
+            double iw = iou[ood, WithUnit] / count[ood], io = iou[ood, Without] / count[ood], ic = iou[ood, CaptionAlone] / count[ood];
             Console.WriteLine($"{set,-16} {"colour CIEDE2000 (lower=better)",-34} {cw,7:0.00} {co,8:0.00} {cw / co,6:0.00}x   {cc:0.00}  ({count[ood]})");
             Console.WriteLine($"{set,-16} {"shape IoU in the box",-34} {iw,7:0.000} {io,8:0.000} {(io == 0 ? double.PositiveInfinity : iw / io),6:0.00}x   {ic:0.000}  ({count[ood]})");
         }
@@ -92,7 +95,6 @@ public static class ReferenceEvaluation
     public static (double Distance, double IoU) Score(RgbImage placed, RgbImage background, PixelBox box, RgbImage objectMask, (double L, double A, double B) target)
     {
         var inObject = new byte[placed.Width * placed.Height];
-        var changed = new byte[inObject.Length];
         int both = 0, either = 0;
         for (var y = 0; y < box.Height; y++)
             for (var x = 0; x < box.Width; x++)
@@ -101,10 +103,10 @@ public static class ReferenceEvaluation
                 var m = objectMask.Pixels[(y * objectMask.Width + x) * 3] >= 128;
                 var d = 0;
                 for (var ch = 0; ch < 3; ch++) d = Math.Max(d, Math.Abs(placed.Pixels[3 * i + ch] - background.Pixels[3 * i + ch]));
-                var ch2 = d > ChangedThreshold;
+                var changed = d > ChangedThreshold;
                 inObject[i] = m ? (byte)1 : (byte)0;
-                if (m && ch2) both++;
-                if (m || ch2) either++;
+                if (m && changed) both++;
+                if (m || changed) either++;
             }
         var mean = MeanLab(placed, inObject);
         return (SeamEvaluation.Ciede2000(mean, target), either == 0 ? 0 : (double)both / either);
