@@ -36,25 +36,16 @@ public static class ReferenceEvaluation
             Console.WriteLine("reference   (no reference adapter exported yet)");
             return 1;
         }
-        var dir = Path.Combine(root, "tests", "fixtures", "evalset-reference");
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "cases.json")));
-        var prompt = doc.RootElement.GetProperty("prompt").GetString()!;
-        var threshold = doc.RootElement.GetProperty("threshold").GetInt32();
+        var set = ReferenceSet.Load(Path.Combine(root, "tests", "fixtures", "evalset-reference"));
+        var (prompt, threshold) = (set.Prompt, set.Threshold);
         var placer = new Placer(service);
         // [ood][variant] sums of colour distance and IoU, and counts.
         var colour = new double[2, 3];
         var iou = new double[2, 3];
         var count = new int[2];
-        foreach (var c in doc.RootElement.GetProperty("cases").EnumerateArray())
+        foreach (var (name, caption, isOod, box, background, picture, mask, target) in set.Cases)
         {
-            var name = c.GetProperty("name").GetString()!;
-            var ood = c.GetProperty("ood").GetBoolean() ? 1 : 0;
-            var b = c.GetProperty("box").EnumerateArray().Select(v => v.GetInt32()).ToArray();
-            var box = new PixelBox(b[0], b[1], b[2], b[3]);
-            var background = ImageIo.Load(Path.Combine(dir, $"{name}.background.png"));
-            var picture = ImageIo.Load(Path.Combine(dir, $"{name}.object.png"));
-            var mask = ImageIo.Load(Path.Combine(dir, $"{name}.mask.png"));
-            var target = MeanLab(picture, ObjectReference.ForegroundMask(picture, threshold));
+            var ood = isOod ? 1 : 0;
             for (uint seed = 0; seed < seeds; seed++)
             {
                 for (var variant = Without; variant <= CaptionAlone; variant++)
@@ -64,7 +55,7 @@ public static class ReferenceEvaluation
                         : [];
                     var placed = placer.Place(new PlacementJob
                     {
-                        Background = ImageSource.FromImage(background), Prompt = variant == CaptionAlone ? c.GetProperty("caption").GetString() : prompt,
+                        Background = ImageSource.FromImage(background), Prompt = variant == CaptionAlone ? caption : prompt,
                         Seed = 500 + seed, Steps = steps,
                         Boxes = [new BoxPlacement { Box = box, Units = units }],
                     }).Image;
@@ -82,11 +73,11 @@ public static class ReferenceEvaluation
         for (var ood = 0; ood < 2; ood++)
         {
             if (count[ood] == 0) continue;
-            var set = ood == 1 ? "out-of-distrib." : "in-grammar";
+            var setName = ood == 1 ? "out-of-distrib." : "in-grammar";
             double cw = colour[ood, WithUnit] / count[ood], co = colour[ood, Without] / count[ood], cc = colour[ood, CaptionAlone] / count[ood];
             double iw = iou[ood, WithUnit] / count[ood], io = iou[ood, Without] / count[ood], ic = iou[ood, CaptionAlone] / count[ood];
-            Console.WriteLine($"{set,-16} {"colour CIEDE2000 (lower=better)",-34} {cw,7:0.00} {co,8:0.00} {cw / co,6:0.00}x   {cc:0.00}  ({count[ood]})");
-            Console.WriteLine($"{set,-16} {"shape IoU in the box",-34} {iw,7:0.000} {io,8:0.000} {(io == 0 ? double.PositiveInfinity : iw / io),6:0.00}x   {ic:0.000}  ({count[ood]})");
+            Console.WriteLine($"{setName,-16} {"colour CIEDE2000 (lower=better)",-34} {cw,7:0.00} {co,8:0.00} {cw / co,6:0.00}x   {cc:0.00}  ({count[ood]})");
+            Console.WriteLine($"{setName,-16} {"shape IoU in the box",-34} {iw,7:0.000} {io,8:0.000} {(io == 0 ? double.PositiveInfinity : iw / io),6:0.00}x   {ic:0.000}  ({count[ood]})");
         }
         return 0;
     }
@@ -124,5 +115,31 @@ public static class ReferenceEvaluation
             (l, a, b, n) = (l + v[0], a + v[1], b + v[2], n + 1);
         }
         return n == 0 ? (0, 0, 0) : (l / n, a / n, b / n);
+    }
+}
+
+/// <summary>One object of the reference evaluation set: its picture, mask, box and background, and the picture's
+/// object colour (mean CIELab under the preprocessor's own cut-out).</summary>
+public sealed record ReferenceCase(string Name, string Caption, bool Ood, PixelBox Box, RgbImage Background, RgbImage Picture,
+    RgbImage Mask, (double L, double A, double B) Target);
+
+/// <summary>tests/fixtures/evalset-reference (tools/forge/reference_fixtures.py): the prompt, the cut-out threshold and
+/// the cases, read once for the evaluator and the tests.</summary>
+public sealed record ReferenceSet(string Prompt, int Threshold, IReadOnlyList<ReferenceCase> Cases)
+{
+    public static ReferenceSet Load(string dir)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "cases.json")));
+        var threshold = doc.RootElement.GetProperty("threshold").GetInt32();
+        var cases = doc.RootElement.GetProperty("cases").EnumerateArray().Select(c =>
+        {
+            var name = c.GetProperty("name").GetString()!;
+            var b = c.GetProperty("box").EnumerateArray().Select(v => v.GetInt32()).ToArray();
+            var picture = ImageIo.Load(Path.Combine(dir, $"{name}.object.png"));
+            return new ReferenceCase(name, c.GetProperty("caption").GetString()!, c.GetProperty("ood").GetBoolean(), new PixelBox(b[0], b[1], b[2], b[3]),
+                ImageIo.Load(Path.Combine(dir, $"{name}.background.png")), picture, ImageIo.Load(Path.Combine(dir, $"{name}.mask.png")),
+                ReferenceEvaluation.MeanLab(picture, ObjectReference.ForegroundMask(picture, threshold)));
+        }).ToList();
+        return new ReferenceSet(doc.RootElement.GetProperty("prompt").GetString()!, threshold, cases);
     }
 }

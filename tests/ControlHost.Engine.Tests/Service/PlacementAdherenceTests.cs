@@ -148,21 +148,13 @@ public class PlacementAdherenceTests(EmbeddedModelFixture f) : IClassFixture<Emb
     [Fact]
     public void A_reference_unit_at_least_halves_the_colour_distance_to_the_object_and_raises_the_shape_iou()
     {
-        var dir = Path.Combine(RepoPaths.Fixtures, "evalset-reference");
-        var cases = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "cases.json"))).RootElement.GetProperty("cases")
-            .EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!);
+        var set = ReferenceSet.Load(Path.Combine(RepoPaths.Fixtures, "evalset-reference"));
         double colourWith = 0, colourWithout = 0, iouWith = 0, iouWithout = 0;
-        foreach (var name in ReferenceCases)
+        foreach (var (_, _, _, box, background, picture, mask, target) in set.Cases.Where(c => ReferenceCases.Contains(c.Name)))
         {
-            var b = cases[name].GetProperty("box").EnumerateArray().Select(v => v.GetInt32()).ToArray();
-            var box = new PixelBox(b[0], b[1], b[2], b[3]);
-            var background = Engine.Imaging.ImageIo.Load(Path.Combine(dir, $"{name}.background.png"));
-            var picture = Engine.Imaging.ImageIo.Load(Path.Combine(dir, $"{name}.object.png"));
-            var mask = Engine.Imaging.ImageIo.Load(Path.Combine(dir, $"{name}.mask.png"));
-            var target = ReferenceEvaluation.MeanLab(picture, ObjectReference.ForegroundMask(picture, 40));
             RgbImage PlaceObject(params UnitSpec[] units) => new Placer(f.Service).Place(new PlacementJob
             {
-                Background = background, Prompt = "a shape", Seed = 7, Steps = 12, Boxes = [new BoxPlacement { Box = box, Units = units }],
+                Background = background, Prompt = set.Prompt, Seed = 7, Steps = 12, Boxes = [new BoxPlacement { Box = box, Units = units }],
             }).Image;
             var (cw, iw) = ReferenceEvaluation.Score(PlaceObject(new UnitSpec { Condition = "reference", Image = picture }), background, box, mask, target);
             var (co, io) = ReferenceEvaluation.Score(PlaceObject(), background, box, mask, target);
