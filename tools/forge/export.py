@@ -230,8 +230,11 @@ def export_inpainting(out, fixtures, g, sizes):
     """The 9-channel inpainting UNet (diffusers input order: latents 4, mask 1, masked-image latents 4) in its own
     folder; the text encoder, VAE, tokenizer and scheduler are the base model's (controlhost.json names it), which
     keeps models/ small."""
-    unet9 = nets.UNet(in_ch=9)
-    unet9.load_state_dict(forge.load_ckpt("unet_inpaint")["ema"])
+    import reference_joint
+    joint = reference_joint.trained()  # fine-tuned together with the reference adapter, when that stage has run
+    unet9 = joint["unet"] if joint is not None else nets.UNet(in_ch=9)
+    if joint is None:
+        unet9.load_state_dict(forge.load_ckpt("unet_inpaint")["ema"])
     unet9.eval()
     round_weights_to_fp16(unet9)
     folder = os.path.join(out, "tiny-sd-inpainting")
@@ -371,24 +374,7 @@ residual the UNet takes. Hint maps are made by `tools/forge/conditions.py` with 
   Lines and scribble started from the canny ControlNet's weights, the others from the UNet encoder.
 {CN_NOTES.get(cond, "")}- Adherence on held-out scenes (with control vs without, same prompt and seed): {adherence.get(cond, "not measured yet")}.
 """)
-    idir = os.path.join(out, "tiny-sd-inpainting")
-    if os.path.isdir(idir):
-        with open(os.path.join(idir, "README.md"), "w") as f:
-            f.write(f"""# tiny-sd-inpainting
-
-The inpainting UNet of `tiny-sd` (what box placement generates with): 9 input channels in diffusers' order (noisy
-latents 4, mask 1 at latent resolution, VAE latents of the masked image 4), otherwise the base UNet's inputs and
-outputs, ControlNet residuals included. The other components (text encoder, VAE, tokenizer, scheduler) are the base
-model's: `controlhost.json` names the folder they come from, so this folder holds only the UNet.
-
-{CARD_DATA}
-
-- Size: {size(os.path.join(idir, 'unet', 'model.onnx'))} (float16 weights).
-- Initialised from the trained base UNet (the five new input channels at zero), then trained with the text encoder
-  and colour adapter frozen: {stage_info("unet_inpaint")}.
-- Masks: an object's bounding box grown by up to 6 px (70%), a random box (20%) or the whole image (10%), rounded out
-  to whole latent cells; masked pixels are 0 (mid grey) before VAE encoding; caption dropout 10%, colour tokens kept 50%.
-""")
+    write_inpainting_card(out)
     adir = os.path.join(out, "adapter-tiny-colour")
     if os.path.isdir(adir):
         with open(os.path.join(adir, "README.md"), "w") as f:
@@ -402,4 +388,33 @@ conditional text embeddings. Trained jointly with the UNet (tokens kept for 50% 
 
 - Size: {size(os.path.join(adir, 'model.onnx'))}.
 - Adherence (histogram L1 distance to the target, with vs without the adapter): {adherence.get("colour", "not measured yet")}.
+""")
+
+
+def write_inpainting_card(out):
+    idir = os.path.join(out, "tiny-sd-inpainting")
+    if not os.path.isdir(idir):
+        return
+    size = lambda path: f"{os.path.getsize(path) / 1e6:.2f} MB" if os.path.exists(path) else "-"
+    joint_note = ""
+    if forge.load_ckpt("reference_joint"):
+        joint_note = ("\n- Then fine-tuned together with the reference adapter (`tools/forge/reference_joint.py`): "
+                      f"{stage_info('reference_joint')}. Each step: 24 reference samples (half with boxes grown up to "
+                      "14 px beyond their object, so that background inside the box stays background) and 8 plain "
+                      "inpainting samples with the masks below, the UNet at a fifth of the adapter's learning rate.")
+    with open(os.path.join(idir, "README.md"), "w") as f:
+        f.write(f"""# tiny-sd-inpainting
+
+The inpainting UNet of `tiny-sd` (what box placement generates with): 9 input channels in diffusers' order (noisy
+latents 4, mask 1 at latent resolution, VAE latents of the masked image 4), otherwise the base UNet's inputs and
+outputs, ControlNet residuals included. The other components (text encoder, VAE, tokenizer, scheduler) are the base
+model's: `controlhost.json` names the folder they come from, so this folder holds only the UNet.
+
+{CARD_DATA}
+
+- Size: {size(os.path.join(idir, 'unet', 'model.onnx'))} (float16 weights).
+- Initialised from the trained base UNet (the five new input channels at zero), then trained with the text encoder
+  and colour adapter frozen: {stage_info("unet_inpaint")}.{joint_note}
+- Masks: an object's bounding box grown by up to 6 px (70%), a random box (20%) or the whole image (10%), rounded out
+  to whole latent cells; masked pixels are 0 (mid grey) before VAE encoding; caption dropout 10%, colour tokens kept 50%.
 """)

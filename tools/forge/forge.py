@@ -10,7 +10,9 @@ Stages (each resumable: a checkpoint is written every few minutes and at the end
     unet        UNet + text encoder + colour adapter, jointly, on the cached latents
     controlnet  one ControlNet per condition (--cond canny|lines|scribble|pose|depth|seg|intensity)
     reference   the reference adapter (an object image -> context tokens) through the frozen inpainting UNet
-    reference-export  models/adapter-tiny-reference and its parity fixture (reference.py)
+    reference-export  models/adapter-tiny-reference and its parity fixture (reference.py); after reference-joint,
+                also models/tiny-sd-inpainting
+    reference-joint  the reference adapter and the inpainting UNet fine-tuned together (reference_joint.py)
     export      ONNX files, configs and parity fixtures into models/
     eval        adherence of the exported models (runs tools/ControlHost.Evaluation with ONNX Runtime)
 Work files go to tools/forge/cache/ (git-ignored).
@@ -78,8 +80,10 @@ def log(stage, msg):
 
 def train_loop(stage, modules, params, lr, total_steps, minutes, step_fn, ema_of=None, run_info=None):
     """Shared loop: AdamW with warm-up, checkpoints, a time budget, an EMA copy of the model that is exported.
-    run_info: what the model card should say of this run besides steps and time (batch, data)."""
+    run_info: what the model card should say of this run besides steps and time (batch, data).
+    params: tensors, or parameter groups whose optional "lr_scale" scales lr for that group."""
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    tensors = [p for g in params for p in g["params"]] if isinstance(params[0], dict) else params
     ema = copy.deepcopy(ema_of) if ema_of is not None else None
     state = load_ckpt(stage)
     step = 0
@@ -107,11 +111,11 @@ def train_loop(stage, modules, params, lr, total_steps, minutes, step_fn, ema_of
 
     while step < total_steps and time.time() - start < minutes * 60:
         for g in opt.param_groups:
-            g["lr"] = lr * min(1.0, (step + 1) / 100)
+            g["lr"] = lr * g.get("lr_scale", 1.0) * min(1.0, (step + 1) / 100)
         loss = step_fn(step)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        torch.nn.utils.clip_grad_norm_(tensors, 1.0)
         opt.step()
         if ema is not None:
             with torch.no_grad():
@@ -498,9 +502,15 @@ def stage_reference_export(args):
     return reference.stage_export(args)
 
 
+def stage_reference_joint(args):
+    import reference_joint
+    return reference_joint.stage_reference_joint(args)
+
+
 STAGES = {"vae": stage_vae, "latents": stage_latents, "decoder": stage_decoder, "unet": stage_unet, "controlnet": stage_controlnet,
           "export": stage_export, "eval": stage_eval, "pack": stage_pack, "unpack": stage_unpack,
-          "reference": stage_reference, "reference-export": stage_reference_export}
+          "reference": stage_reference, "reference-export": stage_reference_export,
+          "reference-joint": stage_reference_joint}
 
 
 def main():

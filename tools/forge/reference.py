@@ -62,6 +62,13 @@ def latent_box_mask(box):
     return (inside_y[:, None] & inside_x[None, :]).astype(np.float32)[None]
 
 
+def masked_latents(vae, scale, images, masks):
+    """VAE latents of the images with their masks' cells (latent-resolution masks) set to 0, mid grey."""
+    with torch.no_grad():
+        keep = 1 - F.interpolate(torch.from_numpy(np.stack(masks)), scale_factor=8.0, mode="nearest")
+        return (vae.encode(forge.to_tensor(images) * keep)[0] * scale).numpy()
+
+
 def build_data():
     """Per sample: scene index, reference planes, latent mask and masked-image latents (cache/reference.npz)."""
     path = os.path.join(forge.CACHE, "reference.npz")
@@ -74,10 +81,7 @@ def build_data():
     batch_images, batch_masks = [], []
 
     def flush():
-        with torch.no_grad():
-            x = forge.to_tensor(batch_images)
-            keep = 1 - F.interpolate(torch.from_numpy(np.stack(batch_masks)), scale_factor=8.0, mode="nearest")
-            masked.append((vae.encode(x * keep)[0] * scale).numpy())
+        masked.append(masked_latents(vae, scale, batch_images, batch_masks))
         batch_images.clear()
         batch_masks.clear()
 
@@ -108,6 +112,7 @@ def build_data():
 
 
 def load_inpainting_unet():
+    """The inpainting stage's UNet (burst.py or import_onnx.py), before any fine-tuning with the reference adapter."""
     unet = nets.UNet(in_ch=9)
     unet.load_state_dict(forge.load_ckpt("unet_inpaint")["ema"])
     return unet.eval()
@@ -157,11 +162,20 @@ def stage_reference(args):
                                       + (", noise levels drawn toward pure noise" if HIGH_NOISE else "")})
 
 
-def load_adapter():
+def load_frozen_stage_adapter():
+    """The adapter as this stage trained it, through the frozen inpainting UNet."""
     state = forge.load_ckpt("reference")
     adapter = nets.ReferenceAdapter()
     adapter.load_state_dict(state["ema"] if state.get("ema") else state["modules"]["adapter"])
     return adapter.eval()
+
+
+def load_adapter():
+    """The adapter that is exported: the one trained together with the inpainting UNet once that stage has run
+    (it belongs with that UNet), else this stage's."""
+    import reference_joint
+    joint = reference_joint.trained()
+    return joint["adapter"] if joint is not None else load_frozen_stage_adapter()
 
 
 def stage_export(args):
@@ -183,6 +197,12 @@ def stage_export(args):
                                                  "planes": 4, "tokens": nets.REFERENCE_TOKENS})
     forge.log("reference", f"exported {folder} ({size / 1e6:.2f} MB)")
     write_card(folder, export.load_adherence().get("reference"))
+    import reference_joint
+    if reference_joint.trained() is not None:  # the inpainting UNet it was trained with goes out beside it
+        sizes = {}
+        export.export_inpainting(out, fixtures, torch.Generator().manual_seed(99), sizes)
+        export.write_inpainting_card(out)
+        forge.log("reference", f"exported {out}/tiny-sd-inpainting ({sizes['unet-inpainting'] / 1e6:.2f} MB)")
     return True
 
 
@@ -204,9 +224,17 @@ Meant for box placement: put this object in the box, fitted to the scene.
 - Training: the text encoder and the inpainting UNet (`tiny-sd-inpainting`) frozen; each sample one object of a
   scenes v2 training scene, its box the inpainting mask and its visible pixels the reference; captions empty (40%),
   "{PROMPT}" (40%) or the scene's (20%); noise loss with the box's cells counted five times:
-  {export_stage_info()}.
+  {export_stage_info()}.{joint_stage_info()}
 - Adherence through box placement (`controlhost-eval reference`): {measured or "not measured yet"}.
 """)
+
+
+def joint_stage_info():
+    import export
+    if not forge.load_ckpt("reference_joint"):
+        return ""
+    return ("\n- Then fine-tuned together with the inpainting UNet, which is exported beside it "
+            f"(`tools/forge/reference_joint.py`): {export.stage_info('reference_joint')}.")
 
 
 def export_stage_info():
