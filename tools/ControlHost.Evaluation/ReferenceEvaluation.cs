@@ -19,15 +19,17 @@ namespace ControlHost.Evaluation;
 /// without, same seed. Inside the box: the CIEDE2000 distance between the mean colour where the object belongs (its
 /// mask, which the box fits exactly) and the picture's object colour; and the IoU of that mask with what the
 /// placement changed (pixels more than 40 from the background in some channel). A third placement without the unit
-/// but with a caption naming the object's colour and shape word shows what text alone gets. --pictures writes the first seed's
-/// placements (NAME.with.png, NAME.without.png, NAME.caption.png) for docs/reference/make.sh.
+/// but with a caption naming the object's colour and shape word shows what text alone gets, and a fourth with a
+/// shapeless reference (a filled square of the object's mean colour and size) separates what the outline adds from
+/// what the colour and the tokens' presence do. --pictures writes the first seed's placements (NAME.with.png,
+/// NAME.without.png, NAME.caption.png, NAME.shapeless.png) for docs/reference/make.sh.
 /// </summary>
 public static class ReferenceEvaluation
 {
     private const int ChangedThreshold = 40;
-    // The three placements of each object and seed.
-    private const int Without = 0, WithUnit = 1, CaptionAlone = 2;
-    private static readonly string[] PictureNames = ["without", "with", "caption"];
+    // The four placements of each object and seed.
+    private const int Without = 0, WithUnit = 1, CaptionAlone = 2, Shapeless = 3;
+    private static readonly string[] PictureNames = ["without", "with", "caption", "shapeless"];
 
     public static int Run(GenerationService service, string root, int seeds, int steps, string? pictures)
     {
@@ -40,18 +42,19 @@ public static class ReferenceEvaluation
         var (prompt, threshold) = (set.Prompt, set.Threshold);
         var placer = new Placer(service);
         // [ood][variant] sums of colour distance and IoU, and counts.
-        var colour = new double[2, 3];
-        var iou = new double[2, 3];
+        var colour = new double[2, 4];
+        var iou = new double[2, 4];
         var count = new int[2];
         foreach (var (name, caption, isOod, box, background, picture, mask, target) in set.Cases)
         {
             var ood = isOod ? 1 : 0;
+            var shapeless = ShapelessPicture(picture, threshold);
             for (uint seed = 0; seed < seeds; seed++)
             {
-                for (var variant = Without; variant <= CaptionAlone; variant++)
+                for (var variant = Without; variant <= Shapeless; variant++)
                 {
-                    IReadOnlyList<UnitSpec> units = variant == WithUnit
-                        ? [new UnitSpec { Condition = "reference", Image = ImageSource.FromImage(picture), Options = new Dictionary<string, string> { ["threshold"] = threshold.ToString(CultureInfo.InvariantCulture) } }]
+                    IReadOnlyList<UnitSpec> units = variant is WithUnit or Shapeless
+                        ? [new UnitSpec { Condition = "reference", Image = ImageSource.FromImage(variant == WithUnit ? picture : shapeless), Options = new Dictionary<string, string> { ["threshold"] = threshold.ToString(CultureInfo.InvariantCulture) } }]
                         : [];
                     var placed = placer.Place(new PlacementJob
                     {
@@ -69,17 +72,44 @@ public static class ReferenceEvaluation
             }
         }
         Console.WriteLine($"reference through box placement ('{prompt}', {seeds} seeds, {steps} steps; with vs without a reference unit)");
-        Console.WriteLine($"{"set",-16} {"measure",-34} {"with",7} {"without",8} {"ratio",7}   caption alone");
+        Console.WriteLine($"{"set",-16} {"measure",-34} {"with",7} {"without",8} {"ratio",7}   caption alone, shapeless reference");
         for (var ood = 0; ood < 2; ood++)
         {
             if (count[ood] == 0) continue;
             var setName = ood == 1 ? "out-of-distrib." : "in-grammar";
-            double cw = colour[ood, WithUnit] / count[ood], co = colour[ood, Without] / count[ood], cc = colour[ood, CaptionAlone] / count[ood];
-            double iw = iou[ood, WithUnit] / count[ood], io = iou[ood, Without] / count[ood], ic = iou[ood, CaptionAlone] / count[ood];
-            Console.WriteLine($"{setName,-16} {"colour CIEDE2000 (lower=better)",-34} {cw,7:0.00} {co,8:0.00} {cw / co,6:0.00}x   {cc:0.00}  ({count[ood]})");
-            Console.WriteLine($"{setName,-16} {"shape IoU in the box",-34} {iw,7:0.000} {io,8:0.000} {(io == 0 ? double.PositiveInfinity : iw / io),6:0.00}x   {ic:0.000}  ({count[ood]})");
+            double cw = colour[ood, WithUnit] / count[ood], co = colour[ood, Without] / count[ood], cc = colour[ood, CaptionAlone] / count[ood], cs = colour[ood, Shapeless] / count[ood];
+            double iw = iou[ood, WithUnit] / count[ood], io = iou[ood, Without] / count[ood], ic = iou[ood, CaptionAlone] / count[ood], ish = iou[ood, Shapeless] / count[ood];
+            Console.WriteLine($"{setName,-16} {"colour CIEDE2000 (lower=better)",-34} {cw,7:0.00} {co,8:0.00} {cw / co,6:0.00}x   {cc:0.00}, {cs:0.00}  ({count[ood]})");
+            Console.WriteLine($"{setName,-16} {"shape IoU in the box",-34} {iw,7:0.000} {io,8:0.000} {(io == 0 ? double.PositiveInfinity : iw / io),6:0.00}x   {ic:0.000}, {ish:0.000}  ({count[ood]})");
         }
         return 0;
+    }
+
+    /// <summary>A white picture holding a filled square of the object's mean colour, as wide as the object's larger
+    /// side: a reference with the object's colour and size but no outline.</summary>
+    public static RgbImage ShapelessPicture(RgbImage picture, int threshold)
+    {
+        var mask = ObjectReference.ForegroundMask(picture, threshold);
+        int x0 = picture.Width, y0 = picture.Height, x1 = -1, y1 = -1;
+        var sum = new double[3];
+        var n = 0;
+        for (var i = 0; i < mask.Length; i++)
+        {
+            if (mask[i] == 0) continue;
+            var (x, y) = (i % picture.Width, i / picture.Width);
+            (x0, y0, x1, y1) = (Math.Min(x0, x), Math.Min(y0, y), Math.Max(x1, x), Math.Max(y1, y));
+            for (var ch = 0; ch < 3; ch++) sum[ch] += picture.Pixels[3 * i + ch];
+            n++;
+        }
+        var side = n == 0 ? 8 : Math.Max(x1 - x0, y1 - y0) + 1;
+        const int margin = 8;
+        var size = side + 2 * margin;
+        var pixels = new byte[size * size * 3];
+        Array.Fill(pixels, (byte)255);
+        for (var y = margin; y < margin + side; y++)
+            for (var x = margin; x < margin + side; x++)
+                for (var ch = 0; ch < 3; ch++) pixels[3 * (y * size + x) + ch] = (byte)Math.Round(n == 0 ? 128 : sum[ch] / n);
+        return new RgbImage(size, size, pixels);
     }
 
     /// <summary>(colour distance where the object belongs, IoU of the object's mask with the changed pixels).</summary>
