@@ -21,15 +21,16 @@ namespace ControlHost.Evaluation;
 /// placement changed (pixels more than 40 from the background in some channel). A third placement without the unit
 /// but with a caption naming the object's colour and shape word shows what text alone gets, and a fourth with a
 /// shapeless reference (a filled square of the object's mean colour and size) separates what the outline adds from
-/// what the colour and the tokens' presence do. --pictures writes the first seed's placements (NAME.with.png,
+/// what the colour and the tokens' presence do, and a fifth adds a canny unit of the same picture (cropped to the
+/// object), the spatial path an outline can take. --pictures writes the first seed's placements (NAME.with.png,
 /// NAME.without.png, NAME.caption.png, NAME.shapeless.png) for docs/reference/make.sh.
 /// </summary>
 public static class ReferenceEvaluation
 {
     private const int ChangedThreshold = 40;
-    // The four placements of each object and seed.
-    private const int Without = 0, WithUnit = 1, CaptionAlone = 2, Shapeless = 3;
-    private static readonly string[] PictureNames = ["without", "with", "caption", "shapeless"];
+    // The five placements of each object and seed.
+    private const int Without = 0, WithUnit = 1, CaptionAlone = 2, Shapeless = 3, WithCanny = 4;
+    private static readonly string[] PictureNames = ["without", "with", "caption", "shapeless", "with-canny"];
 
     public static int Run(GenerationService service, string root, int seeds, int steps, string? pictures)
     {
@@ -42,20 +43,27 @@ public static class ReferenceEvaluation
         var (prompt, threshold) = (set.Prompt, set.Threshold);
         var placer = new Placer(service);
         // [ood][variant] sums of colour distance and IoU, and counts.
-        var colour = new double[2, 4];
-        var iou = new double[2, 4];
+        var colour = new double[2, 5];
+        var iou = new double[2, 5];
         var count = new int[2];
         foreach (var (name, caption, isOod, box, background, picture, mask, target) in set.Cases)
         {
             var ood = isOod ? 1 : 0;
             var shapeless = ShapelessPicture(picture, threshold);
+            var options = new Dictionary<string, string> { ["threshold"] = threshold.ToString(CultureInfo.InvariantCulture) };
+            UnitSpec Reference(RgbImage image) => new() { Condition = "reference", Image = ImageSource.FromImage(image), Options = options };
+            var canny = new UnitSpec { Condition = "canny", Image = ImageSource.FromImage(CroppedToObject(picture, threshold)) };
             for (uint seed = 0; seed < seeds; seed++)
             {
-                for (var variant = Without; variant <= Shapeless; variant++)
+                for (var variant = Without; variant <= WithCanny; variant++)
                 {
-                    IReadOnlyList<UnitSpec> units = variant is WithUnit or Shapeless
-                        ? [new UnitSpec { Condition = "reference", Image = ImageSource.FromImage(variant == WithUnit ? picture : shapeless), Options = new Dictionary<string, string> { ["threshold"] = threshold.ToString(CultureInfo.InvariantCulture) } }]
-                        : [];
+                    IReadOnlyList<UnitSpec> units = variant switch
+                    {
+                        WithUnit => [Reference(picture)],
+                        Shapeless => [Reference(shapeless)],
+                        WithCanny => [Reference(picture), canny],
+                        _ => [],
+                    };
                     var placed = placer.Place(new PlacementJob
                     {
                         Background = ImageSource.FromImage(background), Prompt = variant == CaptionAlone ? caption : prompt,
@@ -72,22 +80,21 @@ public static class ReferenceEvaluation
             }
         }
         Console.WriteLine($"reference through box placement ('{prompt}', {seeds} seeds, {steps} steps; with vs without a reference unit)");
-        Console.WriteLine($"{"set",-16} {"measure",-34} {"with",7} {"without",8} {"ratio",7}   caption alone, shapeless reference");
+        Console.WriteLine($"{"set",-16} {"measure",-34} {"with",7} {"without",8} {"ratio",7}   caption alone, shapeless reference, reference + canny of the picture");
         for (var ood = 0; ood < 2; ood++)
         {
             if (count[ood] == 0) continue;
             var setName = ood == 1 ? "out-of-distrib." : "in-grammar";
-            double cw = colour[ood, WithUnit] / count[ood], co = colour[ood, Without] / count[ood], cc = colour[ood, CaptionAlone] / count[ood], cs = colour[ood, Shapeless] / count[ood];
-            double iw = iou[ood, WithUnit] / count[ood], io = iou[ood, Without] / count[ood], ic = iou[ood, CaptionAlone] / count[ood], ish = iou[ood, Shapeless] / count[ood];
-            Console.WriteLine($"{setName,-16} {"colour CIEDE2000 (lower=better)",-34} {cw,7:0.00} {co,8:0.00} {cw / co,6:0.00}x   {cc:0.00}, {cs:0.00}  ({count[ood]})");
-            Console.WriteLine($"{setName,-16} {"shape IoU in the box",-34} {iw,7:0.000} {io,8:0.000} {(io == 0 ? double.PositiveInfinity : iw / io),6:0.00}x   {ic:0.000}, {ish:0.000}  ({count[ood]})");
+            double cw = colour[ood, WithUnit] / count[ood], co = colour[ood, Without] / count[ood], cc = colour[ood, CaptionAlone] / count[ood], cs = colour[ood, Shapeless] / count[ood], cx = colour[ood, WithCanny] / count[ood];
+            double iw = iou[ood, WithUnit] / count[ood], io = iou[ood, Without] / count[ood], ic = iou[ood, CaptionAlone] / count[ood], ish = iou[ood, Shapeless] / count[ood], ix = iou[ood, WithCanny] / count[ood];
+            Console.WriteLine($"{setName,-16} {"colour CIEDE2000 (lower=better)",-34} {cw,7:0.00} {co,8:0.00} {cw / co,6:0.00}x   {cc:0.00}, {cs:0.00}, {cx:0.00}  ({count[ood]})");
+            Console.WriteLine($"{setName,-16} {"shape IoU in the box",-34} {iw,7:0.000} {io,8:0.000} {(io == 0 ? double.PositiveInfinity : iw / io),6:0.00}x   {ic:0.000}, {ish:0.000}, {ix:0.000}  ({count[ood]})");
         }
         return 0;
     }
 
-    /// <summary>A white picture holding a filled square of the object's mean colour, as wide as the object's larger
-    /// side: a reference with the object's colour and size but no outline.</summary>
-    public static RgbImage ShapelessPicture(RgbImage picture, int threshold)
+    /// <summary>The object's bounding box in its picture (the preprocessor's own cut-out) and its mean colour.</summary>
+    private static (int X0, int Y0, int X1, int Y1, byte[] Colour) Foreground(RgbImage picture, int threshold)
     {
         var mask = ObjectReference.ForegroundMask(picture, threshold);
         int x0 = picture.Width, y0 = picture.Height, x1 = -1, y1 = -1;
@@ -101,15 +108,36 @@ public static class ReferenceEvaluation
             for (var ch = 0; ch < 3; ch++) sum[ch] += picture.Pixels[3 * i + ch];
             n++;
         }
-        var side = n == 0 ? 8 : Math.Max(x1 - x0, y1 - y0) + 1;
+        if (n == 0) return (0, 0, picture.Width - 1, picture.Height - 1, [128, 128, 128]);
+        return (x0, y0, x1, y1, sum.Select(v => (byte)Math.Round(v / n)).ToArray());
+    }
+
+    /// <summary>A white picture holding a filled square of the object's mean colour, as wide as the object's larger
+    /// side: a reference with the object's colour and size but no outline.</summary>
+    public static RgbImage ShapelessPicture(RgbImage picture, int threshold)
+    {
+        var (x0, y0, x1, y1, colour) = Foreground(picture, threshold);
+        var side = Math.Max(x1 - x0, y1 - y0) + 1;
         const int margin = 8;
         var size = side + 2 * margin;
         var pixels = new byte[size * size * 3];
         Array.Fill(pixels, (byte)255);
         for (var y = margin; y < margin + side; y++)
             for (var x = margin; x < margin + side; x++)
-                for (var ch = 0; ch < 3; ch++) pixels[3 * (y * size + x) + ch] = (byte)Math.Round(n == 0 ? 128 : sum[ch] / n);
+                colour.CopyTo(pixels, 3 * (y * size + x));
         return new RgbImage(size, size, pixels);
+    }
+
+    /// <summary>The picture cropped to the object's bounding box: as a spatial unit's image it is fitted to the box,
+    /// so the outline lands where the object belongs rather than shrunk by the picture's margin.</summary>
+    public static RgbImage CroppedToObject(RgbImage picture, int threshold)
+    {
+        var (x0, y0, x1, y1, _) = Foreground(picture, threshold);
+        var (w, h) = (x1 - x0 + 1, y1 - y0 + 1);
+        var pixels = new byte[w * h * 3];
+        for (var y = 0; y < h; y++)
+            Array.Copy(picture.Pixels, 3 * ((y0 + y) * picture.Width + x0), pixels, 3 * y * w, 3 * w);
+        return new RgbImage(w, h, pixels);
     }
 
     /// <summary>(colour distance where the object belongs, IoU of the object's mask with the changed pixels).</summary>

@@ -364,11 +364,20 @@ def stage_controlnet(args):
             ctx = joint["te"](tok)[0]
         res, mid = cn(zt, t.float(), ctx, hint)
         pred = joint["unet"](zt, t.float(), ctx, res, mid)
-        return F.mse_loss(pred, noise)
+        if not EDGE_WEIGHT:
+            return F.mse_loss(pred, noise)
+        # Latent cells the hint draws a line through count 1 + EDGE_WEIGHT times: most of a scene is flat, and its
+        # loss is what the ControlNet is least needed for.
+        weight = 1 + EDGE_WEIGHT * F.max_pool2d(hint.amax(1, keepdim=True), 8)
+        return (weight * (pred - noise) ** 2).mean() / weight.mean()
 
     return train_loop(stage, {"cn": cn}, list(cn.parameters()), args.lr or 5e-4,
                       args.steps or STAGE_STEPS["controlnet"], args.minutes, step_fn, ema_of=cn,
-                      run_info={"batch": 32, **({"data": STRAIGHT_DATA} if straight_only else {})})
+                      run_info={"batch": 32, **({"data": STRAIGHT_DATA} if straight_only else {}),
+                                **({"loss": f"edge cells weighted {1 + EDGE_WEIGHT:g}x"} if EDGE_WEIGHT else {})})
+
+
+EDGE_WEIGHT = float(os.environ.get("CONTROLNET_EDGE_WEIGHT", "0"))  # an experiment's option (see step_fn)
 
 
 def controlnet_weights(state):
