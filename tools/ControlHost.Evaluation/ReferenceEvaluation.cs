@@ -19,11 +19,11 @@ namespace ControlHost.Evaluation;
 /// without, same seed. Inside the box: the CIEDE2000 distance between the mean colour where the object belongs (its
 /// mask, which the box fits exactly) and the picture's object colour; and the IoU of that mask with what the
 /// placement changed (pixels more than 40 from the background in some channel). A third placement without the unit
-/// but with a caption naming the object's colour and shape word shows what text alone gets, and a fourth with a
-/// shapeless reference (a filled square of the object's mean colour and size) separates what the outline adds from
-/// what the colour and the tokens' presence do, and a fifth adds a canny unit of the same picture (cropped to the
-/// object), the spatial path an outline can take. --pictures writes the first seed's placements (NAME.with.png,
-/// NAME.without.png, NAME.caption.png, NAME.shapeless.png) for docs/reference/make.sh.
+/// but with a caption naming the object's colour and shape word shows what text alone gets. A fourth, with a
+/// shapeless reference (a filled square of the object's mean colour and size), separates what the outline adds from
+/// what colour, size and the tokens' presence do. A fifth adds a canny unit of the same picture (cropped to the
+/// object), the spatial path an outline can take. --pictures writes the first seed's placements (NAME.without.png,
+/// NAME.with.png, NAME.caption.png, NAME.shapeless.png, NAME.with-canny.png) for docs/reference/make.sh.
 /// </summary>
 public static class ReferenceEvaluation
 {
