@@ -230,12 +230,9 @@ def export_inpainting(out, fixtures, g, sizes):
     """The 9-channel inpainting UNet (diffusers input order: latents 4, mask 1, masked-image latents 4) in its own
     folder; the text encoder, VAE, tokenizer and scheduler are the base model's (controlhost.json names it), which
     keeps models/ small."""
-    import reference_joint
+    import reference, reference_joint
     joint = reference_joint.trained()  # fine-tuned together with the reference adapter, when that stage has run
-    unet9 = joint["unet"] if joint is not None else nets.UNet(in_ch=9)
-    if joint is None:
-        unet9.load_state_dict(forge.load_ckpt("unet_inpaint")["ema"])
-    unet9.eval()
+    unet9 = joint["unet"] if joint is not None else reference.load_inpainting_unet()
     round_weights_to_fp16(unet9)
     folder = os.path.join(out, "tiny-sd-inpainting")
     lat = torch.randn(1, 9, 16, 16, generator=g)
@@ -324,16 +321,19 @@ def stage_info(name):
     return ", then ".join(parts)
 
 
+def card_size(path):
+    """A file's size for a model card."""
+    return f"{os.path.getsize(path) / 1e6:.2f} MB" if os.path.exists(path) else "-"
+
+
 def write_cards(out, adherence=None):
     """A README in each exported folder: data, size, training, and the measured adherence when known."""
     adherence = adherence or {}
 
-    def size(path):
-        return f"{os.path.getsize(path) / 1e6:.2f} MB" if os.path.exists(path) else "-"
 
     base = os.path.join(out, "tiny-sd")
     if os.path.isdir(base):
-        parts = "\n".join(f"| `{p}/model.onnx` | {size(os.path.join(base, p, 'model.onnx'))} |"
+        parts = "\n".join(f"| `{p}/model.onnx` | {card_size(os.path.join(base, p, 'model.onnx'))} |"
                           for p in ("text_encoder", "unet", "vae_encoder", "vae_decoder"))
         prompt = adherence.get("prompt", "not measured yet")
         with open(os.path.join(base, "README.md"), "w") as f:
@@ -370,7 +370,7 @@ residual the UNet takes. Hint maps are made by `tools/forge/conditions.py` with 
 
 {CARD_DATA}
 
-- Size: {size(os.path.join(cdir, 'model.onnx'))} (float16 weights); training: {stage_info(f"controlnet_{cond}")}, UNet frozen, caption dropout 50%.
+- Size: {card_size(os.path.join(cdir, 'model.onnx'))} (float16 weights); training: {stage_info(f"controlnet_{cond}")}, UNet frozen, caption dropout 50%.
   Lines and scribble started from the canny ControlNet's weights, the others from the UNet encoder.
 {CN_NOTES.get(cond, "")}- Adherence on held-out scenes (with control vs without, same prompt and seed): {adherence.get(cond, "not measured yet")}.
 """)
@@ -386,7 +386,7 @@ conditional text embeddings. Trained jointly with the UNet (tokens kept for 50% 
 
 {CARD_DATA}
 
-- Size: {size(os.path.join(adir, 'model.onnx'))}.
+- Size: {card_size(os.path.join(adir, 'model.onnx'))}.
 - Adherence (histogram L1 distance to the target, with vs without the adapter): {adherence.get("colour", "not measured yet")}.
 """)
 
@@ -395,7 +395,6 @@ def write_inpainting_card(out):
     idir = os.path.join(out, "tiny-sd-inpainting")
     if not os.path.isdir(idir):
         return
-    size = lambda path: f"{os.path.getsize(path) / 1e6:.2f} MB" if os.path.exists(path) else "-"
     joint_note = ""
     if forge.load_ckpt("reference_joint"):
         joint_note = ("\n- Then fine-tuned together with the reference adapter (`tools/forge/reference_joint.py`): "
@@ -412,7 +411,7 @@ model's: `controlhost.json` names the folder they come from, so this folder hold
 
 {CARD_DATA}
 
-- Size: {size(os.path.join(idir, 'unet', 'model.onnx'))} (float16 weights).
+- Size: {card_size(os.path.join(idir, 'unet', 'model.onnx'))} (float16 weights).
 - Initialised from the trained base UNet (the five new input channels at zero), then trained with the text encoder
   and colour adapter frozen: {stage_info("unet_inpaint")}.{joint_note}
 - Masks: an object's bounding box grown by up to 6 px (70%), a random box (20%) or the whole image (10%), rounded out

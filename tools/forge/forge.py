@@ -46,6 +46,12 @@ CN_WARM_START = {"lines": "canny", "scribble": "canny"}
 STAGE_STEPS = {"vae": 1500, "decoder": 1500, "unet": 2400, "controlnet": 900}
 
 
+def weighted_mse(pred, target, weight):
+    """Mean squared error with per-element weights (broadcast), normalised by the mean weight so that the loss
+    keeps the plain MSE's scale."""
+    return (weight * (pred - target) ** 2).mean() / weight.mean()
+
+
 def alphas_cumprod():
     """SD 1.x: 1000 steps, scaled-linear betas from 0.00085 to 0.012."""
     betas = torch.linspace(0.00085 ** 0.5, 0.012 ** 0.5, 1000, dtype=torch.float64) ** 2
@@ -364,20 +370,16 @@ def stage_controlnet(args):
             ctx = joint["te"](tok)[0]
         res, mid = cn(zt, t.float(), ctx, hint)
         pred = joint["unet"](zt, t.float(), ctx, res, mid)
-        if not EDGE_WEIGHT:
+        if not args.edge_weight:
             return F.mse_loss(pred, noise)
-        # Latent cells the hint draws a line through count 1 + EDGE_WEIGHT times: most of a scene is flat, and its
+        # Latent cells the hint draws a line through count 1 + edge_weight times: most of a scene is flat, and its
         # loss is what the ControlNet is least needed for.
-        weight = 1 + EDGE_WEIGHT * F.max_pool2d(hint.amax(1, keepdim=True), 8)
-        return (weight * (pred - noise) ** 2).mean() / weight.mean()
+        return weighted_mse(pred, noise, 1 + args.edge_weight * F.max_pool2d(hint.amax(1, keepdim=True), 8))
 
     return train_loop(stage, {"cn": cn}, list(cn.parameters()), args.lr or 5e-4,
                       args.steps or STAGE_STEPS["controlnet"], args.minutes, step_fn, ema_of=cn,
                       run_info={"batch": 32, **({"data": STRAIGHT_DATA} if straight_only else {}),
-                                **({"loss": f"edge cells weighted {1 + EDGE_WEIGHT:g}x"} if EDGE_WEIGHT else {})})
-
-
-EDGE_WEIGHT = float(os.environ.get("CONTROLNET_EDGE_WEIGHT", "0"))  # an experiment's option (see step_fn)
+                                **({"loss": f"edge cells weighted {1 + args.edge_weight:g}x"} if args.edge_weight else {})})
 
 
 def controlnet_weights(state):
@@ -535,6 +537,9 @@ def main():
                          "(default: lines and scribble from canny, the others from the UNet encoder)")
     ap.add_argument("--all-scenes", action="store_true",
                     help="controlnet lines: train on every scene with a non-blank lines map, not only straight-edged ones")
+    ap.add_argument("--edge-weight", type=float, default=0.0,
+                    help="controlnet: latent cells the hint draws a line through count 1 + W times in the loss "
+                         "(the committed canny's last run used 3)")
     ap.add_argument("--variant", default="",
                     help="controlnet/export: a separate checkpoint (controlnet_COND@VARIANT) to compare; export writes "
                          "only that ControlNet into --out")

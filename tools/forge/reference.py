@@ -153,8 +153,7 @@ def stage_reference(args):
             text = te(tok)[0]
         ctx = torch.cat([text, adapter(refs[k])], 1)
         pred = unet(torch.cat([zt, masks[k], masked[k]], 1), t.float(), ctx)
-        weight = 1 + 4 * masks[k]
-        return (weight * (pred - noise) ** 2).mean() / weight.mean()
+        return forge.weighted_mse(pred, noise, 1 + 4 * masks[k])
 
     return forge.train_loop("reference", {"adapter": adapter}, list(adapter.parameters()), args.lr or 1e-3,
                             args.steps or 100000, args.minutes, step_fn, ema_of=adapter,

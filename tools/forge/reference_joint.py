@@ -150,8 +150,7 @@ def stage_reference_joint(args):
             text = te(tok)[0]
         ctx = torch.cat([text, joint["adapter"](refs)], 1)
         pred = joint["unet"](torch.cat([zt, masks, masked], 1), t, ctx)
-        weight = 1 + 4 * masks
-        return (weight * (pred - noise) ** 2).mean() / weight.mean()
+        return forge.weighted_mse(pred, noise, 1 + 4 * masks)
 
     def plain_loss():
         kt, kr = torch.randint(0, len(t_scene), (4,), generator=gen), torch.randint(0, len(w_scene), (3,), generator=gen)

@@ -145,6 +145,12 @@ public class PlacementAdherenceTests(EmbeddedModelFixture f) : IClassFixture<Emb
     /// yellow blob, a pink ring, a blue star, a purple cross and a teal wobbly outline.</summary>
     private static readonly string[] ReferenceCases = ["ref1", "ref4", "ref5", "ref9", "ref10", "ref13"];
 
+    /// <summary>One evaluation object's placement as both reference tests make it: the set's prompt, seed 7, 12 steps.</summary>
+    private RgbImage PlaceReferenceCase(ReferenceSet set, RgbImage background, PixelBox box, UnitSpec[] units) => new Placer(f.Service).Place(new PlacementJob
+    {
+        Background = background, Prompt = set.Prompt, Seed = 7, Steps = 12, Boxes = [new BoxPlacement { Box = box, Units = units }],
+    }).Image;
+
     [Fact]
     public void A_reference_unit_at_least_halves_the_colour_distance_to_the_object_and_raises_the_shape_iou()
     {
@@ -152,10 +158,7 @@ public class PlacementAdherenceTests(EmbeddedModelFixture f) : IClassFixture<Emb
         double colourWith = 0, colourWithout = 0, iouWith = 0, iouWithout = 0;
         foreach (var (_, _, _, box, background, picture, mask, target) in set.Cases.Where(c => ReferenceCases.Contains(c.Name)))
         {
-            RgbImage PlaceObject(params UnitSpec[] units) => new Placer(f.Service).Place(new PlacementJob
-            {
-                Background = background, Prompt = set.Prompt, Seed = 7, Steps = 12, Boxes = [new BoxPlacement { Box = box, Units = units }],
-            }).Image;
+            RgbImage PlaceObject(params UnitSpec[] units) => PlaceReferenceCase(set, background, box, units);
             var (cw, iw) = ReferenceEvaluation.Score(PlaceObject(new UnitSpec { Condition = "reference", Image = picture }), background, box, mask, target);
             var (co, io) = ReferenceEvaluation.Score(PlaceObject(), background, box, mask, target);
             (colourWith, colourWithout, iouWith, iouWithout) = (colourWith + cw, colourWithout + co, iouWith + iw, iouWithout + io);
@@ -167,8 +170,8 @@ public class PlacementAdherenceTests(EmbeddedModelFixture f) : IClassFixture<Emb
 
     // The reference's tokens carry colour and size, not the outline (a shapeless square of the object's colour gets
     // the same IoU); a canny unit of the same picture is the spatial path the outline takes. Measured here (6
-    // objects, 12 steps): IoU 0.617 with the reference and the canny unit, 0.543 with the shapeless reference, 0.534
-    // with the reference alone; 0.449 when the canny hint is fitted into the box at 0.6 of its size.
+    // objects, 12 steps): IoU 0.614 with the reference and the canny unit, 0.543 with the shapeless reference, 0.534
+    // with the reference alone; 0.440 when the canny hint is fitted into the box at 0.6 of its size.
     [Fact]
     public void A_canny_unit_of_the_object_picture_beside_the_reference_follows_the_outline_beyond_a_shapeless_reference()
     {
@@ -176,10 +179,7 @@ public class PlacementAdherenceTests(EmbeddedModelFixture f) : IClassFixture<Emb
         double iouOutline = 0, iouShapeless = 0;
         foreach (var (_, _, _, box, background, picture, mask, target) in set.Cases.Where(c => ReferenceCases.Contains(c.Name)))
         {
-            RgbImage PlaceObject(params UnitSpec[] units) => new Placer(f.Service).Place(new PlacementJob
-            {
-                Background = background, Prompt = set.Prompt, Seed = 7, Steps = 12, Boxes = [new BoxPlacement { Box = box, Units = units }],
-            }).Image;
+            RgbImage PlaceObject(params UnitSpec[] units) => PlaceReferenceCase(set, background, box, units);
             var reference = new UnitSpec { Condition = "reference", Image = picture };
             var canny = new UnitSpec { Condition = "canny", Image = ReferenceEvaluation.CroppedToObject(picture, set.Threshold) };
             var shapeless = new UnitSpec { Condition = "reference", Image = ReferenceEvaluation.ShapelessPicture(picture, set.Threshold) };
