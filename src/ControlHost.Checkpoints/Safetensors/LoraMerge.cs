@@ -1,0 +1,58 @@
+namespace ControlHost.Checkpoints.Safetensors;
+
+/// <summary>
+/// LoRA deltas to merge as weights are read: W + multiplier * (alpha / rank) * up @ down for every LoRA that targets W
+/// (linear [out,in] and convolution [out,in,k,k] weights; a convolution LoRA's down is [r,in,k,k] and up [out,r,1,1]).
+/// </summary>
+public sealed class LoraMerge
+{
+    private readonly Dictionary<string, List<LoraDelta>> _byWeight = new(StringComparer.Ordinal);
+
+    public void Add(LoraDelta delta)
+    {
+        if (!_byWeight.TryGetValue(delta.Target, out var list)) _byWeight[delta.Target] = list = [];
+        list.Add(delta);
+    }
+
+    public int Count => _byWeight.Values.Sum(l => l.Count);
+    public IEnumerable<string> Targets => _byWeight.Keys;
+
+    /// <summary>Adds every delta that targets <paramref name="name"/> into <paramref name="values"/>.</summary>
+    public void Apply(string name, long[] shape, float[] values)
+    {
+        if (!_byWeight.TryGetValue(name, out var deltas)) return;
+        foreach (var d in deltas) d.AddInto(shape, values);
+    }
+}
+
+/// <summary>One LoRA module's low-rank update of one weight.</summary>
+public sealed record LoraDelta(string Target, string Source, float[] Up, long[] UpShape, float[] Down, long[] DownShape, float Scale)
+{
+    public int Rank => (int)DownShape[0];
+
+    /// <summary>values += Scale * (up [out, r]) @ (down [r, in*k*k]), with the sum in double.</summary>
+    public void AddInto(long[] targetShape, float[] values)
+    {
+        var rows = targetShape[0];
+        var cols = values.LongLength / rows;
+        var r = Rank;
+        if (UpShape[0] != rows || Down.LongLength / r != cols || Up.LongLength != rows * r)
+            throw new CheckpointException(Source,
+                $"LoRA module for '{Target}' is up [{string.Join(",", UpShape)}] x down [{string.Join(",", DownShape)}], which does not fit the weight " +
+                $"[{string.Join(",", targetShape)}]: the LoRA was made for another base model");
+        var row = new double[cols];
+        for (long o = 0; o < rows; o++)
+        {
+            Array.Clear(row);
+            for (var k = 0; k < r; k++)
+            {
+                var u = (double)Up[o * r + k];
+                if (u == 0) continue;
+                var downRow = k * cols;
+                for (long c = 0; c < cols; c++) row[c] += u * Down[downRow + c];
+            }
+            var offset = o * cols;
+            for (long c = 0; c < cols; c++) values[offset + c] += (float)(Scale * row[c]);
+        }
+    }
+}
