@@ -25,7 +25,7 @@ public sealed class Layers(OnnxGraph graph, IWeightSource weights)
         if (shape.Aggregate(1L, (a, b) => a * b) != stored.Aggregate(1L, (a, b) => a * b))
             throw new InvalidOperationException($"'{name}' is [{string.Join(",", stored)}], not reshapeable to [{string.Join(",", shape)}]");
         var onnxName = shape == stored ? name : $"{name}@{string.Join("x", shape)}";
-        return _registered[key] = graph.AddWeight(onnxName, shape, () => weights.Read(name));
+        return _registered[key] = graph.AddWeight(onnxName, shape, () => weights.Read(name), name);
     }
 
     /// <summary>A [out, in] linear weight stored transposed ([in, out]) for MatMul.</summary>
@@ -45,7 +45,7 @@ public sealed class Layers(OnnxGraph graph, IWeightSource weights)
                 for (long c = 0; c < cols; c++)
                     t[c * rows + r] = w[r * cols + c];
             return t;
-        });
+        }, name);
     }
 
     public string Node(string op, string[] inputs, params (string, object)[] attributes) => graph.Node(op, inputs, null, attributes);

@@ -16,7 +16,8 @@ public readonly record struct Dim(long Value, string? Symbol)
 /// A weight whose values are produced only when the graph is written: read from the checkpoint, converted,
 /// transposed or LoRA-merged one tensor at a time, so a build never holds the whole model twice.
 /// </summary>
-public sealed record Weight(string Name, long[] Shape, Func<float[]> Values)
+/// <param name="Source">The checkpoint weight it is made from (LoRA patches are keyed by it).</param>
+public sealed record Weight(string Name, long[] Shape, Func<float[]> Values, string Source)
 {
     public long Count => Shape.Aggregate(1L, (a, b) => a * b);
 }
@@ -58,10 +59,10 @@ public sealed class OnnxGraph(string name)
     }
 
     /// <summary>A float weight, written to the external-data file.</summary>
-    public string AddWeight(string name, long[] shape, Func<float[]> values)
+    public string AddWeight(string name, long[] shape, Func<float[]> values, string? source = null)
     {
         if (!_names.Add(name)) throw new InvalidOperationException($"weight '{name}' added twice");
-        _weights.Add(new Weight(name, shape, values));
+        _weights.Add(new Weight(name, shape, values, source ?? name));
         return name;
     }
 

@@ -11,6 +11,9 @@ public static class Sd1Graphs
 {
     public const int UnetHeads = 8;
 
+    /// <summary>The text encoder's initializer that holds textual-inversion vectors after the vocabulary.</summary>
+    public const string EmbeddingRowsName = "textual_inversion.rows";
+
     /// <summary>
     /// The UNet with ControlNet residual inputs: sample [B,C,h,w], timestep [B], encoder_hidden_states [B,S,D],
     /// down_block_{i}_additional_residual [B,C_i,h_i,w_i] (each with its own symbolic size), mid_block_additional_residual
@@ -175,9 +178,10 @@ public static class Sd1Graphs
     /// <summary>
     /// CLIP's text transformer (Hugging Face names under <paramref name="prefix"/>): input_ids [B,77] int32 ->
     /// last_hidden_state [B,77,D] and pooler_output [B,D] (the end-of-text token's state). Extra token rows (textual
-    /// inversion vectors) are appended to the vocabulary as ids 49408, 49409, ...
+    /// inversion vectors) follow the vocabulary as ids 49408, 49409, ...: <paramref name="embeddingRows"/> rows, zero in the
+    /// file, that a session fills by overriding the <see cref="EmbeddingRowsName"/> initializer (no graph rebuild).
     /// </summary>
-    public static OnnxGraph TextEncoder(IWeightSource weights, string prefix, float[]? extraTokenRows = null)
+    public static OnnxGraph TextEncoder(IWeightSource weights, string prefix, int embeddingRows = 0)
     {
         var g = new OnnxGraph("text_encoder");
         var l = new Layers(g, weights);
@@ -188,8 +192,8 @@ public static class Sd1Graphs
         var ids = g.Input("input_ids", OnnxType.Int32, "batch", positions);
         var ids64 = g.Node("Cast", [ids], null, ("to", (int)OnnxType.Int64));
         var table = l.Param(emb + "token_embedding.weight");
-        if (extraTokenRows is { Length: > 0 })
-            table = g.Node("Concat", [table, g.ConstFloats(extraTokenRows, extraTokenRows.Length / d, d)], null, ("axis", 0));
+        if (embeddingRows > 0)
+            table = g.Node("Concat", [table, g.AddWeight(EmbeddingRowsName, [embeddingRows, d], () => new float[embeddingRows * d])], null, ("axis", 0));
         var x = l.Add(g.Node("Gather", [table, ids64], null, ("axis", 0)), l.Param(emb + "position_embedding.weight"));
         var mask = new float[positions * positions];
         for (var i = 0; i < positions; i++)

@@ -16,14 +16,16 @@ public sealed class StableDiffusionModel : IDisposable
     private readonly Dictionary<string, OnnxModel> _adapters = new(StringComparer.Ordinal);
     private VaeModel? _vaeEncoder;
 
-    private StableDiffusionModel(ModelFolder folder, ExecutionDevice device)
+    private StableDiffusionModel(ModelFolder folder, ExecutionDevice device, ModelAdditions additions)
     {
         Folder = folder;
         Device = device;
-        Tokenizer = ClipTokenizer.FromFolder(folder.TokenizerDir);
+        Additions = additions;
+        var tokenizer = ClipTokenizer.FromFolder(folder.TokenizerDir);
+        Tokenizer = additions.EmbeddingWords.Count > 0 ? tokenizer.WithEmbeddings(additions.EmbeddingWords) : tokenizer;
         Schedule = File.Exists(folder.SchedulerConfig) ? NoiseSchedule.FromConfig(folder.SchedulerConfig) : new NoiseSchedule();
-        TextEncoder = new TextEncoderModel(OnnxModel.Load(folder.TextEncoder, device));
-        Unet = new UNetModel(OnnxModel.Load(folder.Unet, device), folder.UnetConfig);
+        TextEncoder = new TextEncoderModel(OnnxModel.Load(folder.TextEncoder, device, additions.TextEncoder));
+        Unet = new UNetModel(OnnxModel.Load(folder.Unet, device, additions.Unet), folder.UnetConfig);
         VaeDecoder = new VaeModel(OnnxModel.Load(folder.VaeDecoder, device));
         LatentScale = folder.LatentScale;
     }
@@ -40,7 +42,13 @@ public sealed class StableDiffusionModel : IDisposable
 
     /// <exception cref="ModelLoadException">A part is not a loadable ONNX model.</exception>
     /// <exception cref="InvalidDataException">The folder is not a model folder.</exception>
-    public static StableDiffusionModel Load(ModelFolder folder, ExecutionDevice device) => new(folder, device);
+    public static StableDiffusionModel Load(ModelFolder folder, ExecutionDevice device) => new(folder, device, ModelAdditions.None);
+
+    /// <summary>Loads a model with LoRA-merged weights and textual-inversion rows in place of the file's.</summary>
+    public static StableDiffusionModel Load(ModelFolder folder, ExecutionDevice device, ModelAdditions additions) => new(folder, device, additions);
+
+    /// <summary>What was merged into this model's weights (none for a plain folder).</summary>
+    public ModelAdditions Additions { get; }
 
     /// <summary>The VAE encoder, loaded on first use (only img2img and inpainting need it).</summary>
     public VaeModel VaeEncoder

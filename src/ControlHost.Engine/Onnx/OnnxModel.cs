@@ -20,10 +20,13 @@ public sealed class OnnxModel : IDisposable
     private readonly RunOptions _runOptions = new();
     private long _runTicks;
 
-    private OnnxModel(string path, InferenceSession session)
+    private readonly OrtValue[] _overrides;
+
+    private OnnxModel(string path, InferenceSession session, OrtValue[]? overrides = null)
     {
         Path = path;
         _session = session;
+        _overrides = overrides ?? [];
         Inputs = session.InputMetadata.Select(kv => Spec(kv.Key, kv.Value)).ToArray();
         Outputs = session.OutputMetadata.Select(kv => Spec(kv.Key, kv.Value)).ToArray();
     }
@@ -39,16 +42,25 @@ public sealed class OnnxModel : IDisposable
     public int RunCount => Volatile.Read(ref _runCount);
 
     /// <exception cref="ModelLoadException">Missing file or not a model ONNX Runtime can load.</exception>
-    public static OnnxModel Load(string path, ExecutionDevice device)
+    public static OnnxModel Load(string path, ExecutionDevice device) => Load(path, device, null);
+
+    /// <summary>
+    /// Loads a model with some of its initializers replaced by values held in memory (LoRA-merged weights,
+    /// textual-inversion rows): ONNX Runtime uses them instead of the file's, and they live as long as the session.
+    /// </summary>
+    public static OnnxModel Load(string path, ExecutionDevice device, IReadOnlyList<WeightOverride>? overrides)
     {
         if (!File.Exists(path)) throw new ModelLoadException(path, "file not found");
+        var values = (overrides ?? []).Select(o => OrtValue.CreateTensorValueFromMemory(o.Values, o.Shape)).ToArray();
         try
         {
-            using var options = device.CreateOptions();
-            return new OnnxModel(path, new InferenceSession(path, options));
+            using var options = device.CreateOptions(replacedWeights: values.Length > 0);
+            for (var i = 0; i < values.Length; i++) options.AddInitializer(overrides![i].Name, values[i]);
+            return new OnnxModel(path, new InferenceSession(path, options), values);
         }
         catch (OnnxRuntimeException e)
         {
+            foreach (var v in values) v.Dispose();
             throw new ModelLoadException(path, $"not a model ONNX Runtime can load: {e.Message.Split('\n')[0]}");
         }
     }
@@ -141,8 +153,12 @@ public sealed class OnnxModel : IDisposable
     {
         _runOptions.Dispose();
         _session.Dispose();
+        foreach (var v in _overrides) v.Dispose();
     }
 }
+
+/// <summary>An initializer's replacement: its name in the graph, float32 values and shape.</summary>
+public sealed record WeightOverride(string Name, float[] Values, long[] Shape);
 
 /// <summary>
 /// ONNX Runtime failed while running a model that loaded: an internal fault (a broken export, a bad provider, memory),

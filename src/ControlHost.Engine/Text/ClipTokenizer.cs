@@ -29,6 +29,23 @@ public sealed partial class ClipTokenizer
         EndToken = Lookup("<|endoftext|>");
     }
 
+    private readonly List<(int[] Name, int[] Rows)> _embeddings = [];
+
+    /// <summary>
+    /// A tokenizer that puts textual-inversion vectors in place of their names, as A1111 does: wherever the tokens of
+    /// an embedding's name appear, they become the ids of its rows (after the vocabulary). Longer names match first.
+    /// </summary>
+    public ClipTokenizer WithEmbeddings(IReadOnlyDictionary<string, int[]> words)
+    {
+        var copy = new ClipTokenizer(_vocab, _mergeRanks.OrderBy(p => p.Value).Select(p => p.Key));
+        foreach (var (word, rows) in words) copy._embeddings.Add((Encode(word).ToArray(), rows));
+        copy._embeddings.Sort((a, b) => b.Name.Length.CompareTo(a.Name.Length));
+        return copy;
+    }
+
+    /// <summary>The embedding names this tokenizer replaces.</summary>
+    public int EmbeddingCount => _embeddings.Count;
+
     public int StartToken { get; }
     public int EndToken { get; }
     public int VocabularySize => _vocab.Count;
@@ -64,7 +81,25 @@ public sealed partial class ClipTokenizer
             foreach (var b in Encoding.UTF8.GetBytes(m.Value)) mapped.Append(_byteToChar[b]);
             foreach (var piece in Bpe(mapped.ToString())) ids.Add(Lookup(piece));
         }
-        return ids;
+        return _embeddings.Count == 0 ? ids : ReplaceEmbeddings(ids);
+    }
+
+    private List<int> ReplaceEmbeddings(List<int> ids)
+    {
+        var result = new List<int>(ids.Count);
+        for (var i = 0; i < ids.Count;)
+        {
+            var match = _embeddings.FirstOrDefault(e => e.Name.Length > 0 && i + e.Name.Length <= ids.Count
+                && ids.Skip(i).Take(e.Name.Length).SequenceEqual(e.Name));
+            if (match.Name is null)
+            {
+                result.Add(ids[i++]);
+                continue;
+            }
+            result.AddRange(match.Rows);
+            i += match.Name.Length;
+        }
+        return result;
     }
 
     /// <summary>The 77 ids SD's text encoder takes: start, tokens (truncated to 75), end, end-token padding.</summary>

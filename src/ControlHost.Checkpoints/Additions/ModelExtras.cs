@@ -1,0 +1,99 @@
+using System.Security.Cryptography;
+using System.Text;
+using ControlHost.Checkpoints.Embeddings;
+using ControlHost.Checkpoints.Import;
+using ControlHost.Checkpoints.Layouts;
+using ControlHost.Checkpoints.Lora;
+using ControlHost.Checkpoints.Onnx;
+using ControlHost.Checkpoints.Safetensors;
+using ControlHost.Checkpoints.Sd1;
+
+namespace ControlHost.Checkpoints.Additions;
+
+/// <summary>A LoRA to apply and its weight (A1111's multiplier).</summary>
+public sealed record LoraChoice(string Path, float Weight);
+
+/// <summary>One replacement initializer: its name in the built graph, its values and shape.</summary>
+public sealed record ReplacementWeight(string Name, float[] Values, long[] Shape);
+
+/// <summary>
+/// What a checkpoint's sessions take beside the built folder: LoRA-merged weights for the UNet and text encoder, and
+/// textual-inversion rows with the words that select them. Nothing is rebuilt: the same graphs' initializers are replaced.
+/// </summary>
+public sealed record ModelExtras(string Key, IReadOnlyList<ReplacementWeight> Unet, IReadOnlyList<ReplacementWeight> TextEncoder,
+    IReadOnlyDictionary<string, int[]> EmbeddingWords, IReadOnlyList<string> Warnings, IReadOnlyList<LoraReading> Loras)
+{
+    /// <summary>CLIP's vocabulary size: textual-inversion rows take the ids after it.</summary>
+    public const int VocabularySize = 49408;
+
+    /// <summary>Reads the LoRAs and embeddings against <paramref name="checkpointPath"/> and merges what they change.</summary>
+    /// <exception cref="CheckpointException">A LoRA that does not fit the checkpoint, or an unreadable file.</exception>
+    public static ModelExtras Build(string checkpointPath, IReadOnlyList<LoraChoice> loras, IReadOnlyList<string> embeddings)
+    {
+        using var st = SafetensorsFile.Open(checkpointPath);
+        var recognised = FileLayout.Recognise(st);
+        FileLayout.RequireSd1(recognised, checkpointPath);
+        var textPrefix = st.Contains(CheckpointImporter.TextPrefixNew + "embeddings.token_embedding.weight")
+            ? CheckpointImporter.TextPrefixNew : CheckpointImporter.TextPrefixOld;
+        var warnings = new List<string>();
+        var merge = new LoraMerge();
+        var readings = new List<LoraReading>();
+        foreach (var choice in loras)
+        {
+            var reading = LoraFile.Read(choice.Path, st, textPrefix, choice.Weight);
+            readings.Add(reading);
+            foreach (var d in reading.Deltas) merge.Add(d);
+            if (reading.Unmatched > 0)
+                warnings.Add($"LoRA '{reading.Name}': {reading.Unmatched} of {reading.Unmatched + reading.Deltas.Count} modules match no weight of this checkpoint and were ignored");
+        }
+        var weights = SafetensorsWeights.Of(st, merge);
+        var targets = merge.Targets.ToHashSet(StringComparer.Ordinal);
+        var unet = merge.Count == 0 ? [] : Replacements(Sd1Graphs.Unet(weights), targets);
+        var text = merge.Count == 0 ? new List<ReplacementWeight>() : Replacements(Sd1Graphs.TextEncoder(weights, textPrefix, CheckpointImporter.EmbeddingCapacity), targets);
+
+        var width = (int)st.Entry(textPrefix + "embeddings.token_embedding.weight").Shape[1];
+        var words = new Dictionary<string, int[]>(StringComparer.OrdinalIgnoreCase);
+        var rows = new float[CheckpointImporter.EmbeddingCapacity * width];
+        var used = 0;
+        foreach (var path in embeddings)
+        {
+            Embedding e;
+            try { e = EmbeddingFile.Read(path); }
+            catch (CheckpointException ex)
+            {
+                warnings.Add($"embedding skipped: {ex.Message}");
+                continue;
+            }
+            if (e.Width != width)
+            {
+                warnings.Add($"embedding '{e.Name}' is {e.Width} wide but this checkpoint's text encoder is {width}: made for another base, skipped");
+                continue;
+            }
+            if (used + e.Count > CheckpointImporter.EmbeddingCapacity)
+            {
+                warnings.Add($"embedding '{e.Name}' skipped: the {CheckpointImporter.EmbeddingCapacity} vectors reserved for embeddings are taken");
+                continue;
+            }
+            e.Vectors.CopyTo(rows, used * width);
+            words[e.Name] = Enumerable.Range(VocabularySize + used, e.Count).ToArray();
+            used += e.Count;
+        }
+        if (used > 0) text.Add(new ReplacementWeight(Sd1Graphs.EmbeddingRowsName, rows, [CheckpointImporter.EmbeddingCapacity, width]));
+        return new ModelExtras(KeyOf(loras, embeddings), unet, text, words, warnings, readings);
+    }
+
+    private static List<ReplacementWeight> Replacements(OnnxGraph graph, HashSet<string> targets) =>
+        graph.Weights.Where(w => targets.Contains(w.Source)).Select(w => new ReplacementWeight(w.Name, w.Values(), w.Shape)).ToList();
+
+    /// <summary>Tells LoRA sets and embedding sets apart (files by path and size, weights by value).</summary>
+    public static string KeyOf(IReadOnlyList<LoraChoice> loras, IReadOnlyList<string> embeddings)
+    {
+        if (loras.Count == 0 && embeddings.Count == 0) return "";
+        var text = new StringBuilder();
+        foreach (var l in loras) text.Append($"lora|{Path.GetFullPath(l.Path)}|{Size(l.Path)}|{l.Weight:R}\n");
+        foreach (var e in embeddings.Order(StringComparer.Ordinal)) text.Append($"emb|{Path.GetFullPath(e)}|{Size(e)}\n");
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..16];
+    }
+
+    private static long Size(string path) => File.Exists(path) ? new FileInfo(path).Length : -1;
+}

@@ -1,0 +1,6 @@
+using ControlHost.Checkpoints.Layouts;
+
+namespace ControlHost.Checkpoints.Import;
+
+/// <summary>What an import wrote: the folder, what the file was recognised as, the bytes of weights and the time.</summary>
+public sealed record ImportResult(string Folder, RecognisedFile Recognised, long WeightBytes, TimeSpan Elapsed);

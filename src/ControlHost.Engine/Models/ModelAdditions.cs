@@ -1,0 +1,17 @@
+using ControlHost.Engine.Onnx;
+
+namespace ControlHost.Engine.Models;
+
+/// <summary>
+/// What is added to a base model's files when it loads: replacement weights for the UNet and the text encoder (LoRAs
+/// merged in), and the words whose tokens become textual-inversion rows. <see cref="Key"/> tells two sets apart:
+/// the model pool keeps one loaded model per folder and key.
+/// </summary>
+public sealed record ModelAdditions(string Key, IReadOnlyList<WeightOverride> Unet, IReadOnlyList<WeightOverride> TextEncoder,
+    IReadOnlyDictionary<string, int[]> EmbeddingWords)
+{
+    public static readonly ModelAdditions None = new("", [], [], new Dictionary<string, int[]>());
+
+    /// <summary>The bytes of the replacement weights held in memory beside the sessions.</summary>
+    public long Bytes => Unet.Concat(TextEncoder).Sum(w => w.Values.LongLength * 4);
+}

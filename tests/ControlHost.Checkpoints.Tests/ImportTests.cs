@@ -1,0 +1,72 @@
+using System.Text.Json;
+using ControlHost.Checkpoints.Additions;
+
+namespace ControlHost.Checkpoints.Tests;
+
+/// <summary>
+/// `controlhost import`'s output: a diffusers ONNX folder whose networks match PyTorch, and LoRAs and embeddings applied
+/// to it by replacing initializers, against PyTorch's merged model (tools/forge/ldm_checkpoint.py).
+/// </summary>
+public sealed class ImportTests(ImportedFolderFixture f) : IClassFixture<ImportedFolderFixture>
+{
+    private const double Tolerance = 1e-4;
+
+    [Fact]
+    public void The_imported_folder_has_every_part_of_the_folder_contract()
+    {
+        var dir = f.Model.Folder;
+        foreach (var part in new[] { "model_index.json", "tokenizer/vocab.json", "tokenizer/merges.txt", "scheduler/scheduler_config.json",
+                     "text_encoder/model.onnx", "unet/model.onnx", "unet/config.json", "vae_encoder/model.onnx", "vae_decoder/model.onnx", "vae_decoder/config.json" })
+            Assert.True(File.Exists(Path.Combine(dir, part)), $"{part} missing");
+        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "unet", "config.json")));
+        Assert.Equal(4, config.RootElement.GetProperty("in_channels").GetInt32());
+        Assert.Equal(64, config.RootElement.GetProperty("cross_attention_dim").GetInt32());
+        using var cn = JsonDocument.Parse(File.ReadAllText(Path.Combine(f.ControlNet.Folder, "controlnet.json")));
+        Assert.Equal("sd1", cn.RootElement.GetProperty("base").GetString());
+        Assert.Empty(Directory.GetDirectories(f.Root, ".*partial*"));
+    }
+
+    [Fact]
+    public void The_imported_UNet_matches_PyTorch()
+    {
+        using var s = new OrtSession(Path.Combine(f.Model.Folder, "unet", "model.onnx"));
+        var error = Fixtures.RelativeError(s.Run(OrtSession.UnetInputsWithoutControl())["out_sample"], Fixtures.Ref("unet.out_sample").Values);
+        Assert.True(error < Tolerance, $"relative error {error:E2}");
+    }
+
+    [Fact]
+    public void A_LoRA_merged_by_replacing_initializers_matches_PyTorch_with_the_LoRA_merged()
+    {
+        var weight = Fixtures.Ref("lora.weight").Values[0];
+        var extras = ModelExtras.Build(Fixtures.Checkpoint, [new LoraChoice(Fixtures.Lora, weight)], []);
+        Assert.Empty(extras.Warnings);
+        Assert.True(extras.Loras[0].UnetModules > 10 && extras.Loras[0].TextModules > 2, $"{extras.Loras[0].UnetModules} unet, {extras.Loras[0].TextModules} text modules");
+        using (var unet = new OrtSession(Path.Combine(f.Model.Folder, "unet", "model.onnx"), extras.Unet.Select(w => (w.Name, w.Values, w.Shape))))
+        {
+            var out_ = unet.Run(OrtSession.UnetInputsWithoutControl())["out_sample"];
+            var error = Fixtures.RelativeError(out_, Fixtures.Ref("unet.out_sample_with_lora").Values);
+            Assert.True(error < Tolerance, $"UNet: relative error {error:E2}");
+            // and the LoRA made a difference worth testing
+            Assert.True(Fixtures.RelativeError(out_, Fixtures.Ref("unet.out_sample").Values) > 100 * Tolerance);
+        }
+        using var text = new OrtSession(Path.Combine(f.Model.Folder, "text_encoder", "model.onnx"), extras.TextEncoder.Select(w => (w.Name, w.Values, w.Shape)));
+        var hidden = text.Run(("input_ids", Fixtures.RefInts("text.input_ids"), [2, 77]))["last_hidden_state"];
+        var textError = Fixtures.RelativeError(hidden, Fixtures.Ref("text.last_hidden_state_with_lora").Values);
+        Assert.True(textError < Tolerance, $"text encoder: relative error {textError:E2}");
+    }
+
+    [Fact]
+    public void An_embedding_takes_the_place_of_its_tokens_as_in_PyTorch()
+    {
+        var extras = ModelExtras.Build(Fixtures.Checkpoint, [], [Fixtures.Embedding]);
+        var rows = extras.EmbeddingWords["embedding"];
+        Assert.Equal([49408, 49409], rows);
+        var ids = Fixtures.RefInts("text.input_ids");
+        var positions = Fixtures.RefInts("text.embedded_positions");
+        for (var k = 0; k < positions.Length; k++) ids[positions[k]] = rows[k];
+        using var text = new OrtSession(Path.Combine(f.Model.Folder, "text_encoder", "model.onnx"), extras.TextEncoder.Select(w => (w.Name, w.Values, w.Shape)));
+        var hidden = text.Run(("input_ids", ids, [2, 77]))["last_hidden_state"];
+        var error = Fixtures.RelativeError(hidden, Fixtures.Ref("text.last_hidden_state_with_embedding").Values);
+        Assert.True(error < Tolerance, $"relative error {error:E2}");
+    }
+}
