@@ -14,6 +14,7 @@ root.Subcommands.Add(DetectCommand.Build(verbose));
 root.Subcommands.Add(PlaceCommand.Build(verbose));
 root.Subcommands.Add(SuggestBoxesCommand.Build(verbose));
 root.Subcommands.Add(ServeCommand.Build(verbose));
+root.Subcommands.Add(ImportCommand.Build(verbose));
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

@@ -16,7 +16,7 @@ internal static class Failures
         ServiceException s => s,
         ModelRunException => new InternalFaultException(e.Message, e),
         DirectoryNotFoundException or FileNotFoundException or BranchException or ModelLoadException or PreprocessorException or Plugins.PluginException
-            or ArgumentException or InvalidDataException or NotSupportedException => new BadInputException(field, e.Message, e),
+            or ArgumentException or InvalidDataException or NotSupportedException or Checkpoints.CheckpointException => new BadInputException(field, e.Message, e),
         _ => new InternalFaultException(e.Message, e),
     };
 

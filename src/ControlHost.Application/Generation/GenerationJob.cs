@@ -42,6 +42,9 @@ public sealed record GenerationJob
     public double? Strength { get; init; }
     public IReadOnlyList<UnitSpec>? Units { get; init; }
 
+    /// <summary>LoRAs by name with their weights (the CLI's --lora), beside those the prompt names with &lt;lora:NAME:W&gt;.</summary>
+    public IReadOnlyList<UserModels.LoraSpec>? Loras { get; init; }
+
     /// <summary>Decode a preview every this many steps (0: none).</summary>
     public int PreviewEvery { get; init; }
 
@@ -54,7 +57,7 @@ public sealed record GenerationJob
         BatchSize = given.BatchSize ?? BatchSize, Iterations = given.Iterations ?? Iterations, Model = given.Model ?? Model,
         InitImage = given.InitImage ?? InitImage, Mask = given.Mask ?? Mask, Strength = given.Strength ?? Strength,
         Inpaint = given.Inpaint ?? Inpaint,
-        Units = given.Units is { Count: > 0 } ? given.Units : Units, PreviewEvery = given.PreviewEvery != 0 ? given.PreviewEvery : PreviewEvery,
+        Units = given.Units is { Count: > 0 } ? given.Units : Units, Loras = given.Loras is { Count: > 0 } ? given.Loras : Loras, PreviewEvery = given.PreviewEvery != 0 ? given.PreviewEvery : PreviewEvery,
     };
 }
 

@@ -6,6 +6,9 @@ using ControlHost.Application.Models;
 using ControlHost.Application.Names;
 using ControlHost.Application.Sources;
 using ControlHost.Application.Units;
+using ControlHost.Application.UserModels;
+using ControlHost.Checkpoints;
+using ControlHost.Checkpoints.Additions;
 using ControlHost.Engine.Conditioning;
 using ControlHost.Engine.Models;
 using ControlHost.Engine.Onnx;
@@ -34,7 +37,9 @@ public sealed class GenerationService : IDisposable
     public GenerationService(ServiceOptions? options = null)
     {
         _options = options ?? new ServiceOptions();
-        Catalog = _options.ModelRoots is { } roots ? new ModelCatalog(roots) : ModelCatalog.Default();
+        Catalog = _options.ModelRoots is { } roots ? new ModelCatalog(roots) : ModelCatalog.Default(_options.ExtraModelRoot);
+        Built = new BuiltModelCache(_options.CacheRoot ?? BuiltModelCache.DefaultRoot, TokenizerTables(Catalog));
+        Catalog.Builder = Built;
         // The device probe and the pool wait for the first generation: detect and list commands need neither.
         _pool = new Lazy<ModelPool>(() => new ModelPool(ResolveDevice(), _options.ModelMemoryBudget ?? ModelPool.DefaultBudgetBytes),
             LazyThreadSafetyMode.ExecutionAndPublication);
@@ -42,6 +47,17 @@ public sealed class GenerationService : IDisposable
     }
 
     public ModelCatalog Catalog { get; }
+
+    /// <summary>The folders built from users' .safetensors files.</summary>
+    public BuiltModelCache Built { get; }
+
+    /// <summary>CLIP's tokenizer tables for models built from checkpoints: the embedded model's (the real CLIP BPE tables).</summary>
+    private static string TokenizerTables(ModelCatalog catalog)
+    {
+        var embedded = catalog.Models.FirstOrDefault(m => Path.GetFileName(m) == ModelCatalog.DefaultModelName)
+            ?? (ModelCatalog.FindRepositoryModels() is { } repo ? Path.Combine(repo, ModelCatalog.DefaultModelName) : null);
+        return Path.Combine(embedded ?? catalog.Models.FirstOrDefault() ?? ".", "tokenizer");
+    }
     public ModelPool Pool => _pool.Value;
     public ExecutionDevice Device => Pool.Device;
     public PathPolicy Paths => _options.Paths;
@@ -111,6 +127,11 @@ public sealed class GenerationService : IDisposable
     {
         var clock = Stopwatch.StartNew();
         var folder = ResolveModel(job.Model);
+        var writtenPrompt = job.Prompt;
+        var (modelPrompt, promptLoras) = Failures.Guard("prompt", () => LoraTags.Extract(job.Prompt ?? ""));
+        var negative = LoraTags.Extract(job.NegativePrompt ?? "").Prompt;
+        if (promptLoras.Count > 0 || job.NegativePrompt != negative) job = job with { Prompt = modelPrompt, NegativePrompt = negative };
+        var loras = (job.Loras ?? []).Concat(promptLoras).ToList();
         var request = GenerationPolicy.Request(job, folder);
         var (batchSize, iterations) = GenerationPolicy.Batches(job, _options.MaxImagesPerJob);
         var firstSeed = GenerationPolicy.FirstSeed(job.Seed);
@@ -121,8 +142,10 @@ public sealed class GenerationService : IDisposable
             : request with { InitImage = plan.WorkingInit, Mask = plan.WorkingMask, MaskedStart = plan.LatentStart };
         if (request.Validate() is { } problem) throw new BadInputException(request.Mask is not null ? "mask" : null, problem);
 
-        using var lease = Failures.Guard("model", () => Pool.Acquire(folder));
+        var (additionsKey, makeAdditions, loraFiles) = Additions(folder, loras);
+        using var lease = Failures.Guard("model", () => Pool.Acquire(folder, additionsKey, makeAdditions));
         var model = lease.Model;
+        var notes = model.Additions.Notes;
         // Inpainting moves every unit's image onto the working canvas with the job's one transform.
         var specs = (job.Units ?? []).Select((u, i) => plan is null ? u : plan.OnCanvas(u, i, Paths, IsSpatial(u))).ToList();
         var (units, disabled) = Failures.Guard("units",
@@ -150,17 +173,58 @@ public sealed class GenerationService : IDisposable
                     break; // interrupted: the images finished so far are the job's result
                 }
                 var image = plan is null ? result.Image : plan.Paste(result.Decoded);
-                var infotext = Infotext.Format(one with { Width = result.Image.Width, Height = result.Image.Height }, model.Name, units,
-                    batchSize, k % batchSize, plan?.InfotextPairs());
+                var infotext = Infotext.Format(one with { Width = result.Image.Width, Height = result.Image.Height, Prompt = writtenPrompt ?? one.Prompt },
+                    model.Name, units, batchSize, k % batchSize, (plan?.InfotextPairs() ?? []).Concat(LoraPairs(loraFiles)));
                 images.Add(new GeneratedImage(image, one.Seed, infotext, result));
             }
-            return new GenerationOutput(images, disabled, model.Name, new JobTimings(load, clock.Elapsed));
+            return new GenerationOutput(images, notes.Concat(disabled).ToList(), model.Name, new JobTimings(load, clock.Elapsed));
         }
         finally
         {
             foreach (var u in units) u.Branch.Dispose();
         }
     }
+
+    /// <summary>
+    /// The LoRAs (by name, in the Lora/ folders) and embeddings (every file in the embeddings/ folders) for a model
+    /// built from a checkpoint: the pool key that tells the set apart and how to make it. A plain ONNX folder takes
+    /// no LoRA (its weights are not the checkpoint's names).
+    /// </summary>
+    private (string Key, Func<ModelAdditions> Make, IReadOnlyList<(string Name, string File, double Weight)> Loras) Additions(ModelFolder folder, List<LoraSpec> loras)
+    {
+        var source = Built.SourceOf(folder.Root);
+        if (source is null)
+        {
+            if (loras.Count > 0)
+                throw new BadInputException("lora", $"LoRAs apply to models loaded from a .safetensors checkpoint; '{folder.Name}' is an ONNX folder (load the checkpoint it came from)");
+            return ("", () => ModelAdditions.None, []);
+        }
+        var files = loras.Where(l => l.Weight != 0).Select(l => (l.Name, File: UserFiles.Find(Catalog.Files.Loras, l.Name)
+            ?? throw new NotFoundException("lora", $"LoRA '{l.Name}' not found (found: {string.Join(", ", Catalog.Files.Loras.Select(Path.GetFileNameWithoutExtension).DefaultIfEmpty("none"))}); put it in a Lora/ or loras/ folder under the model roots",
+                Catalog.Files.Loras.Select(f => Path.GetFileNameWithoutExtension(f)!)), l.Weight)).ToList();
+        var choices = files.Select(f => new LoraChoice(f.File, (float)f.Weight)).ToList();
+        var embeddings = Catalog.Files.Embeddings;
+        var key = ModelExtras.KeyOf(choices, embeddings);
+        return (key, () =>
+        {
+            try
+            {
+                var extras = ModelExtras.Build(source, choices, embeddings);
+                return new ModelAdditions(key,
+                    extras.Unet.Select(w => new WeightOverride(w.Name, w.Values, w.Shape)).ToList(),
+                    extras.TextEncoder.Select(w => new WeightOverride(w.Name, w.Values, w.Shape)).ToList(),
+                    extras.EmbeddingWords) { Notes = extras.Warnings };
+            }
+            catch (CheckpointException e)
+            {
+                throw new BadInputException("lora", e.Message, e);
+            }
+        }, files);
+    }
+
+    /// <summary>A1111's infotext field for LoRAs: Lora hashes: "name: hash12, ...".</summary>
+    private static IEnumerable<string> LoraPairs(IReadOnlyList<(string Name, string File, double Weight)> loras) =>
+        loras.Count == 0 ? [] : [$"Lora hashes: \"{string.Join(", ", loras.Select(l => $"{l.Name}: {BuiltModelCache.Sha256(l.File)[..12]}"))}\""];
 
     /// <summary>The job's inpainting laid out, or null for txt2img and plain img2img.</summary>
     private InpaintPlan? InpaintingOf(GenerationJob job, RgbImage? init, int width, int height)

@@ -9,6 +9,9 @@ public sealed record ServiceOptions
     /// <summary>Model roots; null: --model's folder if any, $CONTROLHOST_MODELS, ./models and the repository's models/.</summary>
     public IReadOnlyList<string>? ModelRoots { get; init; }
 
+    /// <summary>A models folder searched first, beside the default roots (--models-dir: an A1111 or ComfyUI installation's).</summary>
+    public string? ExtraModelRoot { get; init; }
+
     /// <summary>An extra plugin folder beside the default ones (--plugins DIR).</summary>
     public string? ExtraPluginFolder { get; init; }
 
@@ -23,6 +26,9 @@ public sealed record ServiceOptions
 
     /// <summary>Whether jobs may name files; a server keeps the default, names only.</summary>
     public PathPolicy Paths { get; init; } = PathPolicy.NamesOnly;
+
+    /// <summary>Where folders built from users' .safetensors files are kept; null: <see cref="UserModels.BuiltModelCache.DefaultRoot"/>.</summary>
+    public string? CacheRoot { get; init; }
 
     /// <summary>The most images one job may ask for (batch_size x n_iter).</summary>
     public int MaxImagesPerJob { get; init; } = 64;

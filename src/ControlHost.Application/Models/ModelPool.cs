@@ -46,24 +46,34 @@ public sealed class ModelPool(ExecutionDevice device, long budgetBytes) : IDispo
     {
         lock (_gate)
         {
-            if (!_entries.TryGetValue(folder.Root, out var entry)) return false;
-            entry.Unloading = true;
-            if (entry.Leases == 0) Remove(entry);
-            return true;
+            var entries = _entries.Values.Where(e => e.Folder.Root == folder.Root).ToList();
+            foreach (var entry in entries)
+            {
+                entry.Unloading = true;
+                if (entry.Leases == 0) Remove(entry);
+            }
+            return entries.Count > 0;
         }
     }
 
     /// <summary>The model, loaded if needed, held until the lease is disposed.</summary>
     /// <exception cref="ModelLoadException">A part is not a loadable ONNX model.</exception>
-    public ModelLease Acquire(ModelFolder folder)
+    public ModelLease Acquire(ModelFolder folder) => Acquire(folder, "", () => ModelAdditions.None);
+
+    /// <summary>
+    /// The model with additions (LoRAs merged, embeddings), one loaded model per folder and additions key: a LoRA set
+    /// loads beside the plain model and the other sets. <paramref name="additions"/> runs only when that key is not loaded.
+    /// </summary>
+    public ModelLease Acquire(ModelFolder folder, string additionsKey, Func<ModelAdditions> additions)
     {
+        var key = additionsKey.Length == 0 ? folder.Root : $"{folder.Root}|{additionsKey}";
         Entry entry;
         lock (_gate)
         {
-            if (!_entries.TryGetValue(folder.Root, out entry!) || entry.Unloading)
+            if (!_entries.TryGetValue(key, out entry!) || entry.Unloading)
             {
-                entry = new Entry(folder);
-                _entries[folder.Root] = entry;
+                entry = new Entry(folder, key);
+                _entries[key] = entry;
             }
             entry.Leases++;
             entry.LastUsed = ++_clock;
@@ -75,7 +85,7 @@ public sealed class ModelPool(ExecutionDevice device, long budgetBytes) : IDispo
             {
                 if (entry.Model is null)
                 {
-                    entry.Model = StableDiffusionModel.Load(folder, device);
+                    entry.Model = StableDiffusionModel.Load(folder, device, additions());
                     Interlocked.Increment(ref _loads);
                 }
             }
@@ -85,7 +95,7 @@ public sealed class ModelPool(ExecutionDevice device, long budgetBytes) : IDispo
             lock (_gate)
             {
                 entry.Leases--;
-                if (entry.Model is null && _entries.TryGetValue(folder.Root, out var current) && current == entry) _entries.Remove(folder.Root);
+                if (entry.Model is null && _entries.TryGetValue(key, out var current) && current == entry) _entries.Remove(key);
             }
             throw;
         }
@@ -118,7 +128,7 @@ public sealed class ModelPool(ExecutionDevice device, long budgetBytes) : IDispo
 
     private void Remove(Entry entry)
     {
-        if (_entries.TryGetValue(entry.Folder.Root, out var current) && current == entry) _entries.Remove(entry.Folder.Root);
+        if (_entries.TryGetValue(entry.Key, out var current) && current == entry) _entries.Remove(entry.Key);
         entry.Model?.Dispose();
         entry.Model = null;
     }
@@ -132,9 +142,10 @@ public sealed class ModelPool(ExecutionDevice device, long budgetBytes) : IDispo
         }
     }
 
-    internal sealed class Entry(ModelFolder folder)
+    internal sealed class Entry(ModelFolder folder, string key)
     {
         public ModelFolder Folder { get; } = folder;
+        public string Key { get; } = key;
         public StableDiffusionModel? Model { get; set; }
         public int Leases { get; set; }
         public long LastUsed { get; set; }

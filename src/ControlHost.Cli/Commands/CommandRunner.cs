@@ -35,5 +35,5 @@ internal static class CommandRunner
 
     // Commands that read files directly (info, models) still meet the framework's own exceptions.
     private static bool IsUserFacing(Exception e) => e is ArgumentException or InvalidDataException or FileNotFoundException
-        or DirectoryNotFoundException or Preprocessors.PreprocessorException or Plugins.PluginException;
+        or DirectoryNotFoundException or Preprocessors.PreprocessorException or Plugins.PluginException or Checkpoints.CheckpointException;
 }

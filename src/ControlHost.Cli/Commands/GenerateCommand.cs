@@ -1,6 +1,7 @@
 using ControlHost.Application.Inpainting;
 using System.CommandLine;
 using ControlHost.Application.Generation;
+using ControlHost.Application.UserModels;
 using ControlHost.Application.Names;
 using ControlHost.Application.Sources;
 using ControlHost.Engine.Imaging;
@@ -28,7 +29,9 @@ internal static class GenerateCommand
         var seed = new Option<long?>("--seed") { Description = "Seed (0..4294967295); -1 (the default) picks one" };
         var batchSize = new Option<int?>("--batch-size") { Description = "Images per run (A1111's batch_size); image k gets seed + k" };
         var iterations = new Option<int?>("--n-iter") { Description = "Runs of --batch-size images (A1111's n_iter)" };
-        var model = new Option<string?>("--model") { Description = "Model folder or name (default: the embedded tiny-sd)" };
+        var model = new Option<string?>("--model") { Description = "Model folder, name or .safetensors checkpoint (default: the embedded tiny-sd)" };
+        var modelsDir = new Option<string?>("--models-dir") { Description = "A models folder to search first (an A1111 or ComfyUI installation's models/)" };
+        var lora = new Option<string[]>("--lora") { Description = "A LoRA to apply, NAME[:WEIGHT] (repeatable; or <lora:NAME:WEIGHT> in the prompt)", AllowMultipleArgumentsPerToken = false };
         var control = new Option<string[]>("--control", "-c")
         {
             Description = "A control unit: TYPE=IMAGE[,weight=W,start=S,end=E,mode=M,model=NAME,resize=R,mask=IMAGE,preprocess=none,resolution=N,OPTION=V]; repeat to stack",
@@ -53,7 +56,7 @@ internal static class GenerateCommand
         var command = new Command("generate", "Generate an image");
         foreach (var o in new Option[] { prompt, negative, width, height, steps, cfg, sampler, seed, batchSize, iterations, model, control, init, mask,
                      maskBox, maskPolygon, maskBlur, invertMask, maskedContent, onlyMasked, padding,
-                     strength, device, threads, output, timings, plugins, from })
+                     strength, device, threads, output, timings, plugins, from, modelsDir, lora })
             command.Options.Add(o);
         command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
         {
@@ -66,6 +69,7 @@ internal static class GenerateCommand
                 InitImage = parse.GetValue(init) is { } i ? ImageSource.FromPath(i) : null,
                 Mask = parse.GetValue(mask) is { } m ? ImageSource.FromPath(m) : null,
                 Units = (parse.GetValue(control) ?? []).Select(c => ControlSpec.Parse(c).ToUnit()).ToArray(),
+                Loras = (parse.GetValue(lora) ?? []).Select(ParseLora).ToArray(),
                 Inpaint = InpaintOptions(parse.GetValue(maskBox), parse.GetValue(maskPolygon), parse.GetValue(maskBlur), parse.GetValue(invertMask),
                     parse.GetValue(maskedContent), parse.GetValue(onlyMasked), parse.GetValue(padding)),
             };
@@ -88,7 +92,7 @@ internal static class GenerateCommand
             using var service = new GenerationService(new ServiceOptions
             {
                 Device = parse.GetValue(device), Threads = parse.GetValue(threads), ExtraPluginFolder = parse.GetValue(plugins),
-                Paths = PathPolicy.Local,
+                Paths = PathPolicy.Local, ExtraModelRoot = parse.GetValue(modelsDir),
             });
             foreach (var notice in service.Notices) Console.Error.WriteLine($"note: {notice}");
             var result = Run(service, job);
@@ -105,6 +109,16 @@ internal static class GenerateCommand
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>--lora NAME[:WEIGHT]: weight 1 when left out, as in A1111's prompt syntax.</summary>
+    private static LoraSpec ParseLora(string text)
+    {
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0) return new LoraSpec(text, 1);
+        if (!double.TryParse(text[(colon + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var weight))
+            throw new UserError($"--lora {text}: the weight after ':' is not a number (NAME:WEIGHT, e.g. detail:0.7)");
+        return new LoraSpec(text[..colon], weight);
     }
 
     private static GenerationOutput Run(GenerationService service, GenerationJob job)

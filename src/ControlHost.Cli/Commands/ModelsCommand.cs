@@ -21,7 +21,14 @@ internal static class ModelsCommand
                 Console.WriteLine($"controlnet  {c.Name,-28} condition={c.Condition} base={c.Base ?? "?"}  {c.Root}");
             foreach (var a in catalog.Adapters)
                 Console.WriteLine($"adapter     {a.Name,-28} condition={a.Condition} base={a.Base ?? "?"}  {a.Root}");
+            var files = catalog.Files;
+            foreach (var f in files.Checkpoints) Console.WriteLine($"checkpoint  {Path.GetFileNameWithoutExtension(f),-28} {f}");
+            foreach (var f in files.ControlNets)
+                Console.WriteLine($"controlnet  {Path.GetFileNameWithoutExtension(f),-28} condition={Checkpoints.Import.ControlNetNames.ConditionOf(Path.GetFileNameWithoutExtension(f))}  {f}");
+            foreach (var f in files.Loras) Console.WriteLine($"lora        {Path.GetFileNameWithoutExtension(f),-28} {f}");
+            foreach (var f in files.Embeddings) Console.WriteLine($"embedding   {Path.GetFileNameWithoutExtension(f),-28} {f}");
             Console.WriteLine($"searched: {string.Join(", ", catalog.Roots.DefaultIfEmpty("nothing"))}");
+            foreach (var s in files.Skipped) Console.WriteLine($"skipped: {s}");
             foreach (var p in catalog.Problems) Console.WriteLine($"skipped: {p}");
             return ExitCodes.Ok;
         }));

@@ -116,7 +116,7 @@ public sealed class StableDiffusionModel : IDisposable
     /// The bytes of the weights this model has loaded: each session's file plus the external-data files beside it.
     /// ONNX Runtime holds about this much per session; the model pool budgets with it.
     /// </summary>
-    public long LoadedBytes => Sessions.Sum(s => WeightBytes(s.Path));
+    public long LoadedBytes => Sessions.Sum(s => WeightBytes(s.Path)) + Additions.Bytes;
 
     private static long WeightBytes(string onnxPath)
     {

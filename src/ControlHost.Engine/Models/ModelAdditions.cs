@@ -12,6 +12,9 @@ public sealed record ModelAdditions(string Key, IReadOnlyList<WeightOverride> Un
 {
     public static readonly ModelAdditions None = new("", [], [], new Dictionary<string, int[]>());
 
+    /// <summary>What the user should know (LoRA modules that matched nothing, embeddings skipped).</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
     /// <summary>The bytes of the replacement weights held in memory beside the sessions.</summary>
     public long Bytes => Unet.Concat(TextEncoder).Sum(w => w.Values.LongLength * 4);
 }

@@ -13,6 +13,7 @@ public sealed class ModelCatalog
         Roots = roots.Select(Path.GetFullPath).Where(Directory.Exists).Distinct().ToArray();
         foreach (var root in Roots)
         {
+            Files.Scan(root);
             foreach (var dir in Directory.EnumerateDirectories(root).Order(StringComparer.Ordinal))
             {
                 if (ModelFolder.LooksLikeModel(dir)) Models.Add(dir);
@@ -26,6 +27,16 @@ public sealed class ModelCatalog
     public List<string> Models { get; } = [];
     public List<ControlNetFolder> ControlNets { get; } = [];
     public List<AdapterFolder> Adapters { get; } = [];
+
+    /// <summary>Users' .safetensors files in A1111's or ComfyUI's folders under the roots.</summary>
+    public UserFiles Files { get; } = new();
+
+    /// <summary>What turns a user's file into a folder the engine loads; null: files cannot be opened.</summary>
+    public IUserFileBuilder? Builder { get; set; }
+
+    /// <summary>Every model name a request may use: folders, then checkpoint files by their stem.</summary>
+    public IEnumerable<string> ModelNames =>
+        Models.Select(m => Path.GetFileName(m)!).Concat(Files.Checkpoints.Select(Path.GetFileNameWithoutExtension))!;
 
     /// <summary>Folders that looked like models but could not be read, with the reason.</summary>
     public List<string> Problems { get; } = [];
@@ -57,11 +68,14 @@ public sealed class ModelCatalog
     {
         var name = nameOrPath ?? DefaultModelName;
         if (Directory.Exists(name)) return ModelFolder.Open(name);
+        if (UserFiles.IsModelFile(name) && File.Exists(name)) return ModelFolder.Open(Build(name, b => b.BuildBaseModel(name)));
         var match = Models.FirstOrDefault(m => string.Equals(Path.GetFileName(m), name, StringComparison.OrdinalIgnoreCase));
         if (match is not null) return ModelFolder.Open(match);
+        if (UserFiles.Find(Files.Checkpoints, name) is { } file) return ModelFolder.Open(Build(file, b => b.BuildBaseModel(file)));
+        var found = ModelNames.ToArray();
         throw new DirectoryNotFoundException(
-            $"model '{name}' not found (found: {(Models.Count == 0 ? "none" : string.Join(", ", Models.Select(Path.GetFileName)))}; " +
-            $"searched {string.Join(", ", Roots.DefaultIfEmpty("no model roots"))}); name one of those, or a model folder");
+            $"model '{name}' not found (found: {(found.Length == 0 ? "none" : string.Join(", ", found))}; " +
+            $"searched {string.Join(", ", Roots.Select(Path.GetFileName).DefaultIfEmpty("no model roots"))}); name one of those, a model folder or a .safetensors checkpoint");
     }
 
     /// <summary>
@@ -73,17 +87,36 @@ public sealed class ModelCatalog
         if (nameOrPath is not null)
         {
             if (Directory.Exists(nameOrPath)) return ControlNetFolder.Open(nameOrPath);
-            return ControlNets.FirstOrDefault(c => string.Equals(c.Name, nameOrPath, StringComparison.OrdinalIgnoreCase))
-                ?? throw new DirectoryNotFoundException(
-                    $"ControlNet '{nameOrPath}' not found (found: {string.Join(", ", ControlNets.Select(c => c.Name).DefaultIfEmpty("none"))})");
+            if (UserFiles.IsModelFile(nameOrPath) && File.Exists(nameOrPath)) return OpenControlNetFile(nameOrPath);
+            var folder = ControlNets.FirstOrDefault(c => string.Equals(c.Name, nameOrPath, StringComparison.OrdinalIgnoreCase));
+            if (folder is not null) return folder;
+            if (UserFiles.Find(Files.ControlNets, nameOrPath) is { } file) return OpenControlNetFile(file);
+            throw new DirectoryNotFoundException(
+                $"ControlNet '{nameOrPath}' not found (found: {string.Join(", ", ControlNetNames.DefaultIfEmpty("none"))})");
         }
         var forCondition = ControlNets.Where(c => string.Equals(c.Condition, condition, StringComparison.OrdinalIgnoreCase)).ToArray();
+        var fileForCondition = Builder is null ? null
+            : Files.ControlNets.FirstOrDefault(f => string.Equals(Builder.ConditionOf(f), condition, StringComparison.OrdinalIgnoreCase));
+        // A user's ControlNet file for the condition serves a model built from a user's file; the embedded family's own
+        // folders serve the embedded models.
+        if (fileForCondition is not null && (!forCondition.Any(c => string.Equals(c.Base, baseModel, StringComparison.OrdinalIgnoreCase))))
+            return OpenControlNetFile(fileForCondition);
         return forCondition.FirstOrDefault(c => string.Equals(c.Base, baseModel, StringComparison.OrdinalIgnoreCase))
             ?? forCondition.FirstOrDefault()
             ?? throw new DirectoryNotFoundException(
                 $"no ControlNet for condition '{condition}' under {string.Join(", ", Roots.DefaultIfEmpty("no model roots"))}; " +
                 "put one there (a folder with model.onnx and controlnet.json) or name it with model=DIR");
     }
+
+    /// <summary>Every ControlNet name a unit may use: folders, then files by their stem.</summary>
+    public IEnumerable<string> ControlNetNames =>
+        ControlNets.Select(c => c.Name).Concat(Files.ControlNets.Select(f => Path.GetFileNameWithoutExtension(f)!));
+
+    private ControlNetFolder OpenControlNetFile(string file) => ControlNetFolder.Open(Build(file, b => b.BuildControlNet(file)));
+
+    private string Build(string file, Func<IUserFileBuilder, string> build) =>
+        build(Builder ?? throw new InvalidDataException(
+            $"'{Path.GetFileName(file)}' is a model file, but this program was set up without the builder that opens model files"));
 
     private void TryAdd(Action add, string dir)
     {

@@ -1,0 +1,78 @@
+namespace ControlHost.Engine.Models;
+
+/// <summary>
+/// Builds what the engine loads from a user's own file: a base-model folder from a checkpoint, a ControlNet folder from
+/// a ControlNet file (cached, so the second time is a look-up). Implemented above the engine; the catalog only asks.
+/// </summary>
+public interface IUserFileBuilder
+{
+    /// <exception cref="InvalidDataException">The file cannot be used; the message says why and what to do.</exception>
+    string BuildBaseModel(string file);
+
+    /// <exception cref="InvalidDataException">The file cannot be used; the message says why and what to do.</exception>
+    string BuildControlNet(string file);
+
+    /// <summary>The condition a ControlNet file serves, from its name ("unknown" when its name does not say).</summary>
+    string ConditionOf(string file);
+}
+
+/// <summary>
+/// The users' model files under a root, in A1111's folders (Stable-diffusion/, ControlNet/, Lora/, embeddings/) or
+/// ComfyUI's (checkpoints/, controlnet/, loras/, embeddings/), directly under the root or under its models/.
+/// Only .safetensors files are listed; pickles are noted as skipped (ControlHost never opens them).
+/// </summary>
+public sealed class UserFiles
+{
+    public static readonly string[] CheckpointFolders = ["Stable-diffusion", "checkpoints"];
+    public static readonly string[] ControlNetFolders = ["ControlNet", "controlnet"];
+    public static readonly string[] LoraFolders = ["Lora", "loras"];
+    public static readonly string[] EmbeddingFolders = ["embeddings"];
+
+    public List<string> Checkpoints { get; } = [];
+    public List<string> ControlNets { get; } = [];
+    public List<string> Loras { get; } = [];
+    public List<string> Embeddings { get; } = [];
+    public List<string> Skipped { get; } = [];
+
+    public void Scan(string root)
+    {
+        Collect(root, CheckpointFolders, Checkpoints);
+        Collect(root, ControlNetFolders, ControlNets);
+        Collect(root, LoraFolders, Loras);
+        Collect(root, EmbeddingFolders, Embeddings);
+    }
+
+    private void Collect(string root, string[] names, List<string> into)
+    {
+        // On a case-insensitive file system "ControlNet" and "controlnet" are one folder: list it once.
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var parent in new[] { root, Path.Combine(root, "models") })
+            foreach (var name in names)
+            {
+                var dir = Path.Combine(parent, name);
+                if (!Directory.Exists(dir)) continue;
+                foreach (var file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+                {
+                    var full = Path.GetFullPath(file);
+                    if (full.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+                    {
+                        if (seen.Add(full) && !into.Contains(full)) into.Add(full);
+                    }
+                    else if (IsPickleName(full)) Skipped.Add($"{full}: a pickle file; ControlHost opens only .safetensors");
+                }
+            }
+    }
+
+    private static bool IsPickleName(string path) =>
+        Path.GetExtension(path).ToLowerInvariant() is ".ckpt" or ".pt" or ".pth" or ".bin";
+
+    /// <summary>The file a name means: a path to a .safetensors file, or a file here by its name with or without the extension.</summary>
+    public static string? Find(IEnumerable<string> files, string name)
+    {
+        var stem = name.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) ? name[..^".safetensors".Length] : name;
+        return files.FirstOrDefault(f => string.Equals(Path.GetFileNameWithoutExtension(f), stem, StringComparison.OrdinalIgnoreCase));
+    }
+
+    public static bool IsModelFile(string nameOrPath) =>
+        nameOrPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) || IsPickleName(nameOrPath);
+}
