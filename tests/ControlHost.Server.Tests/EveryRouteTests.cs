@@ -49,6 +49,8 @@ public sealed class EveryRouteTests(InMemoryServer server) : IClassFixture<InMem
             { "GET", "/sdapi/v1/samplers", "/sdapi/v1/samplers", null, "", 0 },
             { "GET", "/sdapi/v1/sd-models", "/sdapi/v1/sd-models", null, "", 0 },
             { "GET", "/sdapi/v1/options", "/sdapi/v1/options", null, "", 0 },
+            { "GET", "/sdapi/v1/loras", "/sdapi/v1/loras", null, "", 0 },
+            { "GET", "/sdapi/v1/embeddings", "/sdapi/v1/embeddings", null, "", 0 },
             { "POST", "/sdapi/v1/options", "/sdapi/v1/options", """{"sd_model_checkpoint": "tiny-sd"}""", """{"sd_model_checkpoint": "no-such-model"}""", 422 },
             { "GET", "/sdapi/v1/progress", "/sdapi/v1/progress", null, "", 0 },
             { "POST", "/sdapi/v1/interrupt", "/sdapi/v1/interrupt", null, "{junk", 200 },

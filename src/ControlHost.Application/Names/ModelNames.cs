@@ -22,6 +22,20 @@ public static class ModelNames
 
     public static string ControlNetTitle(ControlNetFolder c) => $"{c.Name} [{Sha256(c.ModelPath)[..8]}]";
 
+    /// <summary>A user's ControlNet file, titled as the extension titles it: "stem [hash8]".</summary>
+    public static string ControlNetFileTitle(string file) => $"{Path.GetFileNameWithoutExtension(file)} [{Sha256(file)[..8]}]";
+
+    /// <summary>A user's ControlNet file a request names ("stem [hash8]", the stem, or the shortest stem containing it), or null.</summary>
+    public static string? MatchControlNetFile(IEnumerable<string> files, string requested)
+    {
+        var list = files.ToList();
+        var stem = requested.Contains(" [") ? requested[..requested.IndexOf(" [", StringComparison.Ordinal)] : requested;
+        return list.FirstOrDefault(f => string.Equals(ControlNetFileTitle(f), requested, StringComparison.OrdinalIgnoreCase))
+               ?? list.FirstOrDefault(f => string.Equals(Path.GetFileNameWithoutExtension(f), stem, StringComparison.OrdinalIgnoreCase))
+               ?? list.Where(f => Path.GetFileNameWithoutExtension(f).Contains(stem, StringComparison.OrdinalIgnoreCase))
+                   .OrderBy(f => Path.GetFileNameWithoutExtension(f).Length).ThenBy(f => f, StringComparer.Ordinal).FirstOrDefault();
+    }
+
     /// <summary>The ControlNet a request names, or null when none matches.</summary>
     public static ControlNetFolder? MatchControlNet(IEnumerable<ControlNetFolder> all, string requested)
     {

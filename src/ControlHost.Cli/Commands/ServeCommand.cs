@@ -12,8 +12,9 @@ internal static class ServeCommand
         var listen = new Option<bool>("--listen") { Description = "Listen on every interface, not only 127.0.0.1" };
         var auth = new Option<string?>("--api-auth") { Description = "user:pass[,user2:pass2]: HTTP Basic on every route" };
         var queue = new Option<int>("--queue") { Description = "Generations that may wait behind the running one (default 8); the next gets 503", DefaultValueFactory = _ => 8 };
+        var modelsDir = new Option<string?>("--models-dir") { Description = "A models folder to search first (an A1111 or ComfyUI installation's)" };
         var command = new Command("serve", "Serve the A1111-compatible HTTP API");
-        foreach (var o in new Option[] { port, listen, auth, queue }) command.Options.Add(o);
+        foreach (var o in new Option[] { port, listen, auth, queue, modelsDir }) command.Options.Add(o);
         command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
         {
             IReadOnlyList<(string, string)> users;
@@ -26,6 +27,7 @@ internal static class ServeCommand
                 throw new UserError(e.Message);
             }
             var settings = new ServerSettings { Port = parse.GetValue(port), Listen = parse.GetValue(listen), Auth = users, Queue = parse.GetValue(queue) };
+            if (parse.GetValue(modelsDir) is { } dir) settings = settings with { Service = settings.Service with { ExtraModelRoot = dir } };
             var app = ServerHost.Build(settings);
             Console.WriteLine($"serving on http://{(settings.Listen ? "0.0.0.0" : "127.0.0.1")}:{settings.Port} (A1111 API under /sdapi/v1, ControlNet under /controlnet)");
             app.Run();

@@ -18,7 +18,8 @@ internal static class ControlNetApi
         cn.MapGet("/settings", (ServerContext c) => new { control_net_unit_count = c.Limits.MaxUnits });
         cn.MapGet("/model_list", (ServerContext c) => new
         {
-            model_list = c.Service.Catalog.ControlNets.Select(ModelNames.ControlNetTitle).OrderBy(n => n, StringComparer.Ordinal).ToList(),
+            model_list = c.Service.Catalog.ControlNets.Select(ModelNames.ControlNetTitle)
+                .Concat(c.Service.Catalog.Files.ControlNets.Select(ModelNames.ControlNetFileTitle)).OrderBy(n => n, StringComparer.Ordinal).ToList(),
         });
         cn.MapGet("/module_list", (ServerContext c) =>
         {

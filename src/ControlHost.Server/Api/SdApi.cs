@@ -17,7 +17,13 @@ internal static class SdApi
         sd.MapPost("/txt2img", (HttpRequest r, ServerContext c, CancellationToken ct) => Generate(r, c, img2img: false, ct));
         sd.MapPost("/img2img", (HttpRequest r, ServerContext c, CancellationToken ct) => Generate(r, c, img2img: true, ct));
         sd.MapGet("/samplers", () => SamplerNames.Names.Select(n => new { name = n, aliases = SamplerNames.AliasesOf(n), options = new { } }));
-        sd.MapGet("/sd-models", (ServerContext c) => c.Service.Catalog.Models.Select(Checkpoint));
+        sd.MapGet("/sd-models", (ServerContext c) => c.Service.Catalog.Models.Select(Checkpoint).Concat(c.Service.Catalog.Files.Checkpoints.Select(CheckpointFile)));
+        // A1111's extra-network lists: names and metadata, never server paths.
+        sd.MapGet("/loras", (ServerContext c) => c.Service.Catalog.Files.Loras.Select(f => new
+        {
+            name = Path.GetFileNameWithoutExtension(f), alias = Path.GetFileNameWithoutExtension(f), path = Path.GetFileName(f), metadata = LoraMetadata(f),
+        }));
+        sd.MapGet("/embeddings", (ServerContext c) => Embeddings(c));
         sd.MapGet("/options", (ServerContext c) => Options(c));
         sd.MapPost("/options", async (HttpRequest r, ServerContext c) =>
         {
@@ -152,11 +158,55 @@ internal static class SdApi
         return new CheckpointInfo($"{name} [{hash}]", name, hash, sha, name, null);
     }
 
+    /// <summary>A checkpoint file: titled by its stem and the first 10 hex digits of its SHA-256, as A1111 does.</summary>
+    private static CheckpointInfo CheckpointFile(string file)
+    {
+        var name = Path.GetFileNameWithoutExtension(file);
+        var sha = Application.UserModels.BuiltModelCache.Sha256(file);
+        return new CheckpointInfo($"{name} [{sha[..10]}]", name, sha[..10], sha, Path.GetFileName(file), null);
+    }
+
+    private static Dictionary<string, string> LoraMetadata(string file)
+    {
+        try
+        {
+            using var st = Checkpoints.Safetensors.SafetensorsFile.Open(file);
+            return st.Metadata.Where(kv => kv.Key.StartsWith("ss_", StringComparison.Ordinal) && kv.Value.Length < 256)
+                .ToDictionary(kv => kv.Key, kv => kv.Value);
+        }
+        catch (Checkpoints.CheckpointException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>A1111's shape: {loaded: {name: {step, sd_checkpoint, sd_checkpoint_name, shape, vectors}}, skipped: {...}}.</summary>
+    private static object Embeddings(ServerContext c)
+    {
+        var loaded = new Dictionary<string, object?>();
+        var skipped = new Dictionary<string, object?>();
+        foreach (var file in c.Service.Catalog.Files.Embeddings)
+        {
+            var name = Path.GetFileNameWithoutExtension(file);
+            try
+            {
+                var e = Checkpoints.Embeddings.EmbeddingFile.Read(file);
+                loaded[name] = new { step = (int?)null, sd_checkpoint = (string?)null, sd_checkpoint_name = (string?)null, shape = e.Width, vectors = e.Count };
+            }
+            catch (Checkpoints.CheckpointException)
+            {
+                skipped[name] = new { step = (int?)null, sd_checkpoint = (string?)null, sd_checkpoint_name = (string?)null, shape = 0, vectors = 0 };
+            }
+        }
+        return new { loaded, skipped };
+    }
+
     private static Dictionary<string, object?> Options(ServerContext c)
     {
         var name = c.Checkpoint ?? Engine.Models.ModelCatalog.DefaultModelName;
         var folder = c.Service.Catalog.Models.FirstOrDefault(m => string.Equals(Path.GetFileName(m), name, StringComparison.OrdinalIgnoreCase));
-        var title = folder is null ? name : Checkpoint(folder).title;
+        var file = folder is null ? Engine.Models.UserFiles.Find(c.Service.Catalog.Files.Checkpoints, name) : null;
+        var title = folder is not null ? Checkpoint(folder).title : file is not null ? CheckpointFile(file).title : name;
         return new Dictionary<string, object?> { ["sd_model_checkpoint"] = title, ["samples_format"] = "png", ["live_previews_enable"] = true, ["show_progress_every_n_steps"] = 5 };
     }
 

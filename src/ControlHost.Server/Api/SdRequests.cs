@@ -162,14 +162,19 @@ internal static class SdRequests
             return null;
         }
 
-        ControlNetFolder? model = null;
+        // A ControlNet folder, or a user's ControlNet file (built when the job runs): its name and condition.
+        (string Name, string Condition)? model = null;
         if (!string.Equals(modelName, "None", StringComparison.OrdinalIgnoreCase))
         {
-            model = ModelNames.MatchControlNet(context.Service.Catalog.ControlNets, modelName);
+            var catalog = context.Service.Catalog;
+            if (ModelNames.MatchControlNet(catalog.ControlNets, modelName) is { } folder) model = (folder.Name, folder.Condition);
+            else if (ModelNames.MatchControlNetFile(catalog.Files.ControlNets, modelName) is { } file)
+                model = (Path.GetFileNameWithoutExtension(file), context.Service.Built.ConditionOf(file));
             if (model is null)
             {
+                var known = catalog.ControlNets.Select(ModelNames.ControlNetTitle).Concat(catalog.Files.ControlNets.Select(ModelNames.ControlNetFileTitle));
                 u.Errors.Add(new FieldError(u.LocOf("model"),
-                    $"unknown ControlNet '{modelName}' (known: {string.Join(", ", context.Service.Catalog.ControlNets.Select(ModelNames.ControlNetTitle))})", "value_error.not_found"));
+                    $"unknown ControlNet '{modelName}' (known: {string.Join(", ", known)})", "value_error.not_found"));
                 return null;
             }
         }
@@ -186,7 +191,7 @@ internal static class SdRequests
             }
             condition = type.Id;
         }
-        else if (model is not null) condition = model.Condition;
+        else if (model is not null) condition = model.Value.Condition;
         else
         {
             u.Errors.Add(new FieldError(u.LocOf("model"), "module 'none' passes a ready hint: name the ControlNet it is for", "value_error.missing"));

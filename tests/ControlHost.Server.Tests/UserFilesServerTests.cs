@@ -1,0 +1,103 @@
+using System.Text.Json;
+using ControlHost.Application.Generation;
+using ControlHost.Application.Sources;
+using Microsoft.AspNetCore.Builder;
+
+namespace ControlHost.Server.Tests;
+
+/// <summary>
+/// A server started over an A1111 models folder with the reduced SD 1.x files (tests/fixtures/ldm-small): the A1111 routes
+/// list the checkpoint, the ControlNet file, the LoRA and the embedding by name, and txt2img generates with all four.
+/// </summary>
+public sealed class UserFilesServerTests : IAsyncLifetime
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), $"controlhost-server-user-{Guid.NewGuid():N}");
+    private WebApplication? _app;
+    private HttpClient _client = new();
+
+    public async Task InitializeAsync()
+    {
+        var fixtures = Path.Combine(ServerFixture.Root, "tests", "fixtures", "ldm-small");
+        void Place(string name, string relative)
+        {
+            var target = Path.Combine(_root, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(Path.Combine(fixtures, name), target);
+        }
+        Place("checkpoint.safetensors", "models/Stable-diffusion/small-sd15.safetensors");
+        Place("controlnet.safetensors", "models/ControlNet/control_small_sd15_canny.safetensors");
+        Place("lora.safetensors", "models/Lora/small-lora.safetensors");
+        Place("embedding.safetensors", "embeddings/smallemb.safetensors");
+        var settings = ServerFixture.Settings() with
+        {
+            Service = new ServiceOptions
+            {
+                ModelRoots = [_root, Path.Combine(ServerFixture.Root, "models")], CacheRoot = Path.Combine(_root, "cache"),
+                Paths = PathPolicy.NamesOnly, Device = Engine.Onnx.DeviceChoice.Cpu, Threads = 2,
+            },
+        };
+        (_app, _client) = await ServerFixture.Start(settings);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        if (_app is not null) await _app.DisposeAsync();
+        try { Directory.Delete(_root, true); } catch (IOException) { }
+    }
+
+    private async Task<JsonElement> Get(string path)
+    {
+        var text = await _client.GetStringAsync(path);
+        Assert.DoesNotContain(_root, text); // names only: no server path leaves the server
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    [Fact]
+    public async Task The_A1111_lists_name_the_checkpoint_ControlNet_LoRA_and_embedding()
+    {
+        var models = await Get("/sdapi/v1/sd-models");
+        Assert.Contains(models.EnumerateArray(), m => m.GetProperty("model_name").GetString() == "small-sd15"
+            && m.GetProperty("title").GetString()!.StartsWith("small-sd15 [", StringComparison.Ordinal));
+        var loras = await Get("/sdapi/v1/loras");
+        var lora = Assert.Single(loras.EnumerateArray());
+        Assert.Equal("small-lora", lora.GetProperty("name").GetString());
+        Assert.Equal("4", lora.GetProperty("metadata").GetProperty("ss_network_dim").GetString());
+        var embeddings = await Get("/sdapi/v1/embeddings");
+        var e = embeddings.GetProperty("loaded").GetProperty("smallemb");
+        Assert.Equal(2, e.GetProperty("vectors").GetInt32());
+        Assert.Equal(64, e.GetProperty("shape").GetInt32());
+        var controlnets = await Get("/controlnet/model_list");
+        Assert.Contains(controlnets.GetProperty("model_list").EnumerateArray(), n => n.GetString()!.StartsWith("control_small_sd15_canny [", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Txt2img_generates_from_the_checkpoint_with_a_LoRA_an_embedding_and_the_ControlNet_file()
+    {
+        var set = await _client.PostAsync("/sdapi/v1/options", Json(new { sd_model_checkpoint = "small-sd15" }));
+        Assert.True(set.IsSuccessStatusCode, await set.Content.ReadAsStringAsync());
+        var body = new
+        {
+            prompt = "a photo of smallemb <lora:small-lora:0.7>", steps = 3, seed = 5, width = 64, height = 64, cfg_scale = 5,
+            alwayson_scripts = new
+            {
+                ControlNet = new
+                {
+                    args = new object[] { new { enabled = true, module = "canny", model = "control_small_sd15_canny", image = ServerFixture.Example("star-scene.png") } },
+                },
+            },
+        };
+        using var response = await _client.PostAsync("/sdapi/v1/txt2img", Json(body));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        var result = JsonDocument.Parse(text).RootElement;
+        var info = JsonDocument.Parse(result.GetProperty("info").GetString()!).RootElement;
+        var infotext = info.GetProperty("infotexts")[0].GetString()!;
+        Assert.Contains("Model: small-sd15", infotext);
+        Assert.Contains("Lora hashes: \"small-lora: ", infotext);
+        Assert.Contains("Model: control_small_sd15_canny", infotext);
+        Assert.DoesNotContain(_root, text);
+    }
+
+    private static StringContent Json(object body) => new(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json");
+}
