@@ -120,15 +120,18 @@ def write_fixture(fixtures_dir, name, module, inputs, input_names, output_names)
         json.dump(fixture, f)
 
 
-def dyn4(name):
-    return {name: {0: "batch", 2: "height", 3: "width"}}
+def dyn4(name, size="height"):
+    """[batch, C, h, w] with h and w named for their own resolution: ONNX Runtime plans buffers from these names, so a
+    tensor at 1/2 or 1/8 of another's size must not share its names (`size` is the height name; width follows)."""
+    return {name: {0: "batch", 2: size, 3: size.replace("height", "width")}}
 
 
 def step_axes():
-    """Dynamic axes shared by the UNet and the ControlNets: the denoising inputs and the residuals between them."""
+    """Dynamic axes shared by the UNet and the ControlNets: the denoising inputs and the residuals between them, each
+    residual with its own symbolic size."""
     dyn = {**dyn4("sample"), "timestep": {0: "batch"}, "encoder_hidden_states": {0: "batch", 1: "tokens"}}
     for n in RESIDUAL_NAMES:
-        dyn.update(dyn4(n))
+        dyn.update(dyn4(n, f"{n}_height"))
     return dyn
 
 
@@ -150,12 +153,12 @@ def export_all(args):
         img = torch.rand(1, 3, 128, 128, generator=g) * 2 - 1
         enc = VaeEncoderExport(vae)
         sizes["vae_encoder"] = export_onnx(enc, (img,), f"{base}/vae_encoder/model.onnx", ["sample"], ["latent_sample"],
-                                           {**dyn4("sample"), **dyn4("latent_sample")})
+                                           {**dyn4("sample"), **dyn4("latent_sample", "latent_height")})
         write_fixture(fixtures, "tiny-sd/vae_encoder", enc, (img,), ["sample"], ["latent_sample"])
         lat = torch.randn(1, 4, 16, 16, generator=g)
         dec = VaeDecoderExport(vae)
         sizes["vae_decoder"] = export_onnx(dec, (lat,), f"{base}/vae_decoder/model.onnx", ["latent_sample"], ["sample"],
-                                           {**dyn4("latent_sample"), **dyn4("sample")})
+                                           {**dyn4("latent_sample"), **dyn4("sample", "image_height")})
         write_fixture(fixtures, "tiny-sd/vae_decoder", dec, (lat,), ["latent_sample"], ["sample"])
 
         # text encoder
@@ -203,7 +206,7 @@ def export_controlnet(cond, ckpt, out, fixtures, g):
     hint = torch.rand(1, 3, 128, 128, generator=g)
     t = torch.tensor([500.0])
     names = ["sample", "timestep", "encoder_hidden_states", "controlnet_cond"]
-    dyn = {**step_axes(), **dyn4("controlnet_cond")}
+    dyn = {**step_axes(), **dyn4("controlnet_cond", "hint_height")}
     cdir = os.path.join(out, f"controlnet-tiny-{cond}")
     size = export_onnx(wrapper, (lat, t, ctx, hint), f"{cdir}/model.onnx", names, RESIDUAL_NAMES, dyn)
     write_fixture(fixtures, f"controlnet-tiny-{cond}", wrapper, (lat, t, ctx, hint), names, RESIDUAL_NAMES)
