@@ -86,10 +86,26 @@ public sealed class UserFolderGenerationTests(UserFolderFixture f) : IClassFixtu
         Directory.CreateDirectory(Path.Combine(comfy, "controlnet"));
         File.Copy(Fixtures.Checkpoint, Path.Combine(comfy, "checkpoints", "comfy-small.safetensors"));
         File.Copy(Fixtures.ControlNet, Path.Combine(comfy, "controlnet", "comfy_canny.safetensors"));
+        CopyFolder(Path.Combine(Fixtures.Dir, "diffusers-sd15"), Path.Combine(comfy, "diffusers", "comfy-diffusers"));
         var catalog = new Engine.Models.ModelCatalog([Path.Combine(f.Root, "ComfyUI")]);
-        Assert.Equal(["comfy-small"], catalog.Files.Checkpoints.Select(Path.GetFileNameWithoutExtension));
+        Assert.Equal(["comfy-small", "comfy-diffusers"], catalog.Files.Checkpoints.Select(Path.GetFileNameWithoutExtension));
         Assert.Equal(["comfy_canny"], catalog.Files.ControlNets.Select(Path.GetFileNameWithoutExtension));
         var byPath = f.Service.Generate(UserFolderFixture.Job("a photo") with { Model = f.CheckpointFile }).Images[0];
         Assert.Equal(f.Service.Generate(UserFolderFixture.Job("a photo")).Images[0].Image.Pixels, byPath.Image.Pixels);
+        // the diffusers folder holds the same weights: the same image, to the float32 rounding of another graph's weights
+        var diffusers = f.Service.Generate(UserFolderFixture.Job("a photo") with { Model = Path.Combine(comfy, "diffusers", "comfy-diffusers") }).Images[0];
+        Assert.Equal((64, 64), (diffusers.Image.Width, diffusers.Image.Height));
+        var differing = byPath.Image.Pixels.Zip(diffusers.Image.Pixels).Count(p => Math.Abs(p.First - p.Second) > 2);
+        Assert.True(differing < byPath.Image.Pixels.Length / 100, $"{differing} of {byPath.Image.Pixels.Length} values differ by more than 2");
+    }
+
+    private static void CopyFolder(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
     }
 }

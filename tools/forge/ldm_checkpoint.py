@@ -480,6 +480,80 @@ def diffusers_unet_path(ldm, cfg):
     return f"{head}.{tail}"
 
 
+def diffusers_vae_name(key, levels):
+    """ldm VAE key (encoder.down.0.block.1.norm1.weight) -> diffusers key (encoder.down_blocks.0.resnets.1.norm1.weight).
+    diffusers stores the attention's q/k/v/proj_out as linear [C, C] (ldm: 1x1 convolutions)."""
+    p = key.split(".")
+    side = p[0]
+    if p[1] in ("down", "up"):
+        i = int(p[2]) if p[1] == "down" else levels - 1 - int(p[2])
+        blocks = "down_blocks" if p[1] == "down" else "up_blocks"
+        if p[3] == "block":
+            tail = ".".join(p[5:]).replace("nin_shortcut", "conv_shortcut")
+            return f"{side}.{blocks}.{i}.resnets.{p[4]}.{tail}"
+        sampler = "downsamplers" if p[3] == "downsample" else "upsamplers"
+        return f"{side}.{blocks}.{i}.{sampler}.0.{'.'.join(p[4:])}"
+    if p[1] == "mid":
+        if p[2].startswith("block_"):
+            tail = ".".join(p[3:]).replace("nin_shortcut", "conv_shortcut")
+            return f"{side}.mid_block.resnets.{int(p[2][-1]) - 1}.{tail}"
+        attn = {"norm": "group_norm", "q": "to_q", "k": "to_k", "v": "to_v", "proj_out": "to_out.0"}[p[3]]
+        return f"{side}.mid_block.attentions.0.{attn}.{p[4]}"
+    if p[1] == "norm_out":
+        return f"{side}.conv_norm_out.{p[2]}"
+    return key
+
+
+def diffusers_unet_key(key, cfg):
+    """A UNet or ControlNet state-dict key in ldm naming -> diffusers naming (None for ControlNet-only parts)."""
+    module, _, leaf = key.rpartition(".")
+    top = {"time_embed.0": "time_embedding.linear_1", "time_embed.2": "time_embedding.linear_2",
+           "input_blocks.0.0": "conv_in", "out.0": "conv_norm_out", "out.2": "conv_out"}
+    if module in top:
+        return f"{top[module]}.{leaf}"
+    if module.startswith("input_blocks.") and module.split(".")[3:4] == ["op"]:
+        i = int(module.split(".")[1])
+        return f"down_blocks.{i // 3 - 1}.downsamplers.0.conv.{leaf}"
+    if module.startswith("output_blocks.") and module.split(".")[3:4] == ["conv"] and int(module.split(".")[2]) > 0:
+        return f"up_blocks.{int(module.split('.')[1]) // 3}.upsamplers.0.conv.{leaf}"
+    return f"{diffusers_unet_path(module, cfg)}.{leaf}"
+
+
+def diffusers_controlnet_key(key, cfg):
+    p = key.split(".")
+    if p[0] == "input_hint_block":
+        i = int(p[1])
+        name = "conv_in" if i == 0 else "conv_out" if i == 14 else f"blocks.{i // 2 - 1}"
+        return f"controlnet_cond_embedding.{name}.{p[2]}"
+    if p[0] == "zero_convs":
+        return f"controlnet_down_blocks.{p[1]}.{p[3]}"
+    if p[0] == "middle_block_out":
+        return f"controlnet_mid_block.{p[2]}"
+    return diffusers_unet_key(key, cfg)
+
+
+def write_diffusers(out, unet, vae, te, cn, cfg):
+    """The same weights in diffusers' folder layout (model_index.json, unet/, vae/, text_encoder/) and a diffusers ControlNet."""
+    half = torch.float16
+    root = os.path.join(out, "diffusers-sd15")
+    levels = len(cfg["vae_mult"])
+    vae_sd = {}
+    for k, v in vae.state_dict().items():
+        name = diffusers_vae_name(k, levels)
+        if ".mid_block.attentions." in name and v.dim() == 4:
+            v = v[:, :, 0, 0]
+        vae_sd[name] = v.to(half)
+    save_safetensors(os.path.join(root, "vae", "diffusion_pytorch_model.safetensors"), vae_sd)
+    save_safetensors(os.path.join(root, "unet", "diffusion_pytorch_model.safetensors"),
+                     {diffusers_unet_key(k, cfg): v.to(half) for k, v in unet.state_dict().items()})
+    save_safetensors(os.path.join(root, "text_encoder", "model.safetensors"), {k: v.to(half) for k, v in te.state_dict().items()})
+    with open(os.path.join(root, "model_index.json"), "w") as f:
+        json.dump({"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", "UNet2DConditionModel"],
+                   "vae": ["diffusers", "AutoencoderKL"], "text_encoder": ["transformers", "CLIPTextModel"]}, f, indent=2)
+    save_safetensors(os.path.join(out, "controlnet-diffusers.safetensors"),
+                     {diffusers_controlnet_key(k, cfg): v.to(half) for k, v in cn.state_dict().items()})
+
+
 def lora_targets(unet, te, cfg):
     """Some of each kind kohya trains: attention projections, proj_in/out (1x1 conv), feed-forward, resnet 3x3 conv
     (LoCon), the time projection; q/v/fc1 in the text encoder."""
@@ -555,6 +629,8 @@ def main():
     ckpt["model_ema.decay"] = torch.tensor(0.9999)
     save_safetensors(os.path.join(out, "checkpoint.safetensors"), ckpt, {"format": "pt"})
     save_safetensors(os.path.join(out, "controlnet.safetensors"), {k: v.to(half) for k, v in cn.state_dict().items()})
+    if not args.full:
+        write_diffusers(out, unet, vae, te, cn, cfg)
     if args.full:
         print("wrote", out)
         return

@@ -37,7 +37,7 @@ public sealed class BuiltModelCache(string root, string tokenizerDir) : IUserFil
 
     /// <summary>Where a file's folder is (whether or not it is built yet).</summary>
     public string FolderOf(string file) =>
-        Path.Combine(Root, $"{Sha256(file)[..16]}-b{BuilderVersion.Number}", Path.GetFileNameWithoutExtension(file));
+        Path.Combine(Root, $"{Sha256(file)[..16]}-b{BuilderVersion.Number}", Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(file)));
 
     /// <summary>The .safetensors file a folder was built from in this process, or null (a plain ONNX folder).</summary>
     public string? SourceOf(string folder) => _sources.TryGetValue(Path.GetFullPath(folder), out var file) ? file : null;
@@ -63,9 +63,18 @@ public sealed class BuiltModelCache(string root, string tokenizerDir) : IUserFil
         }
     }
 
-    /// <summary>The SHA-256 of a file (hex), remembered for its path, size and modification time.</summary>
+    /// <summary>
+    /// The SHA-256 of a file (hex), remembered for its path, size and modification time; of a diffusers folder, the
+    /// SHA-256 of its weight files' hashes in order.
+    /// </summary>
     public static string Sha256(string file)
     {
+        if (Directory.Exists(file))
+        {
+            var parts = Directory.EnumerateFiles(file, "*.safetensors", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+                .Select(f => $"{Path.GetRelativePath(file, f)}:{Sha256(f)}");
+            return Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join("\n", parts))));
+        }
         var info = new FileInfo(file);
         if (!info.Exists) throw new InvalidDataException($"'{Path.GetFileName(file)}' does not exist");
         return Hashes.GetOrAdd((info.FullName, info.Length, info.LastWriteTimeUtc), _ =>

@@ -30,28 +30,25 @@ public sealed record ModelExtras(string Key, IReadOnlyList<ReplacementWeight> Un
     /// <exception cref="CheckpointException">A LoRA that does not fit the checkpoint, or an unreadable file.</exception>
     public static ModelExtras Build(string checkpointPath, IReadOnlyList<LoraChoice> loras, IReadOnlyList<string> embeddings)
     {
-        using var st = SafetensorsFile.Open(checkpointPath);
-        var recognised = FileLayout.Recognise(st);
-        FileLayout.RequireSd1(recognised, checkpointPath);
-        var textPrefix = st.Contains(CheckpointImporter.TextPrefixNew + "embeddings.token_embedding.weight")
-            ? CheckpointImporter.TextPrefixNew : CheckpointImporter.TextPrefixOld;
+        using var checkpoint = CheckpointWeights.Open(checkpointPath);
+        var textPrefix = checkpoint.TextPrefix;
         var warnings = new List<string>();
         var merge = new LoraMerge();
         var readings = new List<LoraReading>();
         foreach (var choice in loras)
         {
-            var reading = LoraFile.Read(choice.Path, st, textPrefix, choice.Weight);
+            var reading = LoraFile.Read(choice.Path, checkpoint.Weights, textPrefix, choice.Weight);
             readings.Add(reading);
             foreach (var d in reading.Deltas) merge.Add(d);
             if (reading.Unmatched > 0)
                 warnings.Add($"LoRA '{reading.Name}': {reading.Unmatched} of {reading.Unmatched + reading.Deltas.Count} modules match no weight of this checkpoint and were ignored");
         }
-        var weights = SafetensorsWeights.Of(st, merge);
+        var weights = checkpoint.Weights.With(merge);
         var targets = merge.Targets.ToHashSet(StringComparer.Ordinal);
         var unet = merge.Count == 0 ? [] : Replacements(Sd1Graphs.Unet(weights), targets);
         var text = merge.Count == 0 ? new List<ReplacementWeight>() : Replacements(Sd1Graphs.TextEncoder(weights, textPrefix, CheckpointImporter.EmbeddingCapacity), targets);
 
-        var width = (int)st.Entry(textPrefix + "embeddings.token_embedding.weight").Shape[1];
+        var width = (int)checkpoint.Weights.Shape(textPrefix + "embeddings.token_embedding.weight")[1];
         var words = new Dictionary<string, int[]>(StringComparer.OrdinalIgnoreCase);
         var rows = new float[CheckpointImporter.EmbeddingCapacity * width];
         var used = 0;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ControlHost.Checkpoints.Layouts;
+using ControlHost.Checkpoints.Names;
 using ControlHost.Checkpoints.Onnx;
 using ControlHost.Checkpoints.Safetensors;
 using ControlHost.Checkpoints.Sd1;
@@ -27,26 +28,46 @@ public static class CheckpointImporter
     public static ImportResult Import(string file, string outDir, string tokenizerDir, IProgress<string>? progress = null)
     {
         var watch = Stopwatch.StartNew();
+        if (Directory.Exists(outDir) || File.Exists(outDir))
+            throw new CheckpointException(outDir, "already exists; remove it or choose another output folder");
+        if (Directory.Exists(file)) return ImportDiffusersFolder(file, outDir, tokenizerDir, progress, watch);
         using var st = SafetensorsFile.Open(file);
         var recognised = FileLayout.Recognise(st);
         FileLayout.RequireSd1(recognised, file);
-        if (Directory.Exists(outDir) || File.Exists(outDir))
-            throw new CheckpointException(outDir, "already exists; remove it or choose another output folder");
+        var bytes = Staged(outDir, staging => recognised.Kind switch
+        {
+            FileKind.Checkpoint => WriteBaseModel(SafetensorsWeights.Of(st), st.Path, recognised, staging, tokenizerDir, progress),
+            FileKind.ControlNet => WriteControlNet(st, recognised, staging, progress),
+            _ => throw new CheckpointException(file,
+                $"is a {recognised.Describe()}; it is applied to a checkpoint at load (LoRA: --lora or <lora:NAME:W>; embedding: its name in the prompt), not imported alone"),
+        });
+        return new ImportResult(Path.GetFullPath(outDir), recognised, bytes, watch.Elapsed);
+    }
+
+    private static ImportResult ImportDiffusersFolder(string dir, string outDir, string tokenizerDir, IProgress<string>? progress, Stopwatch watch)
+    {
+        using var folder = DiffusersFolder.Open(dir);
+        var k = folder.Weights.Names.FirstOrDefault(n => n.EndsWith("attn2.to_k.weight", StringComparison.Ordinal));
+        var family = k is null ? ModelFamily.Sd1 : folder.Weights.Shape(k)[1] switch { 1024 => ModelFamily.Sd2, 2048 => ModelFamily.Sdxl, _ => ModelFamily.Sd1 };
+        var inChannels = folder.Weights.Has("model.diffusion_model.input_blocks.0.0.weight") ? folder.Weights.Shape("model.diffusion_model.input_blocks.0.0.weight")[1] : 4;
+        var recognised = new RecognisedFile(FileKind.Checkpoint, family, "diffusers folder", "model.diffusion_model.", true, inChannels == 9);
+        FileLayout.RequireSd1(recognised, dir);
+        var bytes = Staged(outDir, staging => WriteBaseModel(folder.Weights, dir, recognised, staging, tokenizerDir, progress));
+        return new ImportResult(Path.GetFullPath(outDir), recognised, bytes, watch.Elapsed);
+    }
+
+    /// <summary>Writes into a staging folder beside <paramref name="outDir"/> and moves it into place when complete.</summary>
+    private static long Staged(string outDir, Func<string, long> write)
+    {
         var parent = Path.GetDirectoryName(Path.GetFullPath(outDir))!;
         Directory.CreateDirectory(parent);
         var staging = Path.Combine(parent, $".{Path.GetFileName(Path.GetFullPath(outDir))}.partial-{Guid.NewGuid():N}");
         Directory.CreateDirectory(staging);
         try
         {
-            long bytes = recognised.Kind switch
-            {
-                FileKind.Checkpoint => WriteBaseModel(st, recognised, staging, tokenizerDir, progress),
-                FileKind.ControlNet => WriteControlNet(st, recognised, staging, progress),
-                _ => throw new CheckpointException(file,
-                    $"is a {recognised.Describe()}; it is applied to a checkpoint at load (LoRA: --lora or <lora:NAME:W>; embedding: its name in the prompt), not imported alone"),
-            };
+            var bytes = write(staging);
             Directory.Move(staging, outDir);
-            return new ImportResult(Path.GetFullPath(outDir), recognised, bytes, watch.Elapsed);
+            return bytes;
         }
         catch
         {
@@ -55,12 +76,10 @@ public static class CheckpointImporter
         }
     }
 
-    private static long WriteBaseModel(SafetensorsFile st, RecognisedFile recognised, string dir, string tokenizerDir, IProgress<string>? progress)
+    private static long WriteBaseModel(SafetensorsWeights weights, string source, RecognisedFile recognised, string dir, string tokenizerDir, IProgress<string>? progress)
     {
-        if (recognised.Diffusers) throw new CheckpointException(st.Path, "diffusers checkpoints are read from their folder");
-        var weights = SafetensorsWeights.Of(st);
-        var textPrefix = st.Contains(TextPrefixNew + "embeddings.token_embedding.weight") ? TextPrefixNew : TextPrefixOld;
-        RequireKeys(st, recognised,
+        var textPrefix = weights.Has(TextPrefixNew + "embeddings.token_embedding.weight") ? TextPrefixNew : TextPrefixOld;
+        RequireKeys(weights.Has, source, recognised,
             "model.diffusion_model.input_blocks.0.0.weight", "model.diffusion_model.time_embed.0.weight", "model.diffusion_model.out.2.weight",
             "first_stage_model.decoder.conv_in.weight", "first_stage_model.encoder.conv_in.weight", "first_stage_model.post_quant_conv.weight",
             textPrefix + "embeddings.token_embedding.weight", textPrefix + "final_layer_norm.weight");
@@ -74,18 +93,18 @@ public static class CheckpointImporter
         Directory.CreateDirectory(tokenizer);
         foreach (var name in new[] { "vocab.json", "merges.txt" })
         {
-            var source = Path.Combine(tokenizerDir, name);
-            if (!File.Exists(source)) throw new CheckpointException(tokenizerDir, $"has no {name}: the CLIP tokenizer tables are needed for a base model");
-            File.Copy(source, Path.Combine(tokenizer, name));
+            var table = Path.Combine(tokenizerDir, name);
+            if (!File.Exists(table)) throw new CheckpointException(tokenizerDir, $"has no {name}: the CLIP tokenizer tables are needed for a base model");
+            File.Copy(table, Path.Combine(tokenizer, name));
         }
         var unet = "model.diffusion_model.";
-        var widths = Enumerable.Range(0, 64).Select(i => $"{unet}input_blocks.{i}.0.out_layers.3.weight").Where(st.Contains)
-            .Select(k => st.Entry(k).Shape[0]).Distinct().ToArray();
+        var widths = Enumerable.Range(0, 64).Select(i => $"{unet}input_blocks.{i}.0.out_layers.3.weight").Where(weights.Has)
+            .Select(k => weights.Shape(k)[0]).Distinct().ToArray();
         WriteJson(Path.Combine(dir, "unet", "config.json"), new JsonObject
         {
             ["sample_size"] = 64,
-            ["in_channels"] = st.Entry(unet + "input_blocks.0.0.weight").Shape[1],
-            ["out_channels"] = st.Entry(unet + "out.2.weight").Shape[0],
+            ["in_channels"] = weights.Shape(unet + "input_blocks.0.0.weight")[1],
+            ["out_channels"] = weights.Shape(unet + "out.2.weight")[0],
             ["layers_per_block"] = 2,
             ["block_out_channels"] = new JsonArray(widths.Select(w => (JsonNode)w).ToArray()),
             ["cross_attention_dim"] = Sd1Graphs.ContextWidth(weights, unet),
@@ -111,7 +130,8 @@ public static class CheckpointImporter
         });
         WriteJson(Path.Combine(dir, "controlhost.json"), new JsonObject
         {
-            ["source"] = Path.GetFileName(st.Path),
+            ["source"] = Path.GetFileName(source),
+            ["layout"] = recognised.Layout,
             ["family"] = "sd1",
             ["builder"] = BuilderVersion.Number,
             ["text_encoder_embedding_rows"] = EmbeddingCapacity,
@@ -121,11 +141,10 @@ public static class CheckpointImporter
 
     private static long WriteControlNet(SafetensorsFile st, RecognisedFile recognised, string dir, IProgress<string>? progress)
     {
-        if (recognised.Diffusers)
-            throw new CheckpointException(st.Path, "is a ControlNet in the diffusers layout, which this version does not build yet; use the original-layout .safetensors of the same ControlNet");
         var p = recognised.Prefix;
-        RequireKeys(st, recognised, p + "input_hint_block.0.weight", p + "input_blocks.0.0.weight", p + "zero_convs.0.0.weight", p + "middle_block_out.0.weight");
-        var bytes = Save(Sd1Graphs.ControlNet(SafetensorsWeights.Of(st), p), dir, null, progress);
+        var weights = recognised.Diffusers ? DiffusersControlNet(st) : SafetensorsWeights.Of(st);
+        RequireKeys(weights.Has, st.Path, recognised, p + "input_hint_block.0.weight", p + "input_blocks.0.0.weight", p + "zero_convs.0.0.weight", p + "middle_block_out.0.weight");
+        var bytes = Save(Sd1Graphs.ControlNet(weights, p), dir, null, progress);
         WriteJson(Path.Combine(dir, "controlnet.json"), new JsonObject
         {
             ["condition"] = ControlNetNames.ConditionOf(Path.GetFileNameWithoutExtension(st.Path)),
@@ -144,11 +163,20 @@ public static class CheckpointImporter
         return graph.Save(Path.Combine(target, "model.onnx"), "model.onnx.data");
     }
 
-    private static void RequireKeys(SafetensorsFile st, RecognisedFile recognised, params string[] keys)
+    /// <summary>A diffusers ControlNet under the original (cldm, bare) names.</summary>
+    private static SafetensorsWeights DiffusersControlNet(SafetensorsFile st)
     {
-        var missing = keys.Where(k => !st.Contains(k)).ToArray();
+        var unmapped = st.Entries.Values.Where(e => DiffusersNames.ControlNet(e.Name) is null).Select(e => e.Name).ToList();
+        if (unmapped.Count > 0)
+            throw new CheckpointException(st.Path, $"has {unmapped.Count} weights with no SD 1.x ControlNet counterpart (first: {string.Join(", ", unmapped.Take(3))})");
+        return new SafetensorsWeights(st.Entries.Values.Select(e => (DiffusersNames.ControlNet(e.Name)!, st, e)));
+    }
+
+    private static void RequireKeys(Func<string, bool> has, string path, RecognisedFile recognised, params string[] keys)
+    {
+        var missing = keys.Where(k => !has(k)).ToArray();
         if (missing.Length > 0)
-            throw new CheckpointException(st.Path,
+            throw new CheckpointException(path,
                 $"looks like an {recognised.Describe()} but lacks {missing.Length} of the weights it needs (first: {string.Join(", ", missing.Take(3))}): an incomplete file, or another layout");
     }
 

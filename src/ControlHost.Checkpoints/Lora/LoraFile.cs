@@ -17,7 +17,7 @@ public static class LoraFile
     private static readonly string[] DownSuffixes = [".lora_down.weight", ".lora_A.weight", ".lora.down.weight"];
     private static readonly string[] UpSuffixes = [".lora_up.weight", ".lora_B.weight", ".lora.up.weight"];
 
-    public static LoraReading Read(string loraPath, SafetensorsFile checkpoint, string textPrefix, float multiplier)
+    public static LoraReading Read(string loraPath, SafetensorsWeights checkpoint, string textPrefix, float multiplier)
     {
         using var lora = SafetensorsFile.Open(loraPath);
         var recognised = FileLayout.Recognise(lora);
@@ -45,7 +45,7 @@ public static class LoraFile
             var alpha = lora.Contains(module + ".alpha") ? lora.ReadFloats(module + ".alpha")[0] : rank;
             var delta = new LoraDelta(target, loraPath, lora.ReadFloats(upName), upEntry.Shape, lora.ReadFloats(down), downEntry.Shape,
                 multiplier * alpha / rank);
-            CheckShape(delta, checkpoint.Entry(target), loraPath, module);
+            CheckShape(delta, target, checkpoint.Shape(target), loraPath, module);
             deltas.Add(delta);
             if (target.StartsWith("model.diffusion_model.", StringComparison.Ordinal)) unet++;
             else text++;
@@ -53,27 +53,27 @@ public static class LoraFile
         return new LoraReading(Path.GetFileNameWithoutExtension(loraPath), deltas, unmatched, unet, text);
     }
 
-    private static void CheckShape(LoraDelta d, TensorEntry target, string path, string module)
+    private static void CheckShape(LoraDelta d, string target, long[] shape, string path, string module)
     {
-        var rows = target.Shape[0];
-        var cols = target.Count / rows;
+        var rows = shape[0];
+        var cols = shape.Aggregate(1L, (a, b) => a * b) / rows;
         var downCols = d.Down.LongLength / d.Rank;
         if (d.UpShape[0] != rows || downCols != cols || d.Up.LongLength != rows * d.Rank)
             throw new CheckpointException(path,
-                $"module '{module}' (up {ShapeText(d.UpShape)}, down {ShapeText(d.DownShape)}) does not fit '{target.Name}' {target.ShapeText}: " +
+                $"module '{module}' (up {ShapeText(d.UpShape)}, down {ShapeText(d.DownShape)}) does not fit '{target}' {ShapeText(shape)}: " +
                 "the LoRA was made for another base model");
     }
 
     private static string ShapeText(long[] s) => $"[{string.Join(",", s)}]";
 
     /// <summary>Every name a LoRA may give a checkpoint weight's module, mapped to that weight.</summary>
-    public static Dictionary<string, string> TargetsOf(SafetensorsFile checkpoint, string textPrefix)
+    public static Dictionary<string, string> TargetsOf(SafetensorsWeights checkpoint, string textPrefix)
     {
         const string unet = "model.diffusion_model.";
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (name, entry) in checkpoint.Entries)
+        foreach (var name in checkpoint.Names.Order(StringComparer.Ordinal))
         {
-            if (!name.EndsWith(".weight", StringComparison.Ordinal) || entry.Shape.Length is not (2 or 4)) continue;
+            if (!name.EndsWith(".weight", StringComparison.Ordinal) || checkpoint.Shape(name).Length is not (2 or 4)) continue;
             var module = name[..^".weight".Length];
             if (module.StartsWith(unet, StringComparison.Ordinal))
             {

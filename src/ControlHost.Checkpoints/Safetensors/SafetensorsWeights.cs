@@ -24,6 +24,9 @@ public sealed class SafetensorsWeights : IWeightSource
 
     public IEnumerable<string> Names => _map.Keys;
 
+    /// <summary>The same weights with LoRA deltas merged in as they are read.</summary>
+    public SafetensorsWeights With(LoraMerge lora) => new(_map.Select(kv => (kv.Key, kv.Value.File, kv.Value.Entry)), lora);
+
     public bool Has(string name) => _map.ContainsKey(name);
 
     public long[] Shape(string name) =>

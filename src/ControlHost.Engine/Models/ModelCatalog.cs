@@ -16,7 +16,8 @@ public sealed class ModelCatalog
             Files.Scan(root);
             foreach (var dir in Directory.EnumerateDirectories(root).Order(StringComparer.Ordinal))
             {
-                if (ModelFolder.LooksLikeModel(dir)) Models.Add(dir);
+                if (UserFiles.IsDiffusersFolder(dir)) Files.Checkpoints.Add(Path.GetFullPath(dir));
+                else if (ModelFolder.LooksLikeModel(dir)) Models.Add(dir);
                 else if (ControlNetFolder.LooksLikeControlNet(dir)) TryAdd(() => ControlNets.Add(ControlNetFolder.Open(dir)), dir);
                 else if (AdapterFolder.LooksLikeAdapter(dir)) TryAdd(() => Adapters.Add(AdapterFolder.Open(dir)), dir);
             }
@@ -67,6 +68,7 @@ public sealed class ModelCatalog
     public ModelFolder ResolveModel(string? nameOrPath)
     {
         var name = nameOrPath ?? DefaultModelName;
+        if (Directory.Exists(name) && UserFiles.IsDiffusersFolder(name)) return ModelFolder.Open(Build(name, b => b.BuildBaseModel(name)));
         if (Directory.Exists(name)) return ModelFolder.Open(name);
         if (UserFiles.IsModelFile(name) && File.Exists(name)) return ModelFolder.Open(Build(name, b => b.BuildBaseModel(name)));
         var match = Models.FirstOrDefault(m => string.Equals(Path.GetFileName(m), name, StringComparison.OrdinalIgnoreCase));

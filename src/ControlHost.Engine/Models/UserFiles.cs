@@ -40,6 +40,14 @@ public sealed class UserFiles
         Collect(root, ControlNetFolders, ControlNets);
         Collect(root, LoraFolders, Loras);
         Collect(root, EmbeddingFolders, Embeddings);
+        // ComfyUI keeps diffusers folders in models/diffusers/<name>/.
+        foreach (var parent in new[] { root, Path.Combine(root, "models") })
+        {
+            var dir = Path.Combine(parent, "diffusers");
+            if (!Directory.Exists(dir)) continue;
+            foreach (var model in Directory.EnumerateDirectories(dir).Order(StringComparer.Ordinal))
+                if (IsDiffusersFolder(model) && !Checkpoints.Contains(Path.GetFullPath(model))) Checkpoints.Add(Path.GetFullPath(model));
+        }
     }
 
     private void Collect(string root, string[] names, List<string> into)
@@ -62,6 +70,11 @@ public sealed class UserFiles
                 }
             }
     }
+
+    /// <summary>A diffusers folder of .safetensors weights (model_index.json, unet/diffusion_pytorch_model.safetensors, no ONNX).</summary>
+    public static bool IsDiffusersFolder(string dir) =>
+        File.Exists(Path.Combine(dir, "model_index.json")) && !File.Exists(Path.Combine(dir, "unet", "model.onnx"))
+        && (File.Exists(Path.Combine(dir, "unet", "diffusion_pytorch_model.safetensors")) || File.Exists(Path.Combine(dir, "unet", "diffusion_pytorch_model.fp16.safetensors")));
 
     private static bool IsPickleName(string path) =>
         Path.GetExtension(path).ToLowerInvariant() is ".ckpt" or ".pt" or ".pth" or ".bin";
