@@ -6,6 +6,6 @@ namespace ControlHost.Checkpoints;
 /// </summary>
 public static class BuilderVersion
 {
-    public const int Number = 1;
+    public const int Number = 2;
     public static string Text => $"controlhost-builder-{Number}";
 }

@@ -7,6 +7,15 @@ namespace ControlHost.Checkpoints.Onnx;
 /// </summary>
 public sealed class Layers(OnnxGraph graph, IWeightSource weights)
 {
+    /// <summary>
+    /// Attention without a mask as ONNX Runtime's fused com.microsoft MultiHeadAttention (its CPU kernel never holds the
+    /// whole [B,H,N,M] score matrix) instead of MatMul/Softmax/MatMul. See bench/RESULTS.md for the measurement.
+    /// </summary>
+    public bool FusedAttention { get; init; } = DefaultFusedAttention;
+
+    /// <summary>The builders' default for <see cref="FusedAttention"/> (CONTROLHOST_PLAIN_ATTENTION=1 turns it off, for measuring).</summary>
+    public static bool DefaultFusedAttention => Environment.GetEnvironmentVariable("CONTROLHOST_PLAIN_ATTENTION") != "1";
+
     private readonly Dictionary<string, string> _registered = new(StringComparer.Ordinal);
 
     public OnnxGraph Graph => graph;
@@ -97,6 +106,8 @@ public sealed class Layers(OnnxGraph graph, IWeightSource weights)
     /// </summary>
     public string Attention(string q, string k, string v, int heads, long channels, string? mask = null)
     {
+        if (mask is null && FusedAttention)
+            return graph.NodeIn(OnnxGraph.MicrosoftDomain, "MultiHeadAttention", [q, k, v], null, ("num_heads", heads));
         var dh = channels / heads;
         var split = graph.ConstInts(0, 0, heads, dh);
         var qh = Node("Transpose", [Node("Reshape", [q, split])], ("perm", new long[] { 0, 2, 1, 3 }));

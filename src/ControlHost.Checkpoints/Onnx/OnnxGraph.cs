@@ -80,7 +80,14 @@ public sealed class OnnxGraph(string name)
     }
 
     /// <summary>Adds a node and returns its (first) output's name.</summary>
-    public string Node(string op, string[] inputs, string[]? outputs = null, params (string Name, object Value)[] attributes)
+    public string Node(string op, string[] inputs, string[]? outputs = null, params (string Name, object Value)[] attributes) =>
+        NodeIn("", op, inputs, outputs, attributes);
+
+    /// <summary>ONNX Runtime's contributed operators (MultiHeadAttention, ...), opset 1 of their domain.</summary>
+    public const string MicrosoftDomain = "com.microsoft";
+
+    /// <summary>Adds a node of an operator set other than the standard one.</summary>
+    public string NodeIn(string domain, string op, string[] inputs, string[]? outputs = null, params (string Name, object Value)[] attributes)
     {
         outputs ??= [Fresh(op.ToLowerInvariant())];
         var node = new ProtoWriter();
@@ -88,9 +95,16 @@ public sealed class OnnxGraph(string name)
         foreach (var o in outputs) node.String(2, o);
         node.String(3, Fresh("n_" + op)).String(4, op);
         foreach (var (attrName, value) in attributes) node.Message(5, Attribute(attrName, value));
+        if (domain.Length > 0)
+        {
+            node.String(7, domain);
+            _domains.Add(domain);
+        }
         _nodes.Add(node);
         return outputs[0];
     }
+
+    private readonly HashSet<string> _domains = new(StringComparer.Ordinal);
 
     private static ProtoWriter Attribute(string name, object value)
     {
@@ -168,6 +182,7 @@ public sealed class OnnxGraph(string name)
             .String(3, BuilderVersion.Text)
             .Message(7, graph)
             .Message(8, new ProtoWriter().String(1, "").Int(2, Opset));
+        foreach (var domain in _domains) model.Message(8, new ProtoWriter().String(1, domain).Int(2, 1));
         File.WriteAllBytes(modelPath, model.ToArray());
         return offset;
     }
