@@ -17,6 +17,7 @@ internal static class Program
     {
         if (args.Length > 0 && args[0] == "results") return Results.ResultsReport.Run(args);
         if (args.Length > 1 && args[0] == "sd15") return Results.Sd15Report.Run(args[1]);
+        if (args.Length > 1 && args[0] == "checkpoints") return CheckpointLoad.Run(args[1]);
         if (args.Length > 1 && args[0] == "load")
             return ServerLoad.Run(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 200,
                 args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 8);

@@ -602,13 +602,21 @@ def main():
     ap.add_argument("--out", default="tests/fixtures/ldm-small")
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--keys-only", action="store_true")
+    ap.add_argument("--loras-only", action="store_true", help="write two kohya LoRAs (lora-a, lora-b) for the config's shapes and stop")
     ap.add_argument("--seed", type=int, default=20261202)
     args = ap.parse_args()
     cfg = FULL if args.full else SMALL
     torch.manual_seed(args.seed)
     unet, cn, vae, te = UNetModel(cfg), ControlNet(cfg), AutoencoderKL(cfg), ClipTextModel(cfg)
     for i, m in enumerate((unet, cn, vae, te)):
-        randomise(m, args.seed + i)
+        if not (args.loras_only or args.keys_only):
+            randomise(m, args.seed + i)
+    if args.loras_only:
+        for i, name in enumerate(("lora-a", "lora-b")):
+            tensors, _ = make_lora(unet, te, cfg, rank=16, alpha=8.0, seed=args.seed + 50 + i)
+            save_safetensors(os.path.join(args.out, f"{name}.safetensors"), tensors, {"ss_network_dim": "16", "ss_network_alpha": "8.0"})
+        print("wrote", args.out, "lora-a, lora-b")
+        return
     if args.keys_only:
         for prefix, m in (("model.diffusion_model.", unet), ("first_stage_model.", vae),
                           ("cond_stage_model.transformer.", te), ("control_model.", cn)):

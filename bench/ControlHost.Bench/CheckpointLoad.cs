@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Globalization;
+using ControlHost.Application.Generation;
+using ControlHost.Application.Sources;
+using ControlHost.Application.Units;
+
+namespace ControlHost.Bench;
+
+/// <summary>
+/// dotnet ControlHost.Bench.dll checkpoints DIR: a user's full-size SD 1.5 files (DIR/checkpoint.safetensors,
+/// controlnet.safetensors, lora-a/lora-b.safetensors from tools/forge/ldm_checkpoint.py --full) through the application
+/// layer as `generate --models-dir` takes them: the first load (build + sessions), the cached load in a fresh service,
+/// switching LoRA sets on the loaded model, and per-step time at 512x512 with 0 and 1 ControlNet, with peak memory.
+/// Prints a markdown table (bench/checkpoints.sh writes it to bench/out/checkpoints.md).
+/// </summary>
+internal static class CheckpointLoad
+{
+    public static int Run(string dir)
+    {
+        var root = Path.Combine(dir, "root");
+        var cache = Path.Combine(dir, "cache");
+        if (Directory.Exists(root)) Directory.Delete(root, true);
+        if (Directory.Exists(cache)) Directory.Delete(cache, true);
+        Link(dir, "checkpoint.safetensors", root, "Stable-diffusion/sd15-random.safetensors");
+        Link(dir, "controlnet.safetensors", root, "ControlNet/control_sd15-random_canny.safetensors");
+        Link(dir, "lora-a.safetensors", root, "Lora/lora-a.safetensors");
+        Link(dir, "lora-b.safetensors", root, "Lora/lora-b.safetensors");
+        var checkpointBytes = new FileInfo(Path.Combine(dir, "checkpoint.safetensors")).Length;
+        ServiceOptions Options() => new()
+        {
+            ModelRoots = [root, Path.Combine(dir, "..", "..", "..", "models")], CacheRoot = cache, Device = Engine.Onnx.DeviceChoice.Cpu,
+            Paths = PathPolicy.Local,
+        };
+        var rows = new List<(string, string)>();
+
+        double cold, build, cached;
+        long buildPeak;
+        using (var first = new GenerationService(Options()))
+        {
+            var clock = Stopwatch.StartNew();
+            var folder = first.ResolveModel("sd15-random");
+            build = clock.Elapsed.TotalSeconds;
+            buildPeak = PeakBytes();
+            first.Pool.Load(folder);
+            cold = clock.Elapsed.TotalSeconds;
+        }
+        using var service = new GenerationService(Options());
+        {
+            var clock = Stopwatch.StartNew();
+            service.Pool.Load(service.ResolveModel("sd15-random"));
+            cached = clock.Elapsed.TotalSeconds;
+        }
+        rows.Add(("checkpoint", $"{checkpointBytes / 1e9:0.00} GB float16 (UNet, VAE, text encoder)"));
+        rows.Add(("first load: build (graphs + float32 weights written)", $"{build:0.0} s, peak working set {buildPeak / 1e9:0.00} GB = {buildPeak / (double)checkpointBytes:0.00}x the checkpoint"));
+        rows.Add(("first load in all (build + ONNX Runtime sessions)", $"{cold:0.0} s"));
+        rows.Add(("cached load (a fresh service, the build found by hash)", $"{cached:0.0} s"));
+
+        GenerationJob Job(string prompt, int size, int steps, bool controlnet) => new()
+        {
+            Model = "sd15-random", Prompt = prompt, Width = size, Height = size, Steps = steps, Seed = 1, CfgScale = 7,
+            Units = controlnet ? [new UnitSpec { Condition = "canny", Image = ImageSource.FromPath(Path.Combine(dir, "..", "..", "..", "examples", "star-scene.png")) }] : [],
+        };
+        double Time(GenerationJob job)
+        {
+            var clock = Stopwatch.StartNew();
+            service.Generate(job);
+            return clock.Elapsed.TotalSeconds;
+        }
+        Time(Job("a photo", 64, 1, false)); // warm
+        var plain = Time(Job("a photo", 64, 1, false));
+        var switchA = Time(Job("a photo <lora:lora-a:1>", 64, 1, false)) - plain;
+        var switchAb = Time(Job("a photo <lora:lora-a:0.5> <lora:lora-b:0.8>", 64, 1, false)) - plain;
+        var back = Time(Job("a photo <lora:lora-a:1>", 64, 1, false)) - plain;
+        rows.Add(("switch to a LoRA set (merge + UNet and text encoder sessions)", $"{switchA:0.0} s = {switchA / cold:0.0%} of the first load"));
+        rows.Add(("switch to two LoRAs with other weights", $"{switchAb:0.0} s = {switchAb / cold:0.0%}"));
+        rows.Add(("back to a loaded set (the pool keeps it)", $"{back:0.00} s"));
+
+        foreach (var units in new[] { false, true })
+        {
+            var result = service.Generate(Job("a photo", 512, 3, units));
+            var steps = result.Images[0].Engine.Timings;
+            var mean = steps.Skip(1).Average(t => (t.InModel + t.Outside).TotalSeconds);
+            rows.Add(($"512x512 guidance step, {(units ? "1 ControlNet" : "0 units")} (mean of steps 2-3)", $"{mean:0.00} s"));
+        }
+        rows.Add(("peak working set of the process", $"{PeakBytes() / 1e9:0.00} GB"));
+        Console.WriteLine("| measure | value |\n| --- | --- |");
+        foreach (var (k, v) in rows) Console.WriteLine($"| {k} | {v} |");
+        return 0;
+    }
+
+    private static void Link(string dir, string name, string root, string relative)
+    {
+        var target = Path.Combine(root, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        File.CreateSymbolicLink(target, Path.GetFullPath(Path.Combine(dir, name)));
+    }
+
+    /// <summary>VmHWM: the process's peak resident set so far.</summary>
+    private static long PeakBytes()
+    {
+        var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+    }
+}
