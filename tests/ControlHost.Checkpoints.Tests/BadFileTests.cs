@@ -140,6 +140,17 @@ public sealed class BadFileTests : IDisposable
     }
 
     [Fact]
+    public void A_checkpoint_behind_a_symbolic_link_reads_as_its_target()
+    {
+        // Model folders often link to files kept elsewhere; a link's own length is not the file's.
+        File.CreateSymbolicLink(PathOf("linked.safetensors"), Fixtures.Checkpoint);
+        using var file = SafetensorsFile.Open(PathOf("linked.safetensors"));
+        using var direct = SafetensorsFile.Open(Fixtures.Checkpoint);
+        Assert.Equal(direct.ReadFloats("model.diffusion_model.out.2.weight"), file.ReadFloats("model.diffusion_model.out.2.weight"));
+        Assert.Equal(Application.UserModels.BuiltModelCache.Sha256(Fixtures.Checkpoint), Application.UserModels.BuiltModelCache.Sha256(PathOf("linked.safetensors")));
+    }
+
+    [Fact]
     public void A_LoRA_imported_alone_says_how_it_is_used()
     {
         ImportFails(Fixtures.Lora, "applied to a checkpoint at load");

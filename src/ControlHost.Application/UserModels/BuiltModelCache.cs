@@ -75,8 +75,8 @@ public sealed class BuiltModelCache(string root, string tokenizerDir) : IUserFil
                 .Select(f => $"{Path.GetRelativePath(file, f)}:{Sha256(f)}");
             return Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join("\n", parts))));
         }
-        var info = new FileInfo(file);
-        if (!info.Exists) throw new InvalidDataException($"'{Path.GetFileName(file)}' does not exist");
+        if (!File.Exists(file)) throw new InvalidDataException($"'{Path.GetFileName(file)}' does not exist");
+        var info = Checkpoints.Safetensors.SafetensorsFile.Resolve(file);
         return Hashes.GetOrAdd((info.FullName, info.Length, info.LastWriteTimeUtc), _ =>
         {
             using var stream = new FileStream(info.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);

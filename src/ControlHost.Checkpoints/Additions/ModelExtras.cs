@@ -92,5 +92,5 @@ public sealed record ModelExtras(string Key, IReadOnlyList<ReplacementWeight> Un
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..16];
     }
 
-    private static long Size(string path) => File.Exists(path) ? new FileInfo(path).Length : -1;
+    private static long Size(string path) => File.Exists(path) ? SafetensorsFile.Resolve(path).Length : -1;
 }

@@ -54,7 +54,7 @@ public sealed class SafetensorsFile : IDisposable
     {
         PickleRefusal.ThrowIfPickle(path);
         if (!File.Exists(path)) throw new CheckpointException(path, "file not found");
-        var length = new FileInfo(path).Length;
+        var length = Resolve(path).Length;
         if (length < 8) throw new CheckpointException(path, $"only {length} bytes: truncated, or not a .safetensors file");
         long headerLength;
         using (var stream = File.OpenRead(path))
@@ -129,6 +129,13 @@ public sealed class SafetensorsFile : IDisposable
         if (end > dataLength)
             throw new CheckpointException(path, $"tensor '{prop.Name}' ends at byte {end} of the data but the file holds {dataLength}: truncated (download it again)");
         return entry;
+    }
+
+    /// <summary>The file itself, through any symbolic links (a link's own length is that of its target's path).</summary>
+    public static FileInfo Resolve(string path)
+    {
+        var info = new FileInfo(path);
+        return info.LinkTarget is null ? info : (FileInfo)(info.ResolveLinkTarget(returnFinalTarget: true) ?? info);
     }
 
     public static int ElementSize(StoredType t) => t switch
