@@ -31,7 +31,9 @@ internal static class CheckpointLoad
             ModelRoots = [root, Path.Combine(dir, "..", "..", "..", "models")], CacheRoot = cache, Device = Engine.Onnx.DeviceChoice.Cpu,
             Paths = PathPolicy.Local,
         };
-        var rows = new List<(string, string)>();
+        // Each row is printed as it is measured, so a failure late in the run keeps the figures before it.
+        Console.WriteLine("| measure | value |\n| --- | --- |");
+        var rows = new Rows();
 
         double cold, build, cached;
         long buildPeak;
@@ -83,9 +85,12 @@ internal static class CheckpointLoad
             rows.Add(($"512x512 guidance step, {(units ? "1 ControlNet" : "0 units")} (mean of steps 2-3)", $"{mean:0.00} s"));
         }
         rows.Add(("peak working set of the process", $"{PeakBytes() / 1e9:0.00} GB"));
-        Console.WriteLine("| measure | value |\n| --- | --- |");
-        foreach (var (k, v) in rows) Console.WriteLine($"| {k} | {v} |");
         return 0;
+    }
+
+    private sealed class Rows
+    {
+        public void Add((string Measure, string Value) row) => Console.WriteLine($"| {row.Measure} | {row.Value} |");
     }
 
     private static void Link(string dir, string name, string root, string relative)
@@ -99,6 +104,6 @@ internal static class CheckpointLoad
     private static long PeakBytes()
     {
         var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+        return long.Parse(line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
     }
 }

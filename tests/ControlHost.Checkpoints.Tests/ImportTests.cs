@@ -56,6 +56,26 @@ public sealed class ImportTests(ImportedFolderFixture f) : IClassFixture<Importe
     }
 
     [Fact]
+    public void Switching_LoRA_sets_in_place_matches_PyTorch_without_a_new_session()
+    {
+        var weight = Fixtures.Ref("lora.weight").Values[0];
+        using var live = LiveLoraWeights.Open(Fixtures.Checkpoint);
+        using var unet = new OrtSession(Path.Combine(f.Model.Folder, "unet", "model.onnx"), live.Unet.Select(w => (w.Name, w.Values, w.Shape)), live: true);
+        using var text = new OrtSession(Path.Combine(f.Model.Folder, "text_encoder", "model.onnx"), live.TextEncoder.Select(w => (w.Name, w.Values, w.Shape)), live: true);
+        double UnetError(string reference) => Fixtures.RelativeError(unet.Run(OrtSession.UnetInputsWithoutControl())["out_sample"], Fixtures.Ref(reference).Values);
+        double TextError(string reference) =>
+            Fixtures.RelativeError(text.Run(("input_ids", Fixtures.RefInts("text.input_ids"), [2, 77]))["last_hidden_state"], Fixtures.Ref(reference).Values);
+
+        Assert.True(UnetError("unet.out_sample") < Tolerance, "no LoRA yet");
+        live.Apply([new LoraChoice(Fixtures.Lora, weight)], "a");
+        Assert.True(UnetError("unet.out_sample_with_lora") < Tolerance, $"with the LoRA: {UnetError("unet.out_sample_with_lora"):E2}");
+        Assert.True(TextError("text.last_hidden_state_with_lora") < Tolerance, "text encoder with the LoRA");
+        live.Apply([], "");
+        Assert.True(UnetError("unet.out_sample") < Tolerance, $"back to none: {UnetError("unet.out_sample"):E2}");
+        Assert.True(TextError("text.last_hidden_state") < Tolerance, "text encoder back to none");
+    }
+
+    [Fact]
     public void An_embedding_takes_the_place_of_its_tokens_as_in_PyTorch()
     {
         var extras = ModelExtras.Build(Fixtures.Checkpoint, [], [Fixtures.Embedding]);

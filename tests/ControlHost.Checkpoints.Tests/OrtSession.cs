@@ -9,11 +9,11 @@ internal sealed class OrtSession : IDisposable
     private readonly InferenceSession _session;
     private readonly List<OrtValue> _keep = [];
 
-    public OrtSession(string path, IEnumerable<(string Name, float[] Values, long[] Shape)>? replacements = null)
+    public OrtSession(string path, IEnumerable<(string Name, float[] Values, long[] Shape)>? replacements = null, bool live = false)
     {
         // The engine's own options, as a session with replaced weights gets them.
         var list = (replacements ?? []).ToList();
-        using var options = ExecutionDevice.Resolve(DeviceChoice.Cpu, 2).CreateOptions(replacedWeights: list.Count > 0);
+        using var options = ExecutionDevice.Resolve(DeviceChoice.Cpu, 2).CreateOptions(replacedWeights: list.Count > 0, liveWeights: live);
         foreach (var (name, values, shape) in list)
         {
             var v = OrtValue.CreateTensorValueFromMemory(values, shape);

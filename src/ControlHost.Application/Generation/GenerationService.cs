@@ -142,10 +142,11 @@ public sealed class GenerationService : IDisposable
             : request with { InitImage = plan.WorkingInit, Mask = plan.WorkingMask, MaskedStart = plan.LatentStart };
         if (request.Validate() is { } problem) throw new BadInputException(request.Mask is not null ? "mask" : null, problem);
 
-        var (additionsKey, makeAdditions, loraFiles) = Additions(folder, loras);
+        var (additionsKey, makeAdditions, loraFiles, hold) = Additions(folder, loras, cancellation);
+        using var turn = hold;
         using var lease = Failures.Guard("model", () => Pool.Acquire(folder, additionsKey, makeAdditions));
         var model = lease.Model;
-        var notes = model.Additions.Notes;
+        var notes = model.Additions.Notes.Concat((hold as GateHold)?.Warnings ?? []).ToList();
         // Inpainting moves every unit's image onto the working canvas with the job's one transform.
         var specs = (job.Units ?? []).Select((u, i) => plan is null ? u : plan.OnCanvas(u, i, Paths, IsSpatial(u))).ToList();
         var (units, disabled) = Failures.Guard("units",
@@ -187,39 +188,85 @@ public sealed class GenerationService : IDisposable
 
     /// <summary>
     /// The LoRAs (by name, in the Lora/ folders) and embeddings (every file in the embeddings/ folders) for a model
-    /// built from a checkpoint: the pool key that tells the set apart and how to make it. A plain ONNX folder takes
-    /// no LoRA (its weights are not the checkpoint's names).
+    /// built from a checkpoint: the pool key, how to make the additions, and a hold to keep for the generation. A plain
+    /// ONNX folder takes no LoRA (its weights are not the checkpoint's names).
+    /// <para>
+    /// Without LoRAs the sessions are the plain ones (fully optimised). With LoRAs, one pair of sessions per checkpoint
+    /// reads every LoRA-reachable weight from buffers that a switch rewrites in place (<see cref="LiveLoraWeights"/>):
+    /// generations with LoRAs on one checkpoint take turns on those buffers (the hold), and a switch re-merges only the
+    /// weights the old or the new set touches.
+    /// </para>
     /// </summary>
-    private (string Key, Func<ModelAdditions> Make, IReadOnlyList<(string Name, string File, double Weight)> Loras) Additions(ModelFolder folder, List<LoraSpec> loras)
+    private (string Key, Func<ModelAdditions> Make, IReadOnlyList<(string Name, string File, double Weight)> Loras, IDisposable? Hold)
+        Additions(ModelFolder folder, List<LoraSpec> loras, CancellationToken cancellation)
     {
         var source = Built.SourceOf(folder.Root);
         if (source is null)
         {
             if (loras.Count > 0)
                 throw new BadInputException("lora", $"LoRAs apply to models loaded from a .safetensors checkpoint; '{folder.Name}' is an ONNX folder (load the checkpoint it came from)");
-            return ("", () => ModelAdditions.None, []);
+            return ("", () => ModelAdditions.None, [], null);
         }
         var files = loras.Where(l => l.Weight != 0).Select(l => (l.Name, File: UserFiles.Find(Catalog.Files.Loras, l.Name)
             ?? throw new NotFoundException("lora", $"LoRA '{l.Name}' not found (found: {string.Join(", ", Catalog.Files.Loras.Select(Path.GetFileNameWithoutExtension).DefaultIfEmpty("none"))}); put it in a Lora/ or loras/ folder under the model roots",
                 Catalog.Files.Loras.Select(f => Path.GetFileNameWithoutExtension(f)!)), l.Weight)).ToList();
         var choices = files.Select(f => new LoraChoice(f.File, (float)f.Weight)).ToList();
         var embeddings = Catalog.Files.Embeddings;
-        var key = ModelExtras.KeyOf(choices, embeddings);
-        return (key, () =>
+        var embeddingKey = ModelExtras.KeyOf([], embeddings);
+        ModelExtras EmbeddingExtras() => Failures.Guard("embeddings", () => ModelExtras.Build(source, [], embeddings));
+        if (choices.Count == 0)
         {
-            try
+            return (embeddingKey, () =>
             {
-                var extras = ModelExtras.Build(source, choices, embeddings);
-                return new ModelAdditions(key,
-                    extras.Unet.Select(w => new WeightOverride(w.Name, w.Values, w.Shape)).ToList(),
-                    extras.TextEncoder.Select(w => new WeightOverride(w.Name, w.Values, w.Shape)).ToList(),
-                    extras.EmbeddingWords) { Notes = extras.Warnings };
-            }
-            catch (CheckpointException e)
+                var extras = EmbeddingExtras();
+                return new ModelAdditions(embeddingKey, [], Overrides(extras.TextEncoder), extras.EmbeddingWords) { Notes = extras.Warnings };
+            }, files, null);
+        }
+
+        var live = _live.GetOrAdd(folder.Root, _ => new Lazy<LiveLora>(() => new LiveLora(LiveLoraWeights.Open(source)))).Value;
+        live.Gate.Wait(cancellation);
+        try
+        {
+            var setKey = ModelExtras.KeyOf(choices, []);
+            try { live.Weights.Apply(choices, setKey); }
+            catch (CheckpointException e) { throw new BadInputException("lora", e.Message, e); }
+            var key = "live-lora|" + embeddingKey;
+            return (key, () =>
             {
-                throw new BadInputException("lora", e.Message, e);
-            }
-        }, files);
+                var extras = EmbeddingExtras();
+                return new ModelAdditions(key, Overrides(live.Weights.Unet), Overrides(live.Weights.TextEncoder).Concat(Overrides(extras.TextEncoder)).ToList(),
+                    extras.EmbeddingWords) { Notes = extras.Warnings, LiveWeights = true };
+            }, files, new GateHold(live.Gate, live.Weights.Warnings));
+        }
+        catch
+        {
+            live.Gate.Release();
+            throw;
+        }
+    }
+
+    private static List<WeightOverride> Overrides(IEnumerable<ReplacementWeight> weights) =>
+        weights.Select(w => new WeightOverride(w.Name, w.Values, w.Shape)).ToList();
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<LiveLora>> _live = new(StringComparer.Ordinal);
+
+    /// <summary>A checkpoint's LoRA buffers and the turn generations take on them.</summary>
+    private sealed class LiveLora(LiveLoraWeights weights)
+    {
+        public LiveLoraWeights Weights { get; } = weights;
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+    }
+
+    /// <summary>A generation's turn on a checkpoint's LoRA buffers, with what applying its set said.</summary>
+    private sealed class GateHold(SemaphoreSlim gate, IReadOnlyList<string> warnings) : IDisposable
+    {
+        private int _released;
+        public IReadOnlyList<string> Warnings { get; } = warnings;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0) gate.Release();
+        }
     }
 
     /// <summary>A1111's infotext field for LoRAs: Lora hashes: "name: hash12, ...".</summary>
@@ -247,6 +294,7 @@ public sealed class GenerationService : IDisposable
     public void Dispose()
     {
         if (_pool.IsValueCreated) _pool.Value.Dispose();
+        foreach (var live in _live.Values.Where(l => l.IsValueCreated)) live.Value.Weights.Dispose();
         if (_plugins.IsValueCreated) _plugins.Value.Dispose();
     }
 }

@@ -15,6 +15,8 @@ public sealed class LoraMerge
     }
 
     public int Count => _byWeight.Values.Sum(l => l.Count);
+
+    public void Clear() => _byWeight.Clear();
     public IEnumerable<string> Targets => _byWeight.Keys;
 
     /// <summary>Adds every delta that targets <paramref name="name"/> into <paramref name="values"/>.</summary>

@@ -24,8 +24,8 @@ public sealed class StableDiffusionModel : IDisposable
         var tokenizer = ClipTokenizer.FromFolder(folder.TokenizerDir);
         Tokenizer = additions.EmbeddingWords.Count > 0 ? tokenizer.WithEmbeddings(additions.EmbeddingWords) : tokenizer;
         Schedule = File.Exists(folder.SchedulerConfig) ? NoiseSchedule.FromConfig(folder.SchedulerConfig) : new NoiseSchedule();
-        TextEncoder = new TextEncoderModel(OnnxModel.Load(folder.TextEncoder, device, additions.TextEncoder));
-        Unet = new UNetModel(OnnxModel.Load(folder.Unet, device, additions.Unet), folder.UnetConfig);
+        TextEncoder = new TextEncoderModel(OnnxModel.Load(folder.TextEncoder, device, additions.TextEncoder, additions.LiveWeights));
+        Unet = new UNetModel(OnnxModel.Load(folder.Unet, device, additions.Unet, additions.LiveWeights), folder.UnetConfig);
         VaeDecoder = new VaeModel(OnnxModel.Load(folder.VaeDecoder, device));
         LatentScale = folder.LatentScale;
     }

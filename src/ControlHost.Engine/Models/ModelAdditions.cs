@@ -12,6 +12,12 @@ public sealed record ModelAdditions(string Key, IReadOnlyList<WeightOverride> Un
 {
     public static readonly ModelAdditions None = new("", [], [], new Dictionary<string, int[]>());
 
+    /// <summary>
+    /// The replacement buffers are rewritten in place while the sessions live (a LoRA switch): the sessions must read them
+    /// at every run rather than pre-pack copies of them.
+    /// </summary>
+    public bool LiveWeights { get; init; }
+
     /// <summary>What the user should know (LoRA modules that matched nothing, embeddings skipped).</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
 

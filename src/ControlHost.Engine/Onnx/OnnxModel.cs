@@ -48,13 +48,13 @@ public sealed class OnnxModel : IDisposable
     /// Loads a model with some of its initializers replaced by values held in memory (LoRA-merged weights,
     /// textual-inversion rows): ONNX Runtime uses them instead of the file's, and they live as long as the session.
     /// </summary>
-    public static OnnxModel Load(string path, ExecutionDevice device, IReadOnlyList<WeightOverride>? overrides)
+    public static OnnxModel Load(string path, ExecutionDevice device, IReadOnlyList<WeightOverride>? overrides, bool liveWeights = false)
     {
         if (!File.Exists(path)) throw new ModelLoadException(path, "file not found");
         var values = (overrides ?? []).Select(o => OrtValue.CreateTensorValueFromMemory(o.Values, o.Shape)).ToArray();
         try
         {
-            using var options = device.CreateOptions(replacedWeights: values.Length > 0);
+            using var options = device.CreateOptions(replacedWeights: values.Length > 0, liveWeights: liveWeights && values.Length > 0);
             for (var i = 0; i < values.Length; i++) options.AddInitializer(overrides![i].Name, values[i]);
             return new OnnxModel(path, new InferenceSession(path, options), values);
         }
