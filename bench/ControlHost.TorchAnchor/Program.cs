@@ -14,7 +14,7 @@ torch.set_num_threads(threads);
 using var noGrad = torch.no_grad();
 var unet = Weights.Load(args[0], "model.diffusion_model.");
 var control = Weights.Load(args[1], File.Exists(args[1]) && Weights.HasPrefix(args[1], "control_model.") ? "control_model." : "");
-var gen = torch.Generator.manual_seed(1);
+var gen = new torch.Generator(1);
 var x = torch.randn([2, 4, 64, 64], generator: gen);
 var t = torch.tensor(new float[] { 500, 500 });
 var ctx = torch.randn([2, 77, 768], generator: gen);
