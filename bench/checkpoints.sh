@@ -18,7 +18,10 @@ out=bench/out/checkpoints.md
   echo
   dotnet bench/ControlHost.Bench/bin/Release/net10.0/ControlHost.Bench.dll checkpoints $D
   echo
-  echo "Import with the CLI (a fresh process; /usr/bin/time's peak resident set):"
+  echo "Import and steps with the CLI (fresh processes; /usr/bin/time's peak resident set):"
+  echo
+  echo "| run | figure |"
+  echo "| --- | --- |"
   rm -rf $D/imported
   /usr/bin/time -f '| controlhost import | %e s wall, peak resident %M KB |' dotnet src/ControlHost.Cli/bin/Release/net10.0/controlhost.dll \
     import $D/checkpoint.safetensors --out $D/imported 2>&1 >/dev/null | tail -1
@@ -26,7 +29,7 @@ out=bench/out/checkpoints.md
     for model in $D/imported bench/out/sd15/sd15-shaped; do
       line=$(dotnet src/ControlHost.Cli/bin/Release/net10.0/controlhost.dll generate --model $model --prompt "a photo" --steps 3 \
         --width 512 --height 512 --seed 1 --timings --out /tmp/checkpoints-bench.png 2>/dev/null | grep '^timings')
-      echo "| $(basename $model) | $line |"
+      echo "| $(basename $model), 3 steps at 512x512 | $(echo "$line" | sed 's/^timings: 3 steps; per step \([0-9.]*\) ms in models.*/\1 ms per guidance step in the models/') |"
     done
   fi
   echo
