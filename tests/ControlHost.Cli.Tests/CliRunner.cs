@@ -7,13 +7,17 @@ internal static class CliRunner
 {
     public static string RepoRoot { get; } = FindRoot();
 
-    public static (int Code, string Out, string Err) Run(string workDir, params string[] args)
+    public static (int Code, string Out, string Err) Run(string workDir, params string[] args) => RunWithHome(workDir, null, args);
+
+    /// <summary>Runs with HOME (where ONNX Runtime would write its telemetry files) set to <paramref name="home"/>.</summary>
+    public static (int Code, string Out, string Err) RunWithHome(string workDir, string? home, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "controlhost.dll");
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["CONTROLHOST_MODELS"] = Path.Combine(RepoRoot, "models");
+        if (home is not null) psi.Environment["HOME"] = home;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

@@ -43,6 +43,7 @@ public sealed class ExecutionDevice
     {
         // ONNX Runtime logs its own error line when the CUDA provider cannot load; the notice below says it once.
         var env = OrtEnv.Instance();
+        env.DisableTelemetryEvents(); // the environment variable stops the provider; this stops events on every platform
         var level = env.EnvLogLevel;
         env.EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
         try
