@@ -13,7 +13,7 @@ public static class EmbeddingFile
     {
         using var file = SafetensorsFile.Open(path);
         var recognised = FileLayout.Recognise(file);
-        if (recognised.Kind != FileKind.Embedding) throw new CheckpointException(path, $"is a {recognised.Describe()}, not an embedding");
+        if (recognised.Kind != FileKind.Embedding) throw new CheckpointException(path, $"is an {recognised.Describe()}, not an embedding");
         FileLayout.RequireSd1(recognised, path);
         var key = file.Contains("emb_params") ? "emb_params"
             : file.Contains("clip_l") ? "clip_l"

@@ -39,7 +39,7 @@ public static class CheckpointImporter
             FileKind.Checkpoint => WriteBaseModel(SafetensorsWeights.Of(st), st.Path, recognised, staging, tokenizerDir, progress),
             FileKind.ControlNet => WriteControlNet(st, recognised, staging, progress),
             _ => throw new CheckpointException(file,
-                $"is a {recognised.Describe()}; it is applied to a checkpoint at load (LoRA: --lora or <lora:NAME:W>; embedding: its name in the prompt), not imported alone"),
+                $"is an {recognised.Describe()}; it is applied to a checkpoint at load (LoRA: --lora or <lora:NAME:W>; embedding: its name in the prompt), not imported alone"),
         });
         return new ImportResult(Path.GetFullPath(outDir), recognised, bytes, watch.Elapsed);
     }

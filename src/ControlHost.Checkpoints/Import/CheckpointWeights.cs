@@ -36,7 +36,7 @@ public sealed class CheckpointWeights : IDisposable
         try
         {
             var recognised = FileLayout.Recognise(file);
-            if (recognised.Kind != FileKind.Checkpoint) throw new CheckpointException(path, $"is a {recognised.Describe()}, not a checkpoint");
+            if (recognised.Kind != FileKind.Checkpoint) throw new CheckpointException(path, $"is an {recognised.Describe()}, not a checkpoint");
             FileLayout.RequireSd1(recognised, path);
             return new CheckpointWeights(file, SafetensorsWeights.Of(file));
         }

@@ -17,7 +17,12 @@ public sealed record RecognisedFile(FileKind Kind, ModelFamily Family, string La
 {
     public static string FamilyName(ModelFamily f) => f switch { ModelFamily.Sd1 => "SD 1.x", ModelFamily.Sd2 => "SD 2.x", _ => "SDXL" };
 
-    public string Describe() => $"{FamilyName(Family)} {Kind.ToString().ToLowerInvariant()} ({Layout}{(Inpainting ? ", 9-channel inpainting UNet" : "")})";
+    public string Describe() => $"{FamilyName(Family)} {KindName(Kind)} ({Layout}{(Inpainting ? ", 9-channel inpainting UNet" : "")})";
+
+    public static string KindName(FileKind k) => k switch
+    {
+        FileKind.Checkpoint => "checkpoint", FileKind.ControlNet => "ControlNet", FileKind.Lora => "LoRA", _ => "embedding",
+    };
 }
 
 /// <summary>
@@ -97,7 +102,7 @@ public static class FileLayout
     {
         if (recognised.Family != ModelFamily.Sd1)
             throw new CheckpointException(path,
-                $"is an {RecognisedFile.FamilyName(recognised.Family)} {recognised.Kind.ToString().ToLowerInvariant()}; ControlHost runs SD 1.x files so far " +
+                $"is an {RecognisedFile.FamilyName(recognised.Family)} {RecognisedFile.KindName(recognised.Kind)}; ControlHost runs SD 1.x files so far " +
                 "(SD 2.x and SDXL are planned); use an SD 1.x model");
     }
 }

@@ -22,7 +22,7 @@ public static class LoraFile
         using var lora = SafetensorsFile.Open(loraPath);
         var recognised = FileLayout.Recognise(lora);
         if (recognised.Kind != FileKind.Lora)
-            throw new CheckpointException(loraPath, $"is a {recognised.Describe()}, not a LoRA");
+            throw new CheckpointException(loraPath, $"is an {recognised.Describe()}, not a LoRA");
         FileLayout.RequireSd1(recognised, loraPath);
         var targets = TargetsOf(checkpoint, textPrefix);
         var deltas = new List<LoraDelta>();
