@@ -18,10 +18,14 @@ public static class ServerArgs
                 "--listen" => settings with { Listen = true },
                 "--api-auth" => settings with { Auth = ServerSettings.ParseAuth(Value()) },
                 "--queue" => settings with { Queue = int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var q) && q >= 0 ? q : throw new FormatException("--queue: a number of waiting jobs, 0 or more") },
+                "--allowed-hosts" => settings with { AllowedHosts = List(Value()) },
+                "--cors-allow-origins" => settings with { CorsOrigins = List(Value()) },
                 "--models-dir" => settings with { Service = settings.Service with { ExtraModelRoot = Value() } },
                 _ => settings,
             };
         }
         return settings;
     }
+
+    private static string[] List(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

@@ -28,6 +28,12 @@ public sealed record ServerSettings
     public int Queue { get; init; } = 8;
 
     public ServerLimits Limits { get; init; } = new();
+
+    /// <summary>Host names besides IP addresses and localhost that requests may use (--allowed-hosts).</summary>
+    public IReadOnlyList<string> AllowedHosts { get; init; } = [];
+
+    /// <summary>Web origins allowed to call the API from a browser, with CORS headers (--cors-allow-origins); none by default.</summary>
+    public IReadOnlyList<string> CorsOrigins { get; init; } = [];
     public ServiceOptions Service { get; init; } = new() { Paths = Application.Sources.PathPolicy.NamesOnly };
 
     /// <summary>"user:pass[,user2:pass2]".</summary>

@@ -28,6 +28,8 @@ public static class ServerHost
             else k.ListenLocalhost(settings.Port);
         });
         builder.Services.AddOpenApi();
+        if (settings.CorsOrigins.Count > 0)
+            builder.Services.AddCors(o => o.AddDefaultPolicy(p => p.WithOrigins(settings.CorsOrigins.ToArray()).AllowAnyHeader().AllowAnyMethod()));
         builder.Services.AddSingleton(_ => new GenerationService(settings.Service));
         builder.Services.AddSingleton<IGenerationQueue>(_ => new LocalGenerationQueue(settings.Queue));
         builder.Services.AddSingleton(sp => new ServerContext(sp.GetRequiredService<GenerationService>(), sp.GetRequiredService<IGenerationQueue>(), settings.Limits));
@@ -42,6 +44,8 @@ public static class ServerHost
             });
             await next(http);
         });
+        if (settings.CorsOrigins.Count > 0) app.UseCors();
+        app.Use((http, next) => CrossSiteGuard.Check(http, settings, () => next(http)));
         if (settings.Auth.Count > 0) app.Use((http, next) => Authorised(http, settings) ? next(http) : Refuse(http));
         app.Use(async (http, next) =>
         {

@@ -14,7 +14,9 @@ internal static class ServeCommand
         var queue = new Option<int>("--queue") { Description = "Generations that may wait behind the running one (default 8); the next gets 503", DefaultValueFactory = _ => 8 };
         var modelsDir = new Option<string?>("--models-dir") { Description = "A models folder to search first (an A1111 or ComfyUI installation's)" };
         var command = new Command("serve", "Serve the A1111-compatible HTTP API");
-        foreach (var o in new Option[] { port, listen, auth, queue, modelsDir }) command.Options.Add(o);
+        var allowedHosts = new Option<string?>("--allowed-hosts") { Description = "Host names (comma-separated) requests may use besides IP addresses and localhost" };
+        var cors = new Option<string?>("--cors-allow-origins") { Description = "Web origins (comma-separated) allowed to call the API from a browser; none by default" };
+        foreach (var o in new Option[] { port, listen, auth, queue, modelsDir, allowedHosts, cors }) command.Options.Add(o);
         command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
         {
             IReadOnlyList<(string, string)> users;
@@ -27,6 +29,8 @@ internal static class ServeCommand
                 throw new UserError(e.Message);
             }
             var settings = new ServerSettings { Port = parse.GetValue(port), Listen = parse.GetValue(listen), Auth = users, Queue = parse.GetValue(queue) };
+            static string[] List(string? text) => (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            settings = settings with { AllowedHosts = List(parse.GetValue(allowedHosts)), CorsOrigins = List(parse.GetValue(cors)) };
             if (parse.GetValue(modelsDir) is { } dir) settings = settings with { Service = settings.Service with { ExtraModelRoot = dir } };
             var app = ServerHost.Build(settings);
             Console.WriteLine($"serving on http://{(settings.Listen ? "0.0.0.0" : "127.0.0.1")}:{settings.Port} (A1111 API under /sdapi/v1, ControlNet under /controlnet)");
