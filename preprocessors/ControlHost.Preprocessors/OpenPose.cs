@@ -35,7 +35,12 @@ public static class OpenPose
         (170, 0, 255), (255, 0, 255), (255, 0, 170), (255, 0, 85),
     ];
 
-    /// <exception cref="InvalidDataException">Not OpenPose JSON, or a person without 18 body keypoints.</exception>
+    /// <summary>The largest canvas a pose document may ask for: each side, and in pixels (a 59-byte document claiming
+    /// 60000x60000 would otherwise allocate gigabytes before anything checks it).</summary>
+    public const int MaxCanvasSide = 8192;
+    public const long MaxCanvasPixels = 4096L * 4096;
+
+    /// <exception cref="InvalidDataException">Not OpenPose JSON, a person without 18 body keypoints, or a canvas over the limits.</exception>
     public static PoseDocument Parse(string json, string label = "pose JSON")
     {
         try
@@ -50,6 +55,9 @@ public static class OpenPose
             var width = root.TryGetProperty("canvas_width", out var w) ? w.GetInt32() : 512;
             var height = root.TryGetProperty("canvas_height", out var h) ? h.GetInt32() : 512;
             if (width <= 0 || height <= 0) throw new InvalidDataException($"{label}: canvas {width}x{height} is empty");
+            if (width > MaxCanvasSide || height > MaxCanvasSide || (long)width * height > MaxCanvasPixels)
+                throw new InvalidDataException(
+                    $"{label}: canvas {width}x{height} is over the limit ({MaxCanvasSide} a side, {MaxCanvasPixels / 1_000_000.0:0.#} megapixels); give the pose at the size of the image it is for");
             var list = new List<PosePerson>();
             foreach (var person in people.EnumerateArray())
             {

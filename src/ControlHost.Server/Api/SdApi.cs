@@ -80,11 +80,46 @@ internal static class SdApi
         try
         {
             using var doc = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = 32 });
-            return doc.RootElement.Clone();
+            var root = doc.RootElement.Clone();
+            RequireValidText(root, ["body"]);
+            return root;
         }
         catch (JsonException e)
         {
             throw new ValidationException([new FieldError(["body"], $"the body is not valid JSON: {e.Message}", "value_error.jsondecode")]);
+        }
+    }
+
+    /// <summary>
+    /// Every string and property name in the body must be text: JSON allows a lone surrogate escape ("\ud800") and the
+    /// parser passes invalid UTF-8 bytes inside strings, which only fail when read. Checked once here, a 422 naming where.
+    /// </summary>
+    private static void RequireValidText(JsonElement e, List<string> path)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.String:
+                try { _ = e.GetString(); }
+                catch (InvalidOperationException)
+                {
+                    throw new ValidationException([new FieldError(path.ToArray(), "this string is not valid text (invalid UTF-8, or a lone surrogate such as \\ud800); send UTF-8 text", "value_error.str.encoding")]);
+                }
+                break;
+            case JsonValueKind.Object:
+                foreach (var p in e.EnumerateObject())
+                {
+                    try { _ = p.Name; }
+                    catch (InvalidOperationException)
+                    {
+                        throw new ValidationException([new FieldError(path.ToArray(), "a property name is not valid text; send UTF-8 text", "value_error.str.encoding")]);
+                    }
+                    RequireValidText(p.Value, [.. path, p.Name]);
+                }
+                break;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in e.EnumerateArray()) RequireValidText(item, [.. path, (i++).ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+                break;
         }
     }
 

@@ -116,7 +116,12 @@ internal static class SdRequests
         var units = new List<UnitSpec>();
         foreach (var property in scripts.Root.ValueKind == JsonValueKind.Object ? scripts.Root.EnumerateObject() : Enumerable.Empty<JsonProperty>())
         {
-            var script = scripts.Object(property.Name)!;
+            var script = scripts.Object(property.Name);
+            if (script is null || script.Root.ValueKind != JsonValueKind.Object)
+            {
+                body.Errors.Add(new FieldError(["body", "alwayson_scripts", property.Name], "an object with \"args\" (a list of units) expected", "type_error.dict"));
+                continue;
+            }
             if (!string.Equals(property.Name, "controlnet", StringComparison.OrdinalIgnoreCase))
             {
                 warnings.Add($"alwayson_scripts.{property.Name} is not supported; it was ignored");

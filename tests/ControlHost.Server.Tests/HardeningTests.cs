@@ -1,0 +1,56 @@
+using System.Net;
+using System.Text;
+
+namespace ControlHost.Server.Tests;
+
+/// <summary>Inputs that used to reach a 500 or unbounded work (issue 23, findings 1 and 4) are now a 422 naming the field.</summary>
+public sealed class HardeningTests(ServerFixture f) : IClassFixture<ServerFixture>
+{
+    private async Task<(HttpStatusCode Status, string Body)> PostRaw(string path, byte[] body)
+    {
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await f.Client.PostAsync(path, content);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private Task<(HttpStatusCode Status, string Body)> Post(string path, string json) => PostRaw(path, Encoding.UTF8.GetBytes(json));
+
+    [Fact]
+    public async Task A_null_ControlNet_script_is_a_422_naming_it()
+    {
+        var (status, body) = await Post("/sdapi/v1/txt2img", """{"alwayson_scripts":{"ControlNet":null}}""");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        Assert.Contains("\"ControlNet\"]", body);
+    }
+
+    [Theory]
+    [InlineData("/sdapi/v1/txt2img")]
+    [InlineData("/sdapi/v1/img2img")]
+    [InlineData("/controlhost/v1/place")]
+    public async Task A_lone_surrogate_or_invalid_UTF8_in_a_string_is_a_422(string route)
+    {
+        var (surrogate, text) = await Post(route, """{"prompt":"a \ud800 star","steps":2}""");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, surrogate);
+        Assert.Contains("\"prompt\"]", text);
+        var bytes = Encoding.UTF8.GetBytes("""{"prompt":"a XX star","steps":2}""");
+        var at = Array.IndexOf(bytes, (byte)'X');
+        bytes[at] = 0xFF;
+        bytes[at + 1] = 0xFE;
+        var (invalid, _) = await PostRaw(route, bytes);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, invalid);
+    }
+
+    [Fact]
+    public async Task An_OpenPose_canvas_over_the_limit_is_refused_before_anything_is_drawn()
+    {
+        var (status, body) = await Post("/controlnet/render_openpose_json", """[{"people":[],"canvas_width":60000,"canvas_height":60000}]""");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        Assert.Contains("over the limit", body);
+        var unit = Convert.ToBase64String(Encoding.UTF8.GetBytes("""{"people":[],"canvas_width":2147483647,"canvas_height":2}"""));
+        var (viaUnit, unitBody) = await Post("/sdapi/v1/txt2img",
+            "{\"prompt\":\"x\",\"steps\":2,\"alwayson_scripts\":{\"ControlNet\":{\"args\":[{\"module\":\"openpose\",\"image\":\"" + unit + "\"}]}}}");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, viaUnit);
+        Assert.Contains("over the limit", unitBody);
+    }
+}
