@@ -11,6 +11,12 @@ public sealed record ServerLimits
     public int MaxBatch { get; init; } = 16;
     public int MaxUnits { get; init; } = 3;
     public long MaxBodyBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// Characters in a prompt or negative prompt. CLIP reads 75 tokens a chunk; A1111 users' longest prompts (many chunks,
+    /// weights, LoRA tags) stay well under this, and a 63 MB prompt took 80 s and 6.4 GB before the limit.
+    /// </summary>
+    public int MaxPromptChars { get; init; } = 16_384;
 }
 
 /// <summary>How a server runs: where it listens, who may call it, how many jobs wait.</summary>

@@ -53,4 +53,15 @@ public sealed class HardeningTests(ServerFixture f) : IClassFixture<ServerFixtur
         Assert.Equal(HttpStatusCode.UnprocessableEntity, viaUnit);
         Assert.Contains("over the limit", unitBody);
     }
+
+    [Fact]
+    public async Task A_prompt_over_the_limit_is_a_422_naming_the_limit_before_any_work()
+    {
+        var prompt = new string('a', 16_385);
+        var (status, body) = await Post("/sdapi/v1/txt2img", $"{{\"prompt\":\"{prompt}\",\"steps\":2}}");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        Assert.Contains("the limit is 16384", body);
+        var (negative, _) = await Post("/controlhost/v1/place", $"{{\"negative_prompt\":\"{prompt}\"}}");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, negative);
+    }
 }

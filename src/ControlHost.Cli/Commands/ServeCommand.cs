@@ -16,7 +16,8 @@ internal static class ServeCommand
         var command = new Command("serve", "Serve the A1111-compatible HTTP API");
         var allowedHosts = new Option<string?>("--allowed-hosts") { Description = "Host names (comma-separated) requests may use besides IP addresses and localhost" };
         var cors = new Option<string?>("--cors-allow-origins") { Description = "Web origins (comma-separated) allowed to call the API from a browser; none by default" };
-        foreach (var o in new Option[] { port, listen, auth, queue, modelsDir, allowedHosts, cors }) command.Options.Add(o);
+        var maxPrompt = new Option<int?>("--max-prompt-chars") { Description = "Characters a prompt or negative prompt may have (default 16384)" };
+        foreach (var o in new Option[] { port, listen, auth, queue, modelsDir, allowedHosts, cors, maxPrompt }) command.Options.Add(o);
         command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
         {
             IReadOnlyList<(string, string)> users;
@@ -31,6 +32,11 @@ internal static class ServeCommand
             var settings = new ServerSettings { Port = parse.GetValue(port), Listen = parse.GetValue(listen), Auth = users, Queue = parse.GetValue(queue) };
             static string[] List(string? text) => (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             settings = settings with { AllowedHosts = List(parse.GetValue(allowedHosts)), CorsOrigins = List(parse.GetValue(cors)) };
+            if (parse.GetValue(maxPrompt) is { } m)
+            {
+                if (m <= 0) throw new UserError("--max-prompt-chars: a positive number");
+                settings = settings with { Limits = settings.Limits with { MaxPromptChars = m } };
+            }
             if (parse.GetValue(modelsDir) is { } dir) settings = settings with { Service = settings.Service with { ExtraModelRoot = dir } };
             var app = ServerHost.Build(settings);
             Console.WriteLine($"serving on http://{(settings.Listen ? "0.0.0.0" : "127.0.0.1")}:{settings.Port} (A1111 API under /sdapi/v1, ControlNet under /controlnet)");

@@ -58,6 +58,18 @@ internal sealed class Body
         return null;
     }
 
+    /// <summary>A prompt: a string of at most <paramref name="maxChars"/> characters (the limit named in the error).</summary>
+    public string? Prompt(string key, int maxChars)
+    {
+        var text = Str(key);
+        if (text is not null && text.Length > maxChars)
+        {
+            Errors.Add(new FieldError(LocOf(key), $"{text.Length} characters; the limit is {maxChars} (the server's --max-prompt-chars)", "value_error.any_str.max_length"));
+            return null;
+        }
+        return text;
+    }
+
     public long? Long(string key, long min, long max)
     {
         if (!TryGet(key, out var v) || v.ValueKind == JsonValueKind.Null) return null;

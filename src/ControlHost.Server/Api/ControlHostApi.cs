@@ -115,15 +115,15 @@ internal static class ControlHostApi
                 if (SdRequests.ReadUnit(new Body(u, body.Errors, "body", "boxes", k.ToString(CultureInfo.InvariantCulture), "units", i.ToString(CultureInfo.InvariantCulture)),
                         i, c, warnings, null) is { } unit)
                     units.Add(unit);
-            if (box is { } x) boxes.Add(new BoxPlacement { Box = x, Prompt = b.Str("prompt"), NegativePrompt = b.Str("negative_prompt"), Units = units });
+            if (box is { } x) boxes.Add(new BoxPlacement { Box = x, Prompt = b.Prompt("prompt", c.Limits.MaxPromptChars), NegativePrompt = b.Prompt("negative_prompt", c.Limits.MaxPromptChars), Units = units });
         }
         var harmonize = body.Str("harmonize") ?? "off";
         if (!Enum.TryParse<Harmonization>(harmonize, ignoreCase: true, out var mode))
             body.Errors.Add(new FieldError(["body", "harmonize"], "off, reinhard or poisson", "value_error"));
         var job = new PlacementJob
         {
-            Background = ImageSource.FromBase64(background ?? "", "background"), Boxes = boxes, Prompt = body.Str("prompt"),
-            NegativePrompt = body.Str("negative_prompt"), Steps = body.Int("steps", 1, c.Limits.MaxSteps), CfgScale = body.Num("cfg_scale", 0, 100),
+            Background = ImageSource.FromBase64(background ?? "", "background"), Boxes = boxes, Prompt = body.Prompt("prompt", c.Limits.MaxPromptChars),
+            NegativePrompt = body.Prompt("negative_prompt", c.Limits.MaxPromptChars), Steps = body.Int("steps", 1, c.Limits.MaxSteps), CfgScale = body.Num("cfg_scale", 0, 100),
             Sampler = body.Str("sampler_name"), Seed = body.Long("seed", -1, uint.MaxValue), Model = body.Str("model"),
             Padding = body.Int("padding", 0, 4096) ?? PlacementJob.DefaultPadding, Feather = body.Int("feather", 0, 256) ?? PlacementJob.DefaultFeather,
             Harmonize = mode, AllowOverlap = body.Bool("allow_overlap") ?? false, PreviewEvery = 5,

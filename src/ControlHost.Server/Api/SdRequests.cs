@@ -41,7 +41,7 @@ internal static class SdRequests
         var model = ModelFromOverrides(body, warnings);
         var job = new GenerationJob
         {
-            Prompt = body.Str("prompt") ?? "", NegativePrompt = body.Str("negative_prompt"),
+            Prompt = body.Prompt("prompt", context.Limits.MaxPromptChars) ?? "", NegativePrompt = body.Prompt("negative_prompt", context.Limits.MaxPromptChars),
             Seed = body.Long("seed", -1, uint.MaxValue), Sampler = Sampler(body, warnings),
             BatchSize = body.Int("batch_size", 1, context.Limits.MaxBatch), Iterations = body.Int("n_iter", 1, context.Limits.MaxBatch),
             Steps = body.Int("steps", 1, context.Limits.MaxSteps), CfgScale = body.Num("cfg_scale", 0, 100),
