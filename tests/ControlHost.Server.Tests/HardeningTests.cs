@@ -64,4 +64,16 @@ public sealed class HardeningTests(ServerFixture f) : IClassFixture<ServerFixtur
         var (negative, _) = await Post("/controlhost/v1/place", $"{{\"negative_prompt\":\"{prompt}\"}}");
         Assert.Equal(HttpStatusCode.UnprocessableEntity, negative);
     }
+
+    [Fact]
+    public async Task Errors_name_models_by_name_never_by_server_path()
+    {
+        var (status, body) = await Post("/sdapi/v1/options", """{"sd_model_checkpoint": "no-such-model"}""");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        Assert.Contains("tiny-sd", body);
+        Assert.DoesNotContain(ServerFixture.Root, body);
+        var (unit, unitBody) = await Post("/sdapi/v1/txt2img",
+            "{\"prompt\":\"x\",\"steps\":2,\"alwayson_scripts\":{\"ControlNet\":{\"args\":[{\"module\":\"lineart\",\"model\":\"None\",\"image\":\"" + ServerFixture.Example("star-scene.png") + "\"}]}}}");
+        Assert.DoesNotContain(ServerFixture.Root, unitBody);
+    }
 }

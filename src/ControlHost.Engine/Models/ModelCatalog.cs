@@ -106,7 +106,7 @@ public sealed class ModelCatalog
         return forCondition.FirstOrDefault(c => string.Equals(c.Base, baseModel, StringComparison.OrdinalIgnoreCase))
             ?? forCondition.FirstOrDefault()
             ?? throw new DirectoryNotFoundException(
-                $"no ControlNet for condition '{condition}' under {string.Join(", ", Roots.DefaultIfEmpty("no model roots"))}; " +
+                $"no ControlNet for condition '{condition}' under {string.Join(", ", Roots.Select(Path.GetFileName).DefaultIfEmpty("no model roots"))}; " +
                 "put one there (a folder with model.onnx and controlnet.json) or name it with model=DIR");
     }
 
