@@ -76,4 +76,14 @@ public sealed class HardeningTests(ServerFixture f) : IClassFixture<ServerFixtur
             "{\"prompt\":\"x\",\"steps\":2,\"alwayson_scripts\":{\"ControlNet\":{\"args\":[{\"module\":\"lineart\",\"model\":\"None\",\"image\":\"" + ServerFixture.Example("star-scene.png") + "\"}]}}}");
         Assert.DoesNotContain(ServerFixture.Root, unitBody);
     }
+
+    [Fact]
+    public async Task The_checkpoint_option_refuses_an_inpainting_model_and_later_requests_keep_working()
+    {
+        var (status, body) = await Post("/sdapi/v1/options", """{"sd_model_checkpoint": "tiny-sd-inpainting"}""");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        Assert.Contains("inpainting model", body);
+        var (txt, _) = await Post("/sdapi/v1/txt2img", """{"prompt": "a red star", "steps": 2, "seed": 1}""");
+        Assert.Equal(HttpStatusCode.OK, txt);
+    }
 }

@@ -31,7 +31,12 @@ internal static class SdApi
             if (body.Str("sd_model_checkpoint") is { } title)
             {
                 var name = title.Contains(" [") ? title[..title.IndexOf(" [", StringComparison.Ordinal)] : title;
-                c.Service.ResolveModel(name); // 422 naming the models found, when unknown
+                var folder = c.Service.ResolveModel(name); // 422 naming the models found, when unknown
+                // The chosen checkpoint serves every later request; an inpainting UNet (9 input channels) cannot do txt2img.
+                if (Engine.Models.ModelCatalog.IsInpainting(folder.Root))
+                    throw ValidationException.One("sd_model_checkpoint",
+                        $"'{name}' is an inpainting model (a 9-channel UNet): it cannot serve txt2img; choose a txt2img checkpoint, and name the inpainting model per request with override_settings for img2img with a mask",
+                        "value_error");
                 c.Checkpoint = name;
             }
             body.ThrowIfInvalid();
