@@ -18,8 +18,8 @@ public static class ServerArgs
                 "--listen" => settings with { Listen = true },
                 "--api-auth" => settings with { Auth = ServerSettings.ParseAuth(Value()) },
                 "--queue" => settings with { Queue = int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var q) && q >= 0 ? q : throw new FormatException("--queue: a number of waiting jobs, 0 or more") },
-                "--allowed-hosts" => settings with { AllowedHosts = List(Value()) },
-                "--cors-allow-origins" => settings with { CorsOrigins = List(Value()) },
+                "--allowed-hosts" => settings with { AllowedHosts = ServerSettings.ParseList(Value()) },
+                "--cors-allow-origins" => settings with { CorsOrigins = ServerSettings.ParseList(Value()) },
                 "--max-prompt-chars" => settings with { Limits = settings.Limits with { MaxPromptChars = int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var m) && m > 0 ? m : throw new FormatException("--max-prompt-chars: a positive number") } },
                 "--models-dir" => settings with { Service = settings.Service with { ExtraModelRoot = Value() } },
                 _ => settings,
@@ -27,6 +27,4 @@ public static class ServerArgs
         }
         return settings;
     }
-
-    private static string[] List(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

@@ -42,6 +42,10 @@ public sealed record ServerSettings
     public IReadOnlyList<string> CorsOrigins { get; init; } = [];
     public ServiceOptions Service { get; init; } = new() { Paths = Application.Sources.PathPolicy.NamesOnly };
 
+    /// <summary>"a,b,c": the comma-separated names of --allowed-hosts and --cors-allow-origins.</summary>
+    public static string[] ParseList(string? text) =>
+        (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
     /// <summary>"user:pass[,user2:pass2]".</summary>
     /// <exception cref="FormatException">A pair without a colon.</exception>
     public static IReadOnlyList<(string, string)> ParseAuth(string? text) => string.IsNullOrWhiteSpace(text) ? []

@@ -119,7 +119,8 @@ public sealed class BadFileTests : IDisposable
         using (var lora = SafetensorsFile.Open(Fixtures.Lora))
             TestFiles.Write(PathOf("other.safetensors"), lora.Entries.Values.Select(e =>
                 (e.Name, e.Name.EndsWith("lora_down.weight", StringComparison.Ordinal) ? e.Shape.Select((d, i) => i == 1 ? d + 8 : d).ToArray() : e.Shape)), "F16");
-        var e = Assert.Throws<CheckpointException>(() => ModelExtras.Build(Fixtures.Checkpoint, [new LoraChoice(PathOf("other.safetensors"), 1)], []));
+        using var live = LiveLoraWeights.Open(Fixtures.Checkpoint);
+        var e = Assert.Throws<CheckpointException>(() => live.Apply([new LoraChoice(PathOf("other.safetensors"), 1)], "other"));
         Assert.Contains("another base model", e.Message);
         Assert.Contains("lora_", e.Message);
     }
@@ -132,8 +133,9 @@ public sealed class BadFileTests : IDisposable
             var renamed = lora.Entries.Values.Select(e => (e.Name.Replace("lora_te_text_model_encoder_layers_0", "lora_te_text_model_encoder_layers_9"), e.Shape));
             TestFiles.Write(PathOf("extra.safetensors"), renamed, "F16");
         }
-        var extras = ModelExtras.Build(Fixtures.Checkpoint, [new LoraChoice(PathOf("extra.safetensors"), 1)], []);
-        var warning = Assert.Single(extras.Warnings);
+        using var live = LiveLoraWeights.Open(Fixtures.Checkpoint);
+        live.Apply([new LoraChoice(PathOf("extra.safetensors"), 1)], "extra");
+        var warning = Assert.Single(live.Warnings);
         Assert.Contains("3 of", warning);
         Assert.Contains("match no weight", warning);
     }

@@ -213,7 +213,7 @@ public sealed class GenerationService : IDisposable
         var choices = files.Select(f => new LoraChoice(f.File, (float)f.Weight)).ToList();
         var embeddings = Catalog.Files.Embeddings;
         var embeddingKey = ModelExtras.KeyOf([], embeddings);
-        ModelExtras EmbeddingExtras() => Failures.Guard("embeddings", () => ModelExtras.Build(source, [], embeddings));
+        ModelExtras EmbeddingExtras() => Failures.Guard("embeddings", () => ModelExtras.Build(source, embeddings));
         if (choices.Count == 0)
         {
             return (embeddingKey, () =>

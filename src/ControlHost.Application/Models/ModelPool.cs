@@ -61,8 +61,9 @@ public sealed class ModelPool(ExecutionDevice device, long budgetBytes) : IDispo
     public ModelLease Acquire(ModelFolder folder) => Acquire(folder, "", () => ModelAdditions.None);
 
     /// <summary>
-    /// The model with additions (LoRAs merged, embeddings), one loaded model per folder and additions key: a LoRA set
-    /// loads beside the plain model and the other sets. <paramref name="additions"/> runs only when that key is not loaded.
+    /// The model with additions (embedding rows, LoRA buffers), one loaded model per folder and additions key: the plain
+    /// sessions and a checkpoint's LoRA sessions are loaded side by side. <paramref name="additions"/> runs only when that
+    /// key is not loaded.
     /// </summary>
     public ModelLease Acquire(ModelFolder folder, string additionsKey, Func<ModelAdditions> additions)
     {

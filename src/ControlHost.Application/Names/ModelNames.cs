@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using ControlHost.Engine.Models;
 
 namespace ControlHost.Application.Names;
@@ -11,14 +9,8 @@ namespace ControlHost.Application.Names;
 /// </summary>
 public static class ModelNames
 {
-    private static readonly ConcurrentDictionary<string, string> Hashes = new();
-
-    /// <summary>The SHA-256 of a file in lower-case hex, computed once per path and process.</summary>
-    public static string Sha256(string path) => Hashes.GetOrAdd(Path.GetFullPath(path), p =>
-    {
-        using var stream = File.OpenRead(p);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    });
+    /// <summary>The SHA-256 of a file in lower-case hex (one helper for every model file, remembered per path, size and time).</summary>
+    public static string Sha256(string path) => UserModels.BuiltModelCache.Sha256(path);
 
     public static string ControlNetTitle(ControlNetFolder c) => $"{c.Name} [{Sha256(c.ModelPath)[..8]}]";
 
@@ -26,23 +18,20 @@ public static class ModelNames
     public static string ControlNetFileTitle(string file) => $"{Path.GetFileNameWithoutExtension(file)} [{Sha256(file)[..8]}]";
 
     /// <summary>A user's ControlNet file a request names ("stem [hash8]", the stem, or the shortest stem containing it), or null.</summary>
-    public static string? MatchControlNetFile(IEnumerable<string> files, string requested)
-    {
-        var list = files.ToList();
-        var stem = requested.Contains(" [") ? requested[..requested.IndexOf(" [", StringComparison.Ordinal)] : requested;
-        return list.FirstOrDefault(f => string.Equals(ControlNetFileTitle(f), requested, StringComparison.OrdinalIgnoreCase))
-               ?? list.FirstOrDefault(f => string.Equals(Path.GetFileNameWithoutExtension(f), stem, StringComparison.OrdinalIgnoreCase))
-               ?? list.Where(f => Path.GetFileNameWithoutExtension(f).Contains(stem, StringComparison.OrdinalIgnoreCase))
-                   .OrderBy(f => Path.GetFileNameWithoutExtension(f).Length).ThenBy(f => f, StringComparer.Ordinal).FirstOrDefault();
-    }
+    public static string? MatchControlNetFile(IEnumerable<string> files, string requested) =>
+        Match(files, requested, ControlNetFileTitle, f => Path.GetFileNameWithoutExtension(f));
 
     /// <summary>The ControlNet a request names, or null when none matches.</summary>
-    public static ControlNetFolder? MatchControlNet(IEnumerable<ControlNetFolder> all, string requested)
+    public static ControlNetFolder? MatchControlNet(IEnumerable<ControlNetFolder> all, string requested) =>
+        Match(all, requested, ControlNetTitle, c => c.Name);
+
+    /// <summary>The extension's matching: exact "name [hash]", then the name, then the shortest name containing it.</summary>
+    private static T? Match<T>(IEnumerable<T> all, string requested, Func<T, string> title, Func<T, string> name) where T : class
     {
         var list = all.ToList();
         var stem = requested.Contains(" [") ? requested[..requested.IndexOf(" [", StringComparison.Ordinal)] : requested;
-        return list.FirstOrDefault(c => string.Equals(ControlNetTitle(c), requested, StringComparison.OrdinalIgnoreCase))
-               ?? list.FirstOrDefault(c => string.Equals(c.Name, stem, StringComparison.OrdinalIgnoreCase))
-               ?? list.Where(c => c.Name.Contains(stem, StringComparison.OrdinalIgnoreCase)).OrderBy(c => c.Name.Length).ThenBy(c => c.Name, StringComparer.Ordinal).FirstOrDefault();
+        return list.FirstOrDefault(c => string.Equals(title(c), requested, StringComparison.OrdinalIgnoreCase))
+               ?? list.FirstOrDefault(c => string.Equals(name(c), stem, StringComparison.OrdinalIgnoreCase))
+               ?? list.Where(c => name(c).Contains(stem, StringComparison.OrdinalIgnoreCase)).OrderBy(c => name(c).Length).ThenBy(name, StringComparer.Ordinal).FirstOrDefault();
     }
 }

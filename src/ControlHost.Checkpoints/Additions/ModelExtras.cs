@@ -2,9 +2,6 @@ using System.Security.Cryptography;
 using System.Text;
 using ControlHost.Checkpoints.Embeddings;
 using ControlHost.Checkpoints.Import;
-using ControlHost.Checkpoints.Layouts;
-using ControlHost.Checkpoints.Lora;
-using ControlHost.Checkpoints.Onnx;
 using ControlHost.Checkpoints.Safetensors;
 using ControlHost.Checkpoints.Sd1;
 
@@ -17,37 +14,23 @@ public sealed record LoraChoice(string Path, float Weight);
 public sealed record ReplacementWeight(string Name, float[] Values, long[] Shape);
 
 /// <summary>
-/// What a checkpoint's sessions take beside the built folder: LoRA-merged weights for the UNet and text encoder, and
-/// textual-inversion rows with the words that select them. Nothing is rebuilt: the same graphs' initializers are replaced.
+/// What a checkpoint's text encoder takes beside the built folder for textual inversion: the rows after the vocabulary,
+/// replacing one initializer, and the words that select them. (LoRAs go through <see cref="LiveLoraWeights"/>.)
 /// </summary>
-public sealed record ModelExtras(string Key, IReadOnlyList<ReplacementWeight> Unet, IReadOnlyList<ReplacementWeight> TextEncoder,
-    IReadOnlyDictionary<string, int[]> EmbeddingWords, IReadOnlyList<string> Warnings, IReadOnlyList<LoraReading> Loras)
+public sealed record ModelExtras(string Key, IReadOnlyList<ReplacementWeight> TextEncoder,
+    IReadOnlyDictionary<string, int[]> EmbeddingWords, IReadOnlyList<string> Warnings)
 {
     /// <summary>CLIP's vocabulary size: textual-inversion rows take the ids after it.</summary>
     public const int VocabularySize = 49408;
 
-    /// <summary>Reads the LoRAs and embeddings against <paramref name="checkpointPath"/> and merges what they change.</summary>
-    /// <exception cref="CheckpointException">A LoRA that does not fit the checkpoint, or an unreadable file.</exception>
-    public static ModelExtras Build(string checkpointPath, IReadOnlyList<LoraChoice> loras, IReadOnlyList<string> embeddings)
+    /// <summary>Reads the embeddings that fit <paramref name="checkpointPath"/>'s text encoder into its reserved rows.</summary>
+    /// <exception cref="CheckpointException">The checkpoint cannot be read.</exception>
+    public static ModelExtras Build(string checkpointPath, IReadOnlyList<string> embeddings)
     {
         using var checkpoint = CheckpointWeights.Open(checkpointPath);
         var textPrefix = checkpoint.TextPrefix;
         var warnings = new List<string>();
-        var merge = new LoraMerge();
-        var readings = new List<LoraReading>();
-        foreach (var choice in loras)
-        {
-            var reading = LoraFile.Read(choice.Path, checkpoint.Weights, textPrefix, choice.Weight);
-            readings.Add(reading);
-            foreach (var d in reading.Deltas) merge.Add(d);
-            if (reading.Unmatched > 0)
-                warnings.Add($"LoRA '{reading.Name}': {reading.Unmatched} of {reading.Unmatched + reading.Deltas.Count} modules match no weight of this checkpoint and were ignored");
-        }
-        var weights = checkpoint.Weights.With(merge);
-        var targets = merge.Targets.ToHashSet(StringComparer.Ordinal);
-        var unet = merge.Count == 0 ? [] : Replacements(Sd1Graphs.Unet(weights), targets);
-        var text = merge.Count == 0 ? new List<ReplacementWeight>() : Replacements(Sd1Graphs.TextEncoder(weights, textPrefix, CheckpointImporter.EmbeddingCapacity), targets);
-
+        var text = new List<ReplacementWeight>();
         var width = (int)checkpoint.Weights.Shape(textPrefix + "embeddings.token_embedding.weight")[1];
         var words = new Dictionary<string, int[]>(StringComparer.OrdinalIgnoreCase);
         var rows = new float[CheckpointImporter.EmbeddingCapacity * width];
@@ -76,11 +59,8 @@ public sealed record ModelExtras(string Key, IReadOnlyList<ReplacementWeight> Un
             used += e.Count;
         }
         if (used > 0) text.Add(new ReplacementWeight(Sd1Graphs.EmbeddingRowsName, rows, [CheckpointImporter.EmbeddingCapacity, width]));
-        return new ModelExtras(KeyOf(loras, embeddings), unet, text, words, warnings, readings);
+        return new ModelExtras(KeyOf([], embeddings), text, words, warnings);
     }
-
-    private static List<ReplacementWeight> Replacements(OnnxGraph graph, HashSet<string> targets) =>
-        graph.Weights.Where(w => targets.Contains(w.Source)).Select(w => new ReplacementWeight(w.Name, w.Values(), w.Shape)).ToList();
 
     /// <summary>Tells LoRA sets and embedding sets apart (files by path and size, weights by value).</summary>
     public static string KeyOf(IReadOnlyList<LoraChoice> loras, IReadOnlyList<string> embeddings)

@@ -16,8 +16,6 @@ public sealed class LoraMerge
         list.Add(delta);
     }
 
-    public int Count => _byWeight.Values.Sum(l => l.Count);
-
     public void Clear() => _byWeight.Clear();
     public IEnumerable<string> Targets => _byWeight.Keys;
 

@@ -30,8 +30,10 @@ internal static class ServeCommand
                 throw new UserError(e.Message);
             }
             var settings = new ServerSettings { Port = parse.GetValue(port), Listen = parse.GetValue(listen), Auth = users, Queue = parse.GetValue(queue) };
-            static string[] List(string? text) => (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            settings = settings with { AllowedHosts = List(parse.GetValue(allowedHosts)), CorsOrigins = List(parse.GetValue(cors)) };
+            settings = settings with
+            {
+                AllowedHosts = ServerSettings.ParseList(parse.GetValue(allowedHosts)), CorsOrigins = ServerSettings.ParseList(parse.GetValue(cors)),
+            };
             if (parse.GetValue(maxPrompt) is { } m)
             {
                 if (m <= 0) throw new UserError("--max-prompt-chars: a positive number");

@@ -3,8 +3,8 @@ using ControlHost.Engine.Onnx;
 namespace ControlHost.Engine.Models;
 
 /// <summary>
-/// What is added to a base model's files when it loads: replacement weights for the UNet and the text encoder (LoRAs
-/// merged in), and the words whose tokens become textual-inversion rows. <see cref="Key"/> tells two sets apart:
+/// What is added to a base model's files when it loads: replacement weights for the UNet and the text encoder (LoRA
+/// buffers, textual-inversion rows), and the words whose tokens become those rows. <see cref="Key"/> tells two sets apart:
 /// the model pool keeps one loaded model per folder and key.
 /// </summary>
 public sealed record ModelAdditions(string Key, IReadOnlyList<WeightOverride> Unet, IReadOnlyList<WeightOverride> TextEncoder,
