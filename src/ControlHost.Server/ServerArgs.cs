@@ -21,6 +21,7 @@ public static class ServerArgs
                 "--allowed-hosts" => settings with { AllowedHosts = ServerSettings.ParseList(Value()) },
                 "--cors-allow-origins" => settings with { CorsOrigins = ServerSettings.ParseList(Value()) },
                 "--max-prompt-chars" => settings with { Limits = settings.Limits with { MaxPromptChars = int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var m) && m > 0 ? m : throw new FormatException("--max-prompt-chars: a positive number") } },
+                "--limit" => settings with { Limits = settings.Limits.With(Value()) },
                 "--models-dir" => settings with { Service = settings.Service with { ExtraModelRoot = Value() } },
                 _ => settings,
             };

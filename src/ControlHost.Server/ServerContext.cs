@@ -3,22 +3,6 @@ using ControlHost.Server.Queue;
 
 namespace ControlHost.Server;
 
-/// <summary>What a request may ask for at most (a server takes untrusted input).</summary>
-public sealed record ServerLimits
-{
-    public int MaxSide { get; init; } = 2048;
-    public int MaxSteps { get; init; } = 150;
-    public int MaxBatch { get; init; } = 16;
-    public int MaxUnits { get; init; } = 3;
-    public long MaxBodyBytes { get; init; } = 64L * 1024 * 1024;
-
-    /// <summary>
-    /// Characters in a prompt or negative prompt. CLIP reads 75 tokens a chunk; A1111 users' longest prompts (many chunks,
-    /// weights, LoRA tags) stay well under this, and a 63 MB prompt took 80 s and 6.4 GB before the limit.
-    /// </summary>
-    public int MaxPromptChars { get; init; } = 16_384;
-}
-
 /// <summary>How a server runs: where it listens, who may call it, how many jobs wait.</summary>
 public sealed record ServerSettings
 {

@@ -30,7 +30,7 @@ public static class ServerHost
         builder.Services.AddOpenApi();
         if (settings.CorsOrigins.Count > 0)
             builder.Services.AddCors(o => o.AddDefaultPolicy(p => p.WithOrigins(settings.CorsOrigins.ToArray()).AllowAnyHeader().AllowAnyMethod()));
-        builder.Services.AddSingleton(_ => new GenerationService(settings.Service));
+        builder.Services.AddSingleton(_ => new GenerationService(settings.Service with { Images = settings.Limits.Images }));
         builder.Services.AddSingleton<IGenerationQueue>(_ => new LocalGenerationQueue(settings.Queue));
         builder.Services.AddSingleton(sp => new ServerContext(sp.GetRequiredService<GenerationService>(), sp.GetRequiredService<IGenerationQueue>(), settings.Limits));
         var app = builder.Build();

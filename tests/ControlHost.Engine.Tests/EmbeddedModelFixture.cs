@@ -38,7 +38,7 @@ public sealed class EmbeddedModelFixture : IDisposable
 
     /// <summary>Units resolved as the service resolves them, and the lines for units a plugin failure disabled.</summary>
     public (IReadOnlyList<ControlUnit> Units, IReadOnlyList<string> Disabled) Resolve(params UnitSpec[] specs) =>
-        new UnitResolver(Registry, Catalog, PathPolicy.Local).Resolve(specs, Model, 128, 128);
+        new UnitResolver(Registry, Catalog, PathPolicy.Local, ImageBudget.Default).Resolve(specs, Model, 128, 128);
 
     public IReadOnlyList<ControlUnit> Units(params UnitSpec[] specs) => Resolve(specs).Units;
 

@@ -86,4 +86,32 @@ public sealed class HardeningTests(ServerFixture f) : IClassFixture<ServerFixtur
         var (txt, _) = await Post("/sdapi/v1/txt2img", """{"prompt": "a red star", "steps": 2, "seed": 1}""");
         Assert.Equal(HttpStatusCode.OK, txt);
     }
+
+    [Fact]
+    public async Task A_malformed_pose_JSON_unit_is_a_422_on_img2img_with_a_mask_and_in_place()
+    {
+        // Finding 4: txt2img answered 422 for this unit image; img2img with a mask and place answered 500.
+        var pose = Convert.ToBase64String(Encoding.UTF8.GetBytes("""{"people": [{"pose_keypoints_2d": "nonsense"}], "canvas_width": 64"""));
+        var scene = ServerFixture.Example("star-scene.png");
+        var unit = "{\"module\":\"none\",\"model\":\"controlnet-tiny-pose\",\"image\":\"" + pose + "\"}";
+        var (img2img, body) = await Post("/sdapi/v1/img2img",
+            "{\"prompt\":\"x\",\"steps\":1,\"init_images\":[\"" + scene + "\"],\"mask\":\"" + scene + "\",\"alwayson_scripts\":{\"ControlNet\":{\"args\":[" + unit + "]}}}");
+        Assert.True(img2img == HttpStatusCode.UnprocessableEntity, body);
+        Assert.Contains("OpenPose", body);
+        var (place, placeBody) = await Post("/controlhost/v1/place",
+            "{\"prompt\":\"x\",\"steps\":1,\"background\":\"" + scene + "\",\"boxes\":[{\"box\":[8,8,32,32],\"units\":[" + unit + "]}]}");
+        Assert.True(place == HttpStatusCode.UnprocessableEntity, placeBody);
+        Assert.Contains("OpenPose", placeBody);
+    }
+
+    [Fact]
+    public async Task A_unit_with_an_empty_image_on_img2img_uses_the_init_image()
+    {
+        var scene = ServerFixture.Example("star-scene.png");
+        var (status, body) = await Post("/sdapi/v1/img2img",
+            "{\"prompt\":\"x\",\"steps\":2,\"seed\":3,\"init_images\":[\"" + scene + "\"],\"alwayson_scripts\":{\"ControlNet\":{\"args\":[{\"enabled\":true,\"module\":\"canny\",\"model\":\"controlnet-tiny-canny\",\"image\":\"\"}]}}}");
+        Assert.True(status == HttpStatusCode.OK, body);
+        var info = System.Text.Json.JsonDocument.Parse(System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("info").GetString()!).RootElement;
+        Assert.Contains("ControlNet 0", info.GetProperty("infotexts")[0].GetString());
+    }
 }

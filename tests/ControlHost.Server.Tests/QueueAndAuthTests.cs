@@ -115,4 +115,67 @@ public class QueueAndAuthTests
         using (await client.PostAsync("/sdapi/v1/interrupt", null)) { }
         using (await running) { }
     }
+
+    [Fact]
+    public async Task Interrupt_with_a_ControlNet_unit_returns_the_partly_denoised_image_its_seed_and_the_map()
+    {
+        // Finding 8: only the detected map came back (images: [map], all_seeds: []), and clients took it for the result.
+        var (app, client) = await ServerFixture.Start(ServerFixture.Settings());
+        await using var _ = app;
+        var unit = new { module = "canny", model = "controlnet-tiny-canny", image = ServerFixture.Example("star-scene.png") };
+        var running = client.PostAsync("/sdapi/v1/txt2img", Json(new
+        {
+            prompt = "a red star", steps = 150, seed = 7, width = 128, height = 128,
+            alwayson_scripts = new { ControlNet = new { args = new[] { unit } } },
+        }));
+        await WaitForRunningJob(client, running);
+        using (await client.PostAsync("/sdapi/v1/interrupt", null)) { }
+        using var response = await running;
+        var root = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(2, root.GetProperty("images").GetArrayLength()); // the partial image, then the map
+        var info = JsonDocument.Parse(root.GetProperty("info").GetString()!).RootElement;
+        Assert.Equal([7L], info.GetProperty("all_seeds").EnumerateArray().Select(e => e.GetInt64()));
+        Assert.Equal(7, info.GetProperty("seed").GetInt64());
+        Assert.Contains("Steps: 150", info.GetProperty("infotexts")[0].GetString());
+        Assert.Contains(info.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("partly denoised"));
+        // The first image is the generation, not the canny map (a map is black and white).
+        using var first = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(Convert.FromBase64String(root.GetProperty("images")[0].GetString()!));
+        var colourful = 0;
+        first.ProcessPixelRows(rows =>
+        {
+            for (var y = 0; y < rows.Height; y++)
+                foreach (var p in rows.GetRowSpan(y))
+                    if (p.R != p.G || p.G != p.B) colourful++;
+        });
+        Assert.True(colourful > 0, "the first image is grey: the map, not the generation");
+    }
+
+    [Fact]
+    public async Task Progress_keeps_the_last_preview_between_previews()
+    {
+        // Finding 8: current_image was null on every step without a new preview.
+        var (app, client) = await ServerFixture.Start(ServerFixture.Settings());
+        await using var _ = app;
+        var running = client.PostAsync("/sdapi/v1/txt2img", Json(new { prompt = "a red star", steps = 150, seed = 1, n_iter = 4 }));
+        await WaitForRunningJob(client, running);
+        var seen = 0;
+        var polls = 0;
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (polls < 40 && DateTime.UtcNow < deadline && !running.IsCompleted)
+        {
+            var p = JsonDocument.Parse(await client.GetStringAsync("/sdapi/v1/progress")).RootElement;
+            var hasImage = p.GetProperty("current_image").ValueKind == JsonValueKind.String;
+            if (seen > 0)
+            {
+                Assert.True(hasImage, $"current_image dropped at step {p.GetProperty("state").GetProperty("sampling_step")}");
+                polls++;
+            }
+            else if (hasImage) seen++;
+            await Task.Delay(15);
+        }
+        Assert.True(seen > 0, "no preview was seen");
+        Assert.True(polls >= 10, $"only {polls} polls after the first preview");
+        using (await client.PostAsync("/sdapi/v1/interrupt", null)) { }
+        using (await running) { }
+    }
 }

@@ -18,7 +18,7 @@ public sealed record DetectOutput(string Module, RgbImage Image, float[]? Vector
 /// plugins') first, so <c>detect depth</c> and <c>--control depth=...</c> run the same module with the same
 /// fallback; then the built-in modules no condition wraps (masks, filters); mask_alpha reads the image's transparency.
 /// </summary>
-public sealed class Detector(Func<ConditionRegistry> conditions, PathPolicy paths)
+public sealed class Detector(Func<ConditionRegistry> conditions, PathPolicy paths, ImageBudget? budget = null)
 {
     /// <exception cref="ServiceException">Unknown module, bad option or image; typed.</exception>
     public DetectOutput Detect(string module, ImageSource image, IReadOnlyDictionary<string, string>? options = null,
@@ -36,7 +36,10 @@ public sealed class Detector(Func<ConditionRegistry> conditions, PathPolicy path
             {
                 var pre = PreprocessorRegistry.Find(module) ?? throw new NotFoundException("module", "module", module,
                     ModuleDirectory.List(registry).Select(m => m.Name), "see 'controlhost modules'");
-                var result = PreprocessorRegistry.Run(pre, image.Load(paths, "image"), options, Path.GetFileName(image.Label));
+                var loaded = image.Load(paths, "image", Budget);
+                if (options.TryGetValue("resolution", out var asked) && int.TryParse(asked, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var r) && r > 0)
+                    Budget.ScaleShortSide(loaded.Width, loaded.Height, r, "resolution");
+                var result = PreprocessorRegistry.Run(pre, loaded, options, Path.GetFileName(image.Label));
                 return new DetectOutput(pre.Name, result.Image, result.Vector, result.Json, result.Note);
             }
             // A condition type runs behind its plugin's guard, as in a unit; the processor resolution every module
@@ -54,8 +57,12 @@ public sealed class Detector(Func<ConditionRegistry> conditions, PathPolicy path
             {
                 throw new BadInputException("options", $"module '{type.Id}' on {Path.GetFileName(image.Label)}: {e.Message}", e);
             }
-            var input = image.Load(paths, "image");
-            if (resolution > 0) input = Geometry.ResizeShortSide(input, resolution);
+            var input = image.Load(paths, "image", Budget);
+            if (resolution > 0)
+            {
+                var (w, h) = Budget.ScaleShortSide(input.Width, input.Height, resolution, "resolution");
+                input = Geometry.Resize(input, w, h);
+            }
             var hint = type.Preprocess(input, values, cancellation);
             if (hint.Image is { } hintImage) return new DetectOutput(type.Id, hintImage, null, hint.Json, hint.Note);
             var vector = hint.Vector!;
@@ -64,11 +71,15 @@ public sealed class Detector(Func<ConditionRegistry> conditions, PathPolicy path
         });
     }
 
+    private ImageBudget Budget => budget ?? ImageBudget.Default;
+
     private DetectOutput AlphaMask(ImageSource image, IReadOnlyDictionary<string, string> options)
     {
         // A mask from transparency needs the alpha channel, which the RGB preprocessors never see.
         using var stream = new MemoryStream(image.Bytes(paths, "image"), writable: false);
-        var (alpha, w, h) = ImageIo.DecodeAlpha(stream, image.Label);
+        var (width, height) = ImageIo.Identify(stream, image.Label);
+        Budget.CheckInput(width, height, "image");
+        var (alpha, w, h) = ImageIo.DecodeAlpha(stream, image.Label, Budget.MaxInputPixels);
         var values = OptionValues.Resolve(Masks.AdjustOptions, options);
         var mask = Masks.Adjust(Masks.FromAlpha(alpha, w, h), values.GetInt("grow"), values.GetDouble("feather"), values.GetBool("invert"));
         return new DetectOutput("mask_alpha", mask);

@@ -62,6 +62,12 @@ public sealed class GenerationService : IDisposable
     public ExecutionDevice Device => Pool.Device;
     public PathPolicy Paths => _options.Paths;
 
+    /// <summary>How large a job's images may be, before and after each resize.</summary>
+    public ImageBudget Images => _options.Images;
+
+    /// <summary>Runs preprocessors by name, under this service's path policy and image budget.</summary>
+    public Detection.Detector Detector() => new(() => Conditions, Paths, Images);
+
     /// <summary>The plugins, loaded on first use and kept for the life of the service.</summary>
     public PluginHost Plugins => _plugins.Value;
     public ConditionRegistry Conditions => Plugins.Registry;
@@ -135,7 +141,7 @@ public sealed class GenerationService : IDisposable
         var request = GenerationPolicy.Request(job, folder);
         var (batchSize, iterations) = GenerationPolicy.Batches(job, _options.MaxImagesPerJob);
         var firstSeed = GenerationPolicy.FirstSeed(job.Seed);
-        var init = job.InitImage?.Load(Paths, "init image");
+        var init = job.InitImage?.Load(Paths, "init image", Images);
         var plan = InpaintingOf(job, init, request.Width, request.Height);
         request = plan is null
             ? request with { InitImage = init }
@@ -148,9 +154,9 @@ public sealed class GenerationService : IDisposable
         var model = lease.Model;
         var notes = model.Additions.Notes.Concat((hold as GateHold)?.Warnings ?? []).ToList();
         // Inpainting moves every unit's image onto the working canvas with the job's one transform.
-        var specs = (job.Units ?? []).Select((u, i) => plan is null ? u : plan.OnCanvas(u, i, Paths, IsSpatial(u))).ToList();
+        var specs = (job.Units ?? []).Select((u, i) => plan is null ? u : plan.OnCanvas(u, i, Paths, IsSpatial(u), Images)).ToList();
         var (units, disabled) = Failures.Guard("units",
-            () => new UnitResolver(Conditions, Catalog, Paths).Resolve(specs, model, request.Width, request.Height, cancellation, firstSeed));
+            () => new UnitResolver(Conditions, Catalog, Paths, Images).Resolve(specs, model, request.Width, request.Height, cancellation, firstSeed));
         try
         {
             var load = clock.Elapsed;
@@ -166,17 +172,19 @@ public sealed class GenerationService : IDisposable
                 Engine.Pipeline.GenerationResult result;
                 try
                 {
-                    result = Failures.Guard(null, () => pipeline.Generate(one, units, stepProgress, imageToken?.Token ?? cancellation));
+                    result = Failures.Guard(null, () => pipeline.Generate(one, units, stepProgress, imageToken?.Token ?? cancellation,
+                        control?.InterruptToken ?? CancellationToken.None));
                 }
-                catch (OperationCanceledException) when (control is not null && !cancellation.IsCancellationRequested)
+                catch (OperationCanceledException) when (control is not null && !cancellation.IsCancellationRequested && control.Skipped(imageToken!))
                 {
-                    if (control.Skipped(imageToken!)) continue;
-                    break; // interrupted: the images finished so far are the job's result
+                    continue;
                 }
                 var image = plan is null ? result.Image : plan.Paste(result.Decoded);
                 var infotext = Infotext.Format(one with { Width = result.Image.Width, Height = result.Image.Height, Prompt = writtenPrompt ?? one.Prompt },
                     model.Name, units, batchSize, k % batchSize, (plan?.InfotextPairs() ?? []).Concat(LoraPairs(loraFiles)));
                 images.Add(new GeneratedImage(image, one.Seed, infotext, result));
+                if (result.StoppedAfter is { } done)
+                    notes.Add($"interrupted after {done} sampling steps: image {k + 1} (seed {one.Seed}) is partly denoised");
             }
             return new GenerationOutput(images, notes.Concat(disabled).ToList(), model.Name, new JobTimings(load, clock.Elapsed));
         }
@@ -280,7 +288,7 @@ public sealed class GenerationService : IDisposable
         if (init is null) throw new BadInputException("mask", "an inpainting mask needs the init image it applies to (init_images)");
         var spec = job.Inpaint ?? new InpaintSpec();
         if (job.Mask is not null && spec.MaskImage is null && spec.Box is null && spec.Polygon is null) spec = spec with { MaskImage = job.Mask };
-        return Failures.Guard("mask", () => InpaintPlan.Create(init, spec, width, height, Paths));
+        return Failures.Guard("mask", () => InpaintPlan.Create(init, spec, width, height, Paths, Images));
     }
 
     private bool IsSpatial(UnitSpec unit) => Conditions.Find(unit.Condition)?.Kind != ConditionKind.Global;

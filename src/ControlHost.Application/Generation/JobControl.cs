@@ -1,8 +1,9 @@
 namespace ControlHost.Application.Generation;
 
 /// <summary>
-/// A1111's interrupt and skip for a running job: interrupt stops it and the job returns the images finished so far;
-/// skip abandons the image being made and goes on with the next one. Thread-safe; one per job.
+/// A1111's interrupt and skip for a running job: interrupt stops it before its next step and the job returns the
+/// images finished so far and the one being made, partly denoised (as A1111 does); skip abandons the image being made
+/// and goes on with the next one. Thread-safe; one per job.
 /// </summary>
 public sealed class JobControl : IDisposable
 {
@@ -14,12 +15,15 @@ public sealed class JobControl : IDisposable
 
     public void Interrupt() => _interrupt.Cancel();
 
+    /// <summary>Set by <see cref="Interrupt"/>: the loop finishes early on it (not a cancellation).</summary>
+    internal CancellationToken InterruptToken => _interrupt.Token;
+
     public void Skip()
     {
         lock (_gate) _skip.Cancel();
     }
 
-    /// <summary>A token for one image: cancelled by the caller's token, an interrupt or a skip of this image.</summary>
+    /// <summary>A token for one image: cancelled by the caller's token or a skip of this image.</summary>
     internal CancellationTokenSource ForImage(CancellationToken caller)
     {
         lock (_gate)
@@ -29,13 +33,13 @@ public sealed class JobControl : IDisposable
                 _skip.Dispose();
                 _skip = new CancellationTokenSource();
             }
-            return CancellationTokenSource.CreateLinkedTokenSource(caller, _interrupt.Token, _skip.Token);
+            return CancellationTokenSource.CreateLinkedTokenSource(caller, _skip.Token);
         }
     }
 
     internal bool Skipped(CancellationTokenSource image)
     {
-        lock (_gate) return _skip.IsCancellationRequested && image.IsCancellationRequested && !_interrupt.IsCancellationRequested;
+        lock (_gate) return _skip.IsCancellationRequested && image.IsCancellationRequested;
     }
 
     public void Dispose()

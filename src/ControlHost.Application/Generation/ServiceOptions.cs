@@ -30,6 +30,9 @@ public sealed record ServiceOptions
     /// <summary>Where folders built from users' .safetensors files are kept; null: <see cref="UserModels.BuiltModelCache.DefaultRoot"/>.</summary>
     public string? CacheRoot { get; init; }
 
+    /// <summary>How large input images, and the images each resize step makes, may be.</summary>
+    public ImageBudget Images { get; init; } = ImageBudget.Default;
+
     /// <summary>The most images one job may ask for (batch_size x n_iter).</summary>
     public int MaxImagesPerJob { get; init; } = 64;
 }

@@ -48,9 +48,9 @@ public sealed class InpaintPlan
     };
 
     /// <exception cref="BadInputException">A bad region, blur, padding or mask.</exception>
-    public static InpaintPlan Create(RgbImage source, InpaintSpec spec, int workingWidth, int workingHeight, PathPolicy paths)
+    public static InpaintPlan Create(RgbImage source, InpaintSpec spec, int workingWidth, int workingHeight, PathPolicy paths, ImageBudget? budget = null)
     {
-        var mask = MaskBuilder.Build(spec, source.Width, source.Height, paths);
+        var mask = MaskBuilder.Build(spec, source.Width, source.Height, paths, budget);
         var padding = spec.Padding ?? InpaintSpec.DefaultPadding;
         if (padding is < 0 or > 4096) throw new BadInputException("inpaint_full_res_padding", $"padding {padding}: must be 0..4096 pixels");
         var transform = spec.OnlyMasked
@@ -64,17 +64,17 @@ public sealed class InpaintPlan
 
     /// <summary>A unit with its image and region mask on the working canvas: each is first fitted to the init image's
     /// size with the unit's resize mode (a hint drawn for the whole picture), then moved by the job's transform.</summary>
-    public UnitSpec OnCanvas(UnitSpec unit, int index, PathPolicy paths, bool spatial)
+    public UnitSpec OnCanvas(UnitSpec unit, int index, PathPolicy paths, bool spatial, ImageBudget? budget = null)
     {
         if (!spatial) return unit; // a global condition (a colour histogram) has no place to be cropped to
-        var image = unit.Image.IsOpenPoseJson(paths) ? unit.Image.RenderOpenPose(paths, $"unit {index + 1}") : unit.Image.Load(paths, $"unit {index + 1}");
+        var image = unit.Image.IsOpenPoseJson(paths) ? unit.Image.RenderOpenPose(paths, $"unit {index + 1}", budget) : unit.Image.Load(paths, $"unit {index + 1}", budget);
         var onCanvas = Move(image, unit.Resize);
         return unit with
         {
             Image = onCanvas,
             Preprocess = unit.Preprocess && !unit.Image.IsOpenPoseJson(paths),
             Resize = ResizeMode.JustResize,
-            Mask = unit.Mask is { } m ? ImageSource.FromImage(Move(m.Load(paths, $"unit {index + 1} mask"), unit.Resize)) : null,
+            Mask = unit.Mask is { } m ? ImageSource.FromImage(Move(m.Load(paths, $"unit {index + 1} mask", budget), unit.Resize)) : null,
         };
     }
 

@@ -14,7 +14,7 @@ public static class MaskBuilder
 {
     /// <exception cref="BadInputException">No region, more than one, a region outside the image, a mask image of
     /// another size, or a mask that leaves nothing to generate.</exception>
-    public static byte[] Build(InpaintSpec spec, int width, int height, PathPolicy paths)
+    public static byte[] Build(InpaintSpec spec, int width, int height, PathPolicy paths, ImageBudget? budget = null)
     {
         var given = (spec.MaskImage is null ? 0 : 1) + (spec.Box is null ? 0 : 1) + (spec.Polygon is null ? 0 : 1);
         if (given != 1)
@@ -24,7 +24,7 @@ public static class MaskBuilder
         byte[] mask;
         if (spec.Box is { } box) mask = FromBox(box, width, height, "mask");
         else if (spec.Polygon is { } polygon) mask = FromPolygon(polygon, width, height);
-        else mask = FromImage(spec.MaskImage!.Load(paths, "mask"), width, height);
+        else mask = FromImage(spec.MaskImage!.Load(paths, "mask", budget), width, height);
         if (spec.Invert)
             for (var i = 0; i < mask.Length; i++) mask[i] = (byte)(255 - mask[i]);
         var blur = spec.MaskBlur ?? InpaintSpec.DefaultMaskBlur;

@@ -35,14 +35,43 @@ public static class BoxSuggester
     /// <summary>Edge density at which free space has fallen to about a third.</summary>
     private const double EdgeDensityScale = 0.04;
 
+    /// <summary>The most suggestions one call gives.</summary>
+    public const int MaxCount = 100;
+
+    /// <summary>The long side the measures are taken at: a larger background is analysed scaled down (the boxes are
+    /// given in its own pixels), so time and memory stay bounded whatever its size.</summary>
+    public const int AnalysisSide = 1024;
+
+    /// <summary>The most places scored: the grid's stride grows for a small box on a large background (a 1x1 box on
+    /// 4096x4096 made 4 million places and a quadratic neighbour search that never ended).</summary>
+    public const int MaxCandidates = 4096;
+
     /// <exception cref="BadInputException">A size that does not fit the background, or no count.</exception>
-    public static IReadOnlyList<SuggestedBox> Suggest(RgbImage background, int width, int height, int count = 5, SuggestWeights? weights = null)
+    /// <exception cref="OperationCanceledException">Cancelled (the caller's time bound, or its client left).</exception>
+    public static IReadOnlyList<SuggestedBox> Suggest(RgbImage background, int width, int height, int count = 5, SuggestWeights? weights = null,
+        CancellationToken cancellation = default)
     {
         weights ??= SuggestWeights.Default;
         int W = background.Width, H = background.Height;
         if (width <= 0 || height <= 0 || width > W || height > H)
             throw new BadInputException("size", $"size {width}x{height}: must be at least 1x1 and fit the {W}x{H} background");
-        if (count is < 1 or > 100) throw new BadInputException("count", $"count {count}: must be 1..100");
+        if (count is < 1 or > MaxCount) throw new BadInputException("count", $"count {count}: must be 1..{MaxCount}");
+        var k = Math.Min(1.0, (double)AnalysisSide / Math.Max(W, H));
+        if (k >= 1) return SuggestAtSize(background, width, height, count, weights, cancellation);
+        // Measured on the scaled background; each box placed back at the asked size, inside the background.
+        var small = Geometry.Resize(background, Math.Max(1, (int)Math.Round(W * k)), Math.Max(1, (int)Math.Round(H * k)));
+        int sw = Math.Clamp((int)Math.Round(width * k), 1, small.Width), sh = Math.Clamp((int)Math.Round(height * k), 1, small.Height);
+        return SuggestAtSize(small, sw, sh, count, weights, cancellation).Select(s => s with
+        {
+            Box = new PixelBox(Math.Clamp((int)Math.Round(s.Box.X / k), 0, W - width), Math.Clamp((int)Math.Round(s.Box.Y / k), 0, H - height), width, height),
+        }).ToList();
+    }
+
+    private static IReadOnlyList<SuggestedBox> SuggestAtSize(RgbImage background, int width, int height, int count, SuggestWeights weights,
+        CancellationToken cancellation)
+    {
+        int W = background.Width, H = background.Height;
+        cancellation.ThrowIfCancellationRequested();
 
         using var rgb = MatConversions.View(background);
         using var grey = new Mat();
@@ -62,6 +91,7 @@ public static class BoxSuggester
         var horizontalSum = Integral(horizontal);
 
         var stride = Math.Max(2, Math.Min(width, height) / 6);
+        while ((long)((W - width) / stride + 1) * ((H - height) / stride + 1) > MaxCandidates) stride++;
         var candidates = new List<SuggestedBox>();
         var band = Math.Max(2, height / 12);
         for (var y = 0; y + height <= H; y += stride)
@@ -81,6 +111,7 @@ public static class BoxSuggester
         var neighbours = new List<int>[candidates.Count];
         for (var i = 0; i < candidates.Count; i++)
         {
+            if ((i & 255) == 0) cancellation.ThrowIfCancellationRequested();
             var c = candidates[i].Box;
             neighbours[i] = [];
             for (var j = 0; j < candidates.Count; j++)
@@ -94,6 +125,7 @@ public static class BoxSuggester
         var taken = new bool[candidates.Count];
         while (chosen.Count < count)
         {
+            cancellation.ThrowIfCancellationRequested();
             var best = -1;
             var bestValue = -1.0;
             for (var i = 0; i < candidates.Count; i++)

@@ -23,7 +23,7 @@ public sealed class Placer(GenerationService service)
     public PlacementOutput Place(PlacementJob job, IProgress<GenerationProgress>? progress = null, CancellationToken cancellation = default)
     {
         var clock = Stopwatch.StartNew();
-        var background = job.Background.Load(service.Paths, "background");
+        var background = job.Background.Load(service.Paths, "background", service.Images);
         Validate(job, background.Width, background.Height);
         var model = job.Model ?? InpaintingModelName();
         var firstSeed = GenerationPolicy.FirstSeed(job.Seed);
@@ -46,7 +46,7 @@ public sealed class Placer(GenerationService service)
             };
             var output = service.Generate(generation, progress is null ? null : new BoxProgress(progress, k, job.Boxes.Count), cancellation);
             var generated = output.Images[0].Image;
-            var mask = MaskBuilder.Build(generation.Inpaint, background.Width, background.Height, service.Paths);
+            var mask = MaskBuilder.Build(generation.Inpaint, background.Width, background.Height, service.Paths, service.Images);
             current = Harmonizer.Apply(job.Harmonize, current, generated, mask, box.Box);
             placed.Add(new PlacedBox(box.Box, prompt, seed, output.Warnings));
             infotext = output.Images[0].Infotext;
@@ -91,9 +91,9 @@ public sealed class Placer(GenerationService service)
         if (service.Conditions.Find(unit.Condition)?.Kind == ConditionKind.Global) return unit;
         RgbImage hint;
         if (unit.Image.IsOpenPoseJson(service.Paths) || !unit.Preprocess)
-            hint = unit.Image.IsOpenPoseJson(service.Paths) ? unit.Image.RenderOpenPose(service.Paths, field) : unit.Image.Load(service.Paths, field);
+            hint = unit.Image.IsOpenPoseJson(service.Paths) ? unit.Image.RenderOpenPose(service.Paths, field, service.Images) : unit.Image.Load(service.Paths, field, service.Images);
         else
-            hint = Failures.Guard(field, () => new Detector(() => service.Conditions, service.Paths).Detect(unit.Condition, unit.Image, unit.Options, cancellation).Image);
+            hint = Failures.Guard(field, () => service.Detector().Detect(unit.Condition, unit.Image, unit.Options, cancellation).Image);
         return unit with
         {
             Image = FitIntoBox(hint, box, width, height), Preprocess = false, Resize = ResizeMode.JustResize, ProcessorResolution = 0,

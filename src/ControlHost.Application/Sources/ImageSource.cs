@@ -38,22 +38,38 @@ public abstract record ImageSource
 
     /// <summary>An OpenPose JSON source rendered into the pose hint the pose ControlNet takes, at its canvas size.</summary>
     /// <exception cref="BadInputException">Missing or not allowed.</exception>
-    public RgbImage RenderOpenPose(PathPolicy policy, string field)
+    public RgbImage RenderOpenPose(PathPolicy policy, string field, ImageBudget? budget = null)
     {
-        var pose = Preprocessors.OpenPose.Parse(System.Text.Encoding.UTF8.GetString(Bytes(policy, field)), Label);
+        Preprocessors.PoseDocument pose;
+        try
+        {
+            pose = Preprocessors.OpenPose.Parse(System.Text.Encoding.UTF8.GetString(Bytes(policy, field)), Label);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidDataException or System.Text.Json.JsonException)
+        {
+            throw new BadInputException(field, $"{field}: not an OpenPose JSON document this host reads: {e.Message}", e);
+        }
+        (budget ?? ImageBudget.Default).CheckWork(pose.CanvasWidth, pose.CanvasHeight, field, "the OpenPose canvas");
         return Preprocessors.OpenPose.Render(pose, pose.CanvasWidth, pose.CanvasHeight);
     }
 
     /// <summary>Decodes the image; <paramref name="field"/> names it in errors ("init_images", "units[1].image").</summary>
     /// <exception cref="BadInputException">Missing, not allowed, not decodable or too large.</exception>
-    public RgbImage Load(PathPolicy policy, string field)
+    public RgbImage Load(PathPolicy policy, string field, ImageBudget? budget = null)
     {
-        if (this is DecodedSource decoded) return decoded.Image;
+        budget ??= ImageBudget.Default;
+        if (this is DecodedSource decoded)
+        {
+            budget.CheckInput(decoded.Image.Width, decoded.Image.Height, field);
+            return decoded.Image;
+        }
         var bytes = Bytes(policy, field);
         try
         {
             using var stream = new MemoryStream(bytes, writable: false);
-            return ImageIo.Decode(stream, Label);
+            var (width, height) = ImageIo.Identify(stream, Label);
+            budget.CheckInput(width, height, field);
+            return ImageIo.Decode(stream, Label, budget.MaxInputPixels);
         }
         catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or NotSupportedException)
         {

@@ -13,7 +13,7 @@ namespace ControlHost.Application.Units;
 /// Turns unit specs into runnable units: condition type, options, image, preprocessing, model, branch. Holds no
 /// state between calls: units a plugin failure disabled come back with the result.
 /// </summary>
-internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog catalog, PathPolicy paths)
+internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog catalog, PathPolicy paths, ImageBudget budget)
 {
     /// <summary>The resolved units, and the warnings: a line for each unit left out because its plugin failed (threw,
     /// hung or returned a bad hint; the other units go on) and each preprocessor's note (a fallback it used).</summary>
@@ -55,7 +55,7 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
         // OpenPose JSON is rendered into the ready pose hint the pose ControlNet takes.
         var isPoseJson = spec.Image.IsOpenPoseJson(paths);
         var preprocess = spec.Preprocess && !isPoseJson;
-        var input = isPoseJson ? spec.Image.RenderOpenPose(paths, label) : spec.Image.Load(paths, $"unit {index + 1}");
+        var input = isPoseJson ? spec.Image.RenderOpenPose(paths, label, budget) : spec.Image.Load(paths, $"unit {index + 1}", budget);
         var type = registry.Find(spec.Condition) ?? ReadyHintType(spec, preprocess);
         var options = OptionValues.Resolve(type.Options, spec.Options);
         var pixelPerfect = spec.ProcessorResolution == 0 || !preprocess;
@@ -63,7 +63,7 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
         // canvas, so pixel perfect leaves it at its own size: fitting it to the canvas would crop a wide picture.
         var fitted = pixelPerfect
             ? type.Kind == ConditionKind.Global && preprocess ? input : ImageIo.Fit(input, width, height, spec.Resize)
-            : ImageIo.ScaleShortSide(input, spec.ProcessorResolution);
+            : ScaleShortSide(input, spec.ProcessorResolution, $"units[{index}].processor_res");
         ConditionHint hint;
         if (!preprocess)
         {
@@ -117,8 +117,15 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
             Branch = branch, Weight = spec.Weight, Start = spec.Start, End = spec.End, Mode = spec.Mode,
             Module = type.Id, ModelName = modelName, Options = options.All, Resize = spec.Resize,
             ProcessorResolution = pixelPerfect ? Math.Min(width, height) : spec.ProcessorResolution, PixelPerfect = pixelPerfect,
-            Mask = spec.Mask is { } m ? RegionMask.FromImage(ImageIo.Fit(m.Load(paths, $"unit {index + 1} mask"), width, height, spec.Resize)) : null,
+            Mask = spec.Mask is { } m ? RegionMask.FromImage(ImageIo.Fit(m.Load(paths, $"unit {index + 1} mask", budget), width, height, spec.Resize)) : null,
         };
+    }
+
+    /// <summary>The processor resolution applied, its result's size checked against the budget before it is made.</summary>
+    private RgbImage ScaleShortSide(RgbImage input, int shortSide, string field)
+    {
+        var (w, h) = budget.ScaleShortSide(input.Width, input.Height, shortSide, field);
+        return ImageIo.Fit(input, w, h, ResizeMode.JustResize);
     }
 
     /// <summary>A ready hint for a ControlNet condition no registered type covers; otherwise the registry's error.</summary>

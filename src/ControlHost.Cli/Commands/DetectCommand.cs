@@ -30,7 +30,7 @@ internal static class DetectCommand
             }
             var outPath = parse.GetValue(output)!;
             using var service = new GenerationService(new ServiceOptions { ExtraPluginFolder = parse.GetValue(plugins), Paths = PathPolicy.Local });
-            var result = new Detector(() => service.Conditions, service.Paths).Detect(parse.GetValue(module)!, ImageSource.FromPath(parse.GetValue(image)!), given);
+            var result = service.Detector().Detect(parse.GetValue(module)!, ImageSource.FromPath(parse.GetValue(image)!), given);
             PngParameters.Save(result.Image, outPath, $"Module: {result.Module}");
             if (result.Json is not null) WriteBeside(outPath, result.Json);
             if (result.Vector is not null) WriteBeside(outPath, JsonSerializer.Serialize(new { module = result.Module, vector = result.Vector }));

@@ -17,7 +17,13 @@ internal static class ServeCommand
         var allowedHosts = new Option<string?>("--allowed-hosts") { Description = "Host names (comma-separated) requests may use besides IP addresses and localhost" };
         var cors = new Option<string?>("--cors-allow-origins") { Description = "Web origins (comma-separated) allowed to call the API from a browser; none by default" };
         var maxPrompt = new Option<int?>("--max-prompt-chars") { Description = "Characters a prompt or negative prompt may have (default 16384)" };
-        foreach (var o in new Option[] { port, listen, auth, queue, modelsDir, allowedHosts, cors, maxPrompt }) command.Options.Add(o);
+        var limits = new Option<string[]>("--limit")
+        {
+            Description = "name=value: change one of the server's limits (repeatable); names: "
+                          + string.Join(", ", ServerLimits.Table.Select(l => $"{l.Name} ({l.Get(new ServerLimits()).ToString(System.Globalization.CultureInfo.InvariantCulture)})")),
+            AllowMultipleArgumentsPerToken = false,
+        };
+        foreach (var o in new Option[] { port, listen, auth, queue, modelsDir, allowedHosts, cors, maxPrompt, limits }) command.Options.Add(o);
         command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
         {
             IReadOnlyList<(string, string)> users;
@@ -39,6 +45,15 @@ internal static class ServeCommand
                 if (m <= 0) throw new UserError("--max-prompt-chars: a positive number");
                 settings = settings with { Limits = settings.Limits with { MaxPromptChars = m } };
             }
+            foreach (var assignment in parse.GetValue(limits) ?? [])
+                try
+                {
+                    settings = settings with { Limits = settings.Limits.With(assignment) };
+                }
+                catch (FormatException e)
+                {
+                    throw new UserError(e.Message);
+                }
             if (parse.GetValue(modelsDir) is { } dir) settings = settings with { Service = settings.Service with { ExtraModelRoot = dir } };
             var app = ServerHost.Build(settings);
             Console.WriteLine($"serving on http://{(settings.Listen ? "0.0.0.0" : "127.0.0.1")}:{settings.Port} (A1111 API under /sdapi/v1, ControlNet under /controlnet)");

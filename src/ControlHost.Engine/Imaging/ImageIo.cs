@@ -37,6 +37,24 @@ public static class ImageIo
             return ToRgb(image);
         });
 
+    /// <summary>The size an encoded image's header claims, read without decoding any pixel.</summary>
+    /// <exception cref="InvalidDataException">Not an image this host reads.</exception>
+    public static (int Width, int Height) Identify(Stream stream, string label)
+    {
+        try
+        {
+            var start = stream.CanSeek ? stream.Position : 0;
+            var info = Image.Identify(stream) ?? throw new InvalidDataException($"image '{label}': not a PNG, JPEG, BMP, GIF, TGA or WebP file");
+            if (stream.CanSeek) stream.Position = start;
+            return (info.Width, info.Height);
+        }
+        catch (InvalidDataException) { throw; }
+        catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
+        {
+            throw new InvalidDataException($"image '{label}': cannot be read ({e.Message})");
+        }
+    }
+
     /// <summary>The alpha channel of an image file, one byte a pixel (row-major), for masks drawn as transparency.</summary>
     /// <exception cref="InvalidDataException">Unreadable, over the pixel limit, or without any transparent pixel.</exception>
     public static (byte[] Alpha, int Width, int Height) LoadAlpha(string path, long pixelLimit = DefaultPixelLimit)
@@ -116,15 +134,6 @@ public static class ImageIo
         };
         image.Mutate(x => x.Resize(options));
         return ToRgb(image);
-    }
-
-    /// <summary>Scales so that the short side is <paramref name="shortSide"/>, keeping the aspect (bicubic).</summary>
-    public static RgbImage ScaleShortSide(RgbImage source, int shortSide)
-    {
-        var scale = (double)shortSide / Math.Min(source.Width, source.Height);
-        var w = Math.Max(1, (int)Math.Round(source.Width * scale));
-        var h = Math.Max(1, (int)Math.Round(source.Height * scale));
-        return Fit(source, w, h, ResizeMode.JustResize);
     }
 
     /// <summary>[1,3,H,W] floats: in [0,1] for ControlNet hints, or [-1,1] for the VAE.</summary>

@@ -25,9 +25,12 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
     /// 4 prepare units and buffers, 5 each step (branches, UNet, guidance, scheduler, constraints), 6 decode,
     /// 7 composite. Each phase is a method of <see cref="GenerationRun"/>, which holds the generation's buffers.
     /// </summary>
+    /// <param name="finishEarly">A1111's interrupt: when set, the loop stops before its next step and the latent as
+    /// it is then is decoded and returned (partly denoised), marked <see cref="GenerationResult.StoppedAfter"/>.
+    /// <paramref name="cancellation"/> instead abandons the image.</param>
     /// <exception cref="ArgumentException">A request value is out of range; the message names it.</exception>
     public GenerationResult Generate(GenerationRequest request, IReadOnlyList<ControlUnit> units,
-        IProgress<StepProgress>? progress = null, CancellationToken cancellation = default)
+        IProgress<StepProgress>? progress = null, CancellationToken cancellation = default, CancellationToken finishEarly = default)
     {
         var run = GenerationRun.CheckInputs(this, request, units);
         var textClock = Stopwatch.StartNew();
@@ -37,9 +40,15 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
         run.PrepareUnits();
 
         var timings = new List<StepTiming>(request.Steps);
+        int? stoppedAfter = null;
         for (var step = run.FirstStep; step < request.Steps; step++)
         {
             cancellation.ThrowIfCancellationRequested();
+            if (finishEarly.IsCancellationRequested)
+            {
+                stoppedAfter = step - run.FirstStep;
+                break;
+            }
             var stepClock = Stopwatch.StartNew();
             var modelTimeBefore = OnnxModel.ThreadRunTime;
             run.Step(step);
@@ -57,7 +66,10 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
         var decoded = run.Decode();
         var image = run.Composite(decoded);
         decodeClock.Stop();
-        return new GenerationResult(image, request.Seed, run.Latent.ToArray(), timings, textClock.Elapsed, decodeClock.Elapsed) { Decoded = decoded };
+        return new GenerationResult(image, request.Seed, run.Latent.ToArray(), timings, textClock.Elapsed, decodeClock.Elapsed)
+        {
+            Decoded = decoded, StoppedAfter = stoppedAfter,
+        };
     }
 
     /// <summary>The state of one generation: its inputs, schedule, noise and every buffer of the loop.</summary>

@@ -80,4 +80,7 @@ public sealed record GenerationResult(RgbImage Image, uint Seed, float[] FinalLa
     /// <summary>The decoded image before an inpainting blend (the same as <see cref="Image"/> without a mask): what
     /// a caller that pastes a crop back into a larger image blends, once, with its own mask.</summary>
     public RgbImage Decoded { get; init; } = Image;
+
+    /// <summary>Interrupted: the steps run before the loop stopped (the image is the latent decoded then); null when complete.</summary>
+    public int? StoppedAfter { get; init; }
 }

@@ -70,7 +70,8 @@ internal sealed class Body
         return text;
     }
 
-    public long? Long(string key, long min, long max)
+    /// <param name="limit">The server limit that sets <paramref name="max"/>, named in the error (--limit NAME=...).</param>
+    public long? Long(string key, long min, long max, string? limit = null)
     {
         if (!TryGet(key, out var v) || v.ValueKind == JsonValueKind.Null) return null;
         long result;
@@ -84,13 +85,13 @@ internal sealed class Body
         }
         if (result < min || result > max)
         {
-            Errors.Add(new FieldError(LocOf(key), $"ensure this value is between {min} and {max}", "value_error.number.not_in_range"));
+            Errors.Add(new FieldError(LocOf(key), $"{result} is not between {min} and {max}{(limit is null ? "" : $" (the server's --limit {limit})")}", "value_error.number.not_in_range"));
             return null;
         }
         return result;
     }
 
-    public int? Int(string key, int min, int max) => (int?)Long(key, min, max);
+    public int? Int(string key, int min, int max, string? limit = null) => (int?)Long(key, min, max, limit);
 
     public double? Num(string key, double min, double max)
     {
@@ -105,7 +106,7 @@ internal sealed class Body
         }
         if (!double.IsFinite(result) || result < min || result > max)
         {
-            Errors.Add(new FieldError(LocOf(key), $"ensure this value is between {min} and {max}", "value_error.number.not_in_range"));
+            Errors.Add(new FieldError(LocOf(key), string.Create(CultureInfo.InvariantCulture, $"{result} is not between {min} and {max}"), "value_error.number.not_in_range"));
             return null;
         }
         return result;

@@ -60,20 +60,23 @@ internal static class ControlHostApi
                 // the client went away
             }
         });
-        ch.MapPost("/suggest-boxes", async (HttpRequest r, ServerContext c) =>
+        ch.MapPost("/suggest-boxes", async (HttpRequest r, ServerContext c, CancellationToken ct) =>
         {
             var body = new Body(await SdApi.ReadJson(r), []);
             var background = body.Str("background");
             var width = body.Int("width", 1, c.Limits.MaxSide * 4);
             var height = body.Int("height", 1, c.Limits.MaxSide * 4);
-            var count = body.Int("count", 1, 100) ?? 5;
+            var count = body.Int("count", 1, BoxSuggester.MaxCount) ?? 5;
             var freeOnly = body.Bool("free_space_only") ?? false;
             if (background is null) body.Errors.Add(new FieldError(["body", "background"], "field required: a base64 image", "value_error.missing"));
             if (width is null) body.Errors.Add(new FieldError(["body", "width"], "field required", "value_error.missing"));
             if (height is null) body.Errors.Add(new FieldError(["body", "height"], "field required", "value_error.missing"));
             body.ThrowIfInvalid();
-            var image = ImageSource.FromBase64(background!, "background").Load(c.Service.Paths, "background");
-            var boxes = BoxSuggester.Suggest(image, width!.Value, height!.Value, count, freeOnly ? SuggestWeights.FreeSpaceOnly : SuggestWeights.Default);
+            var boxes = await Analysis.Run(c, "suggest-boxes", ct, bound =>
+            {
+                var image = ImageSource.FromBase64(background!, "background").Load(c.Service.Paths, "background", c.Service.Images);
+                return BoxSuggester.Suggest(image, width!.Value, height!.Value, count, freeOnly ? SuggestWeights.FreeSpaceOnly : SuggestWeights.Default, bound);
+            });
             return new
             {
                 boxes = boxes.Select(b => new
@@ -106,15 +109,22 @@ internal static class ControlHostApi
         var boxes = new List<BoxPlacement>();
         var list = body.Array("boxes") ?? [];
         if (list.Count == 0) body.Errors.Add(new FieldError(["body", "boxes"], "at least one box: {box: [x, y, w, h], prompt, units}", "value_error.missing"));
-        for (var k = 0; k < list.Count && k < 16; k++)
+        if (list.Count > c.Limits.MaxBoxes)
+        {
+            body.Errors.Add(new FieldError(["body", "boxes"], $"{list.Count} boxes; the limit is {c.Limits.MaxBoxes} (the server's --limit max-boxes)", "value_error.list.max_items"));
+            list = [];
+        }
+        for (var k = 0; k < list.Count; k++)
         {
             var b = new Body(list[k], body.Errors, "body", "boxes", k.ToString(CultureInfo.InvariantCulture));
             var box = ReadBox(b);
             var units = new List<UnitSpec>();
-            foreach (var (u, i) in (b.Array("units") ?? []).Select((u, i) => (u, i)).Take(c.Limits.MaxUnits))
+            foreach (var (u, i) in (b.Array("units") ?? []).Select((u, i) => (u, i)))
                 if (SdRequests.ReadUnit(new Body(u, body.Errors, "body", "boxes", k.ToString(CultureInfo.InvariantCulture), "units", i.ToString(CultureInfo.InvariantCulture)),
                         i, c, warnings, null) is { } unit)
                     units.Add(unit);
+            if (units.Count > c.Limits.MaxUnits)
+                b.Errors.Add(new FieldError(b.LocOf("units"), $"{units.Count} enabled units; the limit is {c.Limits.MaxUnits} (the server's --limit max-units)", "value_error.list.max_items"));
             if (box is { } x) boxes.Add(new BoxPlacement { Box = x, Prompt = b.Prompt("prompt", c.Limits.MaxPromptChars), NegativePrompt = b.Prompt("negative_prompt", c.Limits.MaxPromptChars), Units = units });
         }
         var harmonize = body.Str("harmonize") ?? "off";
@@ -123,7 +133,7 @@ internal static class ControlHostApi
         var job = new PlacementJob
         {
             Background = ImageSource.FromBase64(background ?? "", "background"), Boxes = boxes, Prompt = body.Prompt("prompt", c.Limits.MaxPromptChars),
-            NegativePrompt = body.Prompt("negative_prompt", c.Limits.MaxPromptChars), Steps = body.Int("steps", 1, c.Limits.MaxSteps), CfgScale = body.Num("cfg_scale", 0, 100),
+            NegativePrompt = body.Prompt("negative_prompt", c.Limits.MaxPromptChars), Steps = body.Int("steps", 1, c.Limits.MaxSteps, "max-steps"), CfgScale = body.Num("cfg_scale", 0, 100),
             Sampler = body.Str("sampler_name"), Seed = body.Long("seed", -1, uint.MaxValue), Model = body.Str("model"),
             Padding = body.Int("padding", 0, 4096) ?? PlacementJob.DefaultPadding, Feather = body.Int("feather", 0, 256) ?? PlacementJob.DefaultFeather,
             Harmonize = mode, AllowOverlap = body.Bool("allow_overlap") ?? false, PreviewEvery = 5,

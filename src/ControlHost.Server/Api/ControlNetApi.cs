@@ -78,44 +78,60 @@ internal static class ControlNetApi
                 if (a != -1 && sa is not null && a >= (sa.Min ?? double.MinValue) && a <= (sa.Max ?? double.MaxValue)) options[sa.Name] = a.ToString(CultureInfo.InvariantCulture);
                 if (b != -1 && sb is not null && b >= (sb.Min ?? double.MinValue) && b <= (sb.Max ?? double.MaxValue)) options[sb.Name] = b.ToString(CultureInfo.InvariantCulture);
             }
-            var detector = new Detector(() => c.Service.Conditions, c.Service.Paths);
-            var images = new List<string>();
-            var poses = new List<JsonElement>();
             for (var i = 0; i < inputs.Count; i++)
-            {
                 if (inputs[i].ValueKind != JsonValueKind.String) throw ValidationException.One($"controlnet_input_images.{i}", "str type expected (base64 image)", "type_error.str");
-                if (string.Equals(module, "none", StringComparison.OrdinalIgnoreCase))
+            var detector = c.Service.Detector();
+            var (images, poses) = await Analysis.Run(c, "detect", ct, bound =>
+            {
+                var images = new List<string>();
+                var poses = new List<JsonElement>();
+                for (var i = 0; i < inputs.Count; i++)
                 {
-                    images.Add(Pngs.Base64(ImageSource.FromBase64(inputs[i].GetString()!, $"controlnet_input_images[{i}]").Load(c.Service.Paths, $"controlnet_input_images[{i}]")));
-                    continue;
+                    bound.ThrowIfCancellationRequested();
+                    var source = ImageSource.FromBase64(inputs[i].GetString()!, $"controlnet_input_images[{i}]");
+                    if (string.Equals(module, "none", StringComparison.OrdinalIgnoreCase))
+                    {
+                        images.Add(Pngs.Base64(source.Load(c.Service.Paths, $"controlnet_input_images[{i}]", c.Service.Images)));
+                        continue;
+                    }
+                    var output = detector.Detect(module, source, options, bound);
+                    bound.ThrowIfCancellationRequested();
+                    images.Add(Pngs.Base64(output.Image));
+                    if (output.Json is not null) poses.Add(JsonDocument.Parse(output.Json).RootElement.Clone());
                 }
-                var output = detector.Detect(module, ImageSource.FromBase64(inputs[i].GetString()!, $"controlnet_input_images[{i}]"), options, ct);
-                images.Add(Pngs.Base64(output.Image));
-                if (output.Json is not null) poses.Add(JsonDocument.Parse(output.Json).RootElement.Clone());
-            }
+                return (images, poses);
+            });
             return poses.Count > 0 ? Results.Json(new { info = "Success", images, poses }) : Results.Json(new { info = "Success", images });
         });
-        cn.MapPost("/render_openpose_json", async (HttpRequest r) =>
+        cn.MapPost("/render_openpose_json", async (HttpRequest r, ServerContext c, CancellationToken ct) =>
         {
             var root = await SdApi.ReadJson(r);
             if (root.ValueKind != JsonValueKind.Array) throw ValidationException.One("body", "expected a list of OpenPose documents", "type_error.list");
             if (root.GetArrayLength() == 0) return Results.Json(new { info = "No pose data detected." });
-            var images = new List<string>();
+            if (root.GetArrayLength() > c.Limits.MaxBatch)
+                throw ValidationException.One("body", $"{root.GetArrayLength()} poses; the limit is {c.Limits.MaxBatch} (the server's --limit max-batch)", "value_error.list.max_items");
+            // Every document is read and its canvas checked before anything is drawn.
+            var poses = new List<PoseDocument>();
             var i = 0;
             foreach (var doc in root.EnumerateArray())
             {
-                PoseDocument pose;
+                var field = i.ToString(CultureInfo.InvariantCulture);
                 try
                 {
-                    pose = OpenPose.Parse(doc.GetRawText(), $"body[{i}]");
+                    poses.Add(OpenPose.Parse(doc.GetRawText(), $"body[{i}]"));
                 }
                 catch (Exception e) when (e is ArgumentException or FormatException or InvalidDataException or JsonException)
                 {
-                    throw ValidationException.One(i.ToString(CultureInfo.InvariantCulture), e.Message);
+                    throw ValidationException.One(field, e.Message);
                 }
-                images.Add(Pngs.Base64(OpenPose.Render(pose, pose.CanvasWidth, pose.CanvasHeight)));
+                c.Service.Images.CheckWork(poses[^1].CanvasWidth, poses[^1].CanvasHeight, field, "the OpenPose canvas");
                 i++;
             }
+            var images = await Analysis.Run(c, "render_openpose_json", ct, bound => poses.Select(pose =>
+            {
+                bound.ThrowIfCancellationRequested();
+                return Pngs.Base64(OpenPose.Render(pose, pose.CanvasWidth, pose.CanvasHeight));
+            }).ToList());
             return Results.Json(new { images, info = "Success" });
         });
     }

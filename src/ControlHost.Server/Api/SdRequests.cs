@@ -43,9 +43,9 @@ internal static class SdRequests
         {
             Prompt = body.Prompt("prompt", context.Limits.MaxPromptChars) ?? "", NegativePrompt = body.Prompt("negative_prompt", context.Limits.MaxPromptChars),
             Seed = body.Long("seed", -1, uint.MaxValue), Sampler = Sampler(body, warnings),
-            BatchSize = body.Int("batch_size", 1, context.Limits.MaxBatch), Iterations = body.Int("n_iter", 1, context.Limits.MaxBatch),
-            Steps = body.Int("steps", 1, context.Limits.MaxSteps), CfgScale = body.Num("cfg_scale", 0, 100),
-            Width = body.Int("width", 64, context.Limits.MaxSide), Height = body.Int("height", 64, context.Limits.MaxSide), Model = model,
+            BatchSize = body.Int("batch_size", 1, context.Limits.MaxBatch, "max-batch"), Iterations = body.Int("n_iter", 1, context.Limits.MaxBatch, "max-batch"),
+            Steps = body.Int("steps", 1, context.Limits.MaxSteps, "max-steps"), CfgScale = body.Num("cfg_scale", 0, 100),
+            Width = body.Int("width", 64, context.Limits.MaxSide, "max-side"), Height = body.Int("height", 64, context.Limits.MaxSide, "max-side"), Model = model,
         };
         if (body.Array("styles") is { Count: > 0 }) warnings.Add("styles are not supported and were ignored");
         if (body.Bool("enable_hr") == true) warnings.Add("enable_hr (hires fix) is not supported; the image was generated at width x height");
@@ -128,10 +128,13 @@ internal static class SdRequests
                 continue;
             }
             var args = script.Array("args") ?? [];
-            for (var i = 0; i < args.Count && i < context.Limits.MaxUnits; i++)
+            // Clients send every unit slot, disabled ones too: the limit counts the enabled units.
+            for (var i = 0; i < args.Count; i++)
                 if (ReadUnit(new Body(args[i], body.Errors, "body", "alwayson_scripts", property.Name, "args", i.ToString()), i, context, warnings, initImage) is { } unit)
                     units.Add(unit);
-            if (args.Count > context.Limits.MaxUnits) warnings.Add($"{args.Count} ControlNet units given; the first {context.Limits.MaxUnits} were used");
+            if (units.Count > context.Limits.MaxUnits)
+                body.Errors.Add(new FieldError(["body", "alwayson_scripts", property.Name, "args"],
+                    $"{units.Count} enabled ControlNet units; the limit is {context.Limits.MaxUnits} (the server's --limit max-units)", "value_error.list.max_items"));
         }
         return units;
     }
@@ -245,15 +248,16 @@ internal static class SdRequests
     private static ImageSource? UnitImage(Body u, string key)
     {
         if (!u.TryGet(key, out var v) || v.ValueKind == JsonValueKind.Null) return null;
+        // An empty image is no image: on img2img the unit then takes the init image, as the extension does.
         switch (v.ValueKind)
         {
-            case JsonValueKind.String: return ImageSource.FromBase64(v.GetString()!, key);
+            case JsonValueKind.String: return string.IsNullOrWhiteSpace(v.GetString()) ? null : ImageSource.FromBase64(v.GetString()!, key);
             case JsonValueKind.Object when v.TryGetProperty("image", out var inner) && inner.ValueKind == JsonValueKind.String:
-                return ImageSource.FromBase64(inner.GetString()!, key);
+                return string.IsNullOrWhiteSpace(inner.GetString()) ? null : ImageSource.FromBase64(inner.GetString()!, key);
             case JsonValueKind.Array when v.GetArrayLength() > 0 && v[0].ValueKind == JsonValueKind.String:
                 return ImageSource.FromBase64(v[0].GetString()!, key);
         }
-        u.Errors.Add(new FieldError(["body", key], "expected a base64 image, {image, mask} or [image, mask]", "type_error"));
+        u.Errors.Add(new FieldError(u.LocOf(key), "expected a base64 image, {image, mask} or [image, mask]", "type_error"));
         return null;
     }
 }

@@ -52,10 +52,12 @@ public sealed class LocalGenerationQueue(int capacity, int workers = 1) : IGener
         }
     }
 
-    /// <summary>Progress reports stored as they come (synchronously: <see cref="Progress{T}"/> would post them).</summary>
+    /// <summary>Progress reports stored as they come (synchronously: <see cref="Progress{T}"/> would post them). A
+    /// preview is decoded every few steps only; the last one is kept until the next, as A1111's current_image is.</summary>
     private sealed class Progress(Running running) : IProgress<GenerationProgress>
     {
-        public void Report(GenerationProgress value) => running.Progress = value;
+        public void Report(GenerationProgress value) =>
+            running.Progress = value.Preview is null && running.Progress is { Preview: { } last } ? value with { Preview = last } : value;
     }
 
     public QueueState State

@@ -1,0 +1,30 @@
+namespace ControlHost.Server;
+
+/// <summary>
+/// The analysis routes (detect, suggest-boxes, render_openpose_json) run through the queue like generations, each
+/// with a time bound (<see cref="ServerLimits.AnalysisSeconds"/>, counted from when it starts, not while it waits)
+/// and stopped as soon as its client disconnects: work nobody waits for is not done.
+/// </summary>
+internal static class Analysis
+{
+    /// <exception cref="Api.ValidationException">The work ran past the bound (422 naming the limit).</exception>
+    public static async Task<T> Run<T>(ServerContext context, string name, CancellationToken clientGone, Func<CancellationToken, T> work)
+    {
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(clientGone);
+        var seconds = context.Limits.AnalysisSeconds;
+        try
+        {
+            return await context.Queue.Run(name, (_, _) =>
+            {
+                bound.CancelAfter(TimeSpan.FromSeconds(seconds));
+                return work(bound.Token);
+            }, bound.Token);
+        }
+        catch (OperationCanceledException) when (!clientGone.IsCancellationRequested && bound.IsCancellationRequested)
+        {
+            throw Api.ValidationException.One("body",
+                $"{name} was stopped after {seconds:0.#} s, the server's limit for analysis work (--limit analysis-seconds); send a smaller image or fewer images",
+                "value_error.limit");
+        }
+    }
+}
