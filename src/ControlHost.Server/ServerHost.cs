@@ -60,7 +60,8 @@ public static class ServerHost
         });
         // The OpenAPI document (/openapi/v1.json) and an API reference page on it (/scalar/v1).
         app.MapOpenApi();
-        app.MapScalarApiReference();
+        // Scalar's script is served from this assembly; its default fonts would come from the internet: off.
+        app.MapScalarApiReference(o => o.DisableDefaultFonts());
         SdApi.Map(app);
         ControlNetApi.Map(app);
         ControlHostApi.Map(app);

@@ -114,4 +114,21 @@ public sealed class HardeningTests(ServerFixture f) : IClassFixture<ServerFixtur
         var info = System.Text.Json.JsonDocument.Parse(System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("info").GetString()!).RootElement;
         Assert.Contains("ControlNet 0", info.GetProperty("infotexts")[0].GetString());
     }
+
+    [Theory]
+    [InlineData("/sdapi/v1/txt2img", "StableDiffusionProcessingTxt2Img", "alwayson_scripts")]
+    [InlineData("/sdapi/v1/img2img", "StableDiffusionProcessingImg2Img", "init_images")]
+    [InlineData("/sdapi/v1/options", "OptionsRequest", "sd_model_checkpoint")]
+    [InlineData("/sdapi/v1/png-info", "PNGInfoRequest", "image")]
+    [InlineData("/controlnet/detect", "DetectRequest", "controlnet_input_images")]
+    [InlineData("/controlhost/v1/place", "PlaceRequest", "boxes")]
+    [InlineData("/controlhost/v1/suggest-boxes", "SuggestBoxesRequest", "free_space_only")]
+    public async Task The_OpenAPI_document_names_each_request_body_with_its_fields(string route, string schema, string field)
+    {
+        // Finding 8: the bodies were read from the raw request, so the document had no request body at all.
+        var doc = (await f.Get("/openapi/v1.json")).Body;
+        var body = doc.GetProperty("paths").GetProperty(route).GetProperty("post").GetProperty("requestBody");
+        Assert.Equal("#/components/schemas/" + schema, body.GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
+        Assert.True(doc.GetProperty("components").GetProperty("schemas").GetProperty(schema).GetProperty("properties").TryGetProperty(field, out _));
+    }
 }

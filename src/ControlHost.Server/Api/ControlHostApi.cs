@@ -85,7 +85,7 @@ internal static class ControlHostApi
                     scale = b.Scale, coverage = b.Coverage,
                 }),
             };
-        });
+        }).Accepts<Schemas.SuggestBoxesRequest>("application/json");
         ch.MapPost("/place", async (HttpRequest r, ServerContext c, CancellationToken ct) =>
         {
             var body = new Body(await SdApi.ReadJson(r), []);
@@ -99,7 +99,7 @@ internal static class ControlHostApi
                 boxes = output.Boxes.Select(b => new { box = new[] { b.Box.X, b.Box.Y, b.Box.Width, b.Box.Height }, prompt = b.Prompt, seed = b.Seed, warnings = b.Warnings }),
                 record = output.Record, warnings,
             };
-        });
+        }).Accepts<Schemas.PlaceRequest>("application/json");
     }
 
     private static PlacementJob ReadPlacement(Body body, ServerContext c, List<string> warnings)

@@ -102,7 +102,7 @@ internal static class ControlNetApi
                 return (images, poses);
             });
             return poses.Count > 0 ? Results.Json(new { info = "Success", images, poses }) : Results.Json(new { info = "Success", images });
-        });
+        }).Accepts<Schemas.DetectRequest>("application/json");
         cn.MapPost("/render_openpose_json", async (HttpRequest r, ServerContext c, CancellationToken ct) =>
         {
             var root = await SdApi.ReadJson(r);
@@ -133,7 +133,7 @@ internal static class ControlNetApi
                 return Pngs.Base64(OpenPose.Render(pose, pose.CanvasWidth, pose.CanvasHeight));
             }).ToList());
             return Results.Json(new { images, info = "Success" });
-        });
+        }).Accepts<Schemas.OpenPoseDocument[]>("application/json");
     }
 
     /// <summary>The extension's tag for a condition: "Canny", "Depth", "Seg" ...</summary>

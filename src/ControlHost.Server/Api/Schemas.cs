@@ -1,11 +1,6 @@
-using System.Diagnostics.CodeAnalysis;
-
 // The request bodies as the OpenAPI document names them (A1111's and the extension's model names where they have one).
 // The routes read bodies leniently with Body (numbers as strings, 0/1 booleans, every error at once), so these types
 // only describe: the property names are the JSON keys as clients send them, which is why they are snake_case here.
-[SuppressMessage("Style", "IDE1006:Naming Styles", Justification = "JSON keys as A1111 clients send them")]
-[SuppressMessage("ReSharper", "InconsistentNaming")]
-[SuppressMessage("ReSharper", "NotAccessedPositionalProperty.Global")]
 namespace ControlHost.Server.Api.Schemas;
 
 /// <summary>A sd-webui-controlnet unit in alwayson_scripts.ControlNet.args.</summary>

@@ -14,8 +14,10 @@ internal static class SdApi
     public static void Map(WebApplication app)
     {
         var sd = app.MapGroup("/sdapi/v1");
-        sd.MapPost("/txt2img", (HttpRequest r, ServerContext c, CancellationToken ct) => Generate(r, c, img2img: false, ct));
-        sd.MapPost("/img2img", (HttpRequest r, ServerContext c, CancellationToken ct) => Generate(r, c, img2img: true, ct));
+        sd.MapPost("/txt2img", (HttpRequest r, ServerContext c, CancellationToken ct) => Generate(r, c, img2img: false, ct))
+            .Accepts<Schemas.StableDiffusionProcessingTxt2Img>("application/json");
+        sd.MapPost("/img2img", (HttpRequest r, ServerContext c, CancellationToken ct) => Generate(r, c, img2img: true, ct))
+            .Accepts<Schemas.StableDiffusionProcessingImg2Img>("application/json");
         sd.MapGet("/samplers", () => SamplerNames.Names.Select(n => new { name = n, aliases = SamplerNames.AliasesOf(n), options = new { } }));
         sd.MapGet("/sd-models", (ServerContext c) => c.Service.Catalog.Models.Select(Checkpoint).Concat(c.Service.Catalog.Files.Checkpoints.Select(CheckpointFile)));
         // A1111's extra-network lists: names and metadata, never server paths.
@@ -41,7 +43,7 @@ internal static class SdApi
             }
             body.ThrowIfInvalid();
             return Results.Json<object?>(null);
-        });
+        }).Accepts<Schemas.OptionsRequest>("application/json");
         sd.MapGet("/progress", (ServerContext c) => Progress(c));
         sd.MapPost("/interrupt", (ServerContext c) =>
         {
@@ -77,7 +79,7 @@ internal static class SdApi
                 parameters["Negative prompt"] = negative;
             }
             return Results.Json(new { info = text, items = text.Length == 0 ? new Dictionary<string, string>() : new() { ["parameters"] = text }, parameters });
-        });
+        }).Accepts<Schemas.PNGInfoRequest>("application/json");
     }
 
     public static async Task<JsonElement> ReadJson(HttpRequest request)
