@@ -42,8 +42,11 @@ public sealed record ServerSettings
 }
 
 /// <summary>The server's singletons: the one generation service, the queue, the limits, the chosen checkpoint.</summary>
-public sealed class ServerContext(GenerationService service, IGenerationQueue queue, ServerLimits limits)
+public sealed class ServerContext(GenerationService service, IGenerationQueue queue, ServerLimits limits, ServerSettings? settings = null)
 {
+    /// <summary>How the server was started (what /sdapi/v1/cmd-flags reports).</summary>
+    public ServerSettings Settings { get; } = settings ?? new ServerSettings { Limits = limits };
+
     public GenerationService Service { get; } = service;
     public IGenerationQueue Queue { get; } = queue;
     public ServerLimits Limits { get; } = limits;

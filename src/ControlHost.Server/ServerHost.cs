@@ -32,7 +32,7 @@ public static class ServerHost
             builder.Services.AddCors(o => o.AddDefaultPolicy(p => p.WithOrigins(settings.CorsOrigins.ToArray()).AllowAnyHeader().AllowAnyMethod()));
         builder.Services.AddSingleton(_ => new GenerationService(settings.Service with { Images = settings.Limits.Images }));
         builder.Services.AddSingleton<IGenerationQueue>(_ => new LocalGenerationQueue(settings.Queue));
-        builder.Services.AddSingleton(sp => new ServerContext(sp.GetRequiredService<GenerationService>(), sp.GetRequiredService<IGenerationQueue>(), settings.Limits));
+        builder.Services.AddSingleton(sp => new ServerContext(sp.GetRequiredService<GenerationService>(), sp.GetRequiredService<IGenerationQueue>(), settings.Limits, settings));
         var app = builder.Build();
         app.Use(async (http, next) =>
         {

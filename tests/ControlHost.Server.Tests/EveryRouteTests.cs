@@ -56,6 +56,22 @@ public sealed class EveryRouteTests(InMemoryServer server) : IClassFixture<InMem
             { "POST", "/sdapi/v1/interrupt", "/sdapi/v1/interrupt", null, "{junk", 200 },
             { "POST", "/sdapi/v1/skip", "/sdapi/v1/skip", null, "{junk", 200 },
             { "POST", "/sdapi/v1/png-info", "/sdapi/v1/png-info", $$"""{"image": "{{Scene}}"}""", """{"image": "bm90IGFuIGltYWdl"}""", 422 },
+            { "GET", "/sdapi/v1/upscalers", "/sdapi/v1/upscalers", null, "", 0 },
+            { "GET", "/sdapi/v1/latent-upscale-modes", "/sdapi/v1/latent-upscale-modes", null, "", 0 },
+            { "GET", "/sdapi/v1/schedulers", "/sdapi/v1/schedulers", null, "", 0 },
+            { "GET", "/sdapi/v1/sd-vae", "/sdapi/v1/sd-vae", null, "", 0 },
+            { "GET", "/sdapi/v1/hypernetworks", "/sdapi/v1/hypernetworks", null, "", 0 },
+            { "GET", "/sdapi/v1/face-restorers", "/sdapi/v1/face-restorers", null, "", 0 },
+            { "GET", "/sdapi/v1/realesrgan-models", "/sdapi/v1/realesrgan-models", null, "", 0 },
+            { "GET", "/sdapi/v1/prompt-styles", "/sdapi/v1/prompt-styles", null, "", 0 },
+            { "GET", "/sdapi/v1/scripts", "/sdapi/v1/scripts", null, "", 0 },
+            { "GET", "/sdapi/v1/cmd-flags", "/sdapi/v1/cmd-flags", null, "", 0 },
+            { "GET", "/sdapi/v1/memory", "/sdapi/v1/memory", null, "", 0 },
+            { "POST", "/sdapi/v1/refresh-checkpoints", "/sdapi/v1/refresh-checkpoints", null, "{junk", 200 },
+            { "POST", "/sdapi/v1/refresh-loras", "/sdapi/v1/refresh-loras", null, "{junk", 200 },
+            { "POST", "/sdapi/v1/refresh-vae", "/sdapi/v1/refresh-vae", null, "{junk", 200 },
+            { "POST", "/sdapi/v1/extra-single-image", "/sdapi/v1/extra-single-image", $$"""{"image": "{{Scene}}", "upscaler_1": "Lanczos"}""", """{"image": "x", "upscaler_1": "SwinIR"}""", 422 },
+            { "POST", "/sdapi/v1/extra-batch-images", "/sdapi/v1/extra-batch-images", $$"""{"imageList": [{"data": "{{Scene}}", "name": "a.png"}], "upscaler_1": "Nearest"}""", """{"imageList": [{"name": "a.png"}]}""", 422 },
             { "GET", "/controlnet/version", "/controlnet/version", null, "", 0 },
             { "GET", "/controlnet/settings", "/controlnet/settings", null, "", 0 },
             { "GET", "/controlnet/model_list", "/controlnet/model_list", null, "", 0 },
@@ -100,13 +116,18 @@ public sealed class EveryRouteTests(InMemoryServer server) : IClassFixture<InMem
             Assert.Contains("\"loc\":[\"body\"", await bad.Content.ReadAsStringAsync()); // FastAPI's shape, naming where
     }
 
+    /// <summary>Routes A1111 has for features ControlHost has no model for: they answer a JSON error naming what is
+    /// missing (A1111RoutesTests checks each), never 404.</summary>
+    private static readonly string[] Unavailable = ["POST /sdapi/v1/interrogate"];
+
     [Fact]
     public void The_table_has_one_case_for_every_route_the_server_maps()
     {
         var mapped = server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .SelectMany(e => (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["ANY"]).Select(m => $"{m} {Normalise(e.RoutePattern.RawText)}"))
             .Distinct().Order(StringComparer.Ordinal).ToList();
-        var covered = Routes().Select(r => $"{r[0]} {Normalise((string)r[1])}").Distinct().Order(StringComparer.Ordinal).ToList();
+        var covered = Routes().Select(r => $"{r[0]} {Normalise((string)r[1])}").Concat(Unavailable)
+            .Distinct().Order(StringComparer.Ordinal).ToList();
         Assert.True(mapped.SequenceEqual(covered),
             $"mapped without a case: {string.Join(", ", mapped.Except(covered))}; a case without a route: {string.Join(", ", covered.Except(mapped))}");
     }

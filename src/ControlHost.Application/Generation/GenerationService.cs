@@ -37,16 +37,30 @@ public sealed class GenerationService : IDisposable
     public GenerationService(ServiceOptions? options = null)
     {
         _options = options ?? new ServiceOptions();
-        Catalog = _options.ModelRoots is { } roots ? new ModelCatalog(roots) : ModelCatalog.Default(_options.ExtraModelRoot);
-        Built = new BuiltModelCache(_options.CacheRoot ?? BuiltModelCache.DefaultRoot, TokenizerTables(Catalog));
-        Catalog.Builder = Built;
+        _catalog = ScanCatalog();
+        Built = new BuiltModelCache(_options.CacheRoot ?? BuiltModelCache.DefaultRoot, TokenizerTables(_catalog));
+        _catalog.Builder = Built;
         // The device probe and the pool wait for the first generation: detect and list commands need neither.
         _pool = new Lazy<ModelPool>(() => new ModelPool(ResolveDevice(), _options.ModelMemoryBudget ?? ModelPool.DefaultBudgetBytes),
             LazyThreadSafetyMode.ExecutionAndPublication);
         _plugins = new Lazy<PluginHost>(LoadPlugins, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
-    public ModelCatalog Catalog { get; }
+    private volatile ModelCatalog _catalog;
+
+    /// <summary>What the model roots held when last scanned (at start, or at <see cref="RefreshCatalog"/>).</summary>
+    public ModelCatalog Catalog => _catalog;
+
+    private ModelCatalog ScanCatalog() => _options.ModelRoots is { } roots ? new ModelCatalog(roots) : ModelCatalog.Default(_options.ExtraModelRoot);
+
+    /// <summary>Scans the model roots again (A1111's refresh-checkpoints and refresh-loras): files added or removed since.
+    /// Jobs already running keep the catalog they started with.</summary>
+    public void RefreshCatalog()
+    {
+        var fresh = ScanCatalog();
+        fresh.Builder = Built;
+        _catalog = fresh;
+    }
 
     /// <summary>The folders built from users' .safetensors files.</summary>
     public BuiltModelCache Built { get; }

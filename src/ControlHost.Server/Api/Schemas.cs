@@ -55,3 +55,16 @@ public sealed record PlaceRequest(
 
 /// <summary>POST /controlhost/v1/suggest-boxes.</summary>
 public sealed record SuggestBoxesRequest(string background, int width, int height, int? count, bool? free_space_only);
+
+/// <summary>POST /sdapi/v1/extra-single-image: upscale one image (resize_mode 0: by upscaling_resize; 1: to a size).</summary>
+public sealed record ExtrasSingleImageRequest(
+    string image, int? resize_mode, double? upscaling_resize, int? upscaling_resize_w, int? upscaling_resize_h, bool? upscaling_crop,
+    string? upscaler_1, string? upscaler_2, double? extras_upscaler_2_visibility);
+
+/// <summary>One image of a batch: its base64 data and name.</summary>
+public sealed record ExtrasImage(string data, string? name);
+
+/// <summary>POST /sdapi/v1/extra-batch-images.</summary>
+public sealed record ExtrasBatchImagesRequest(
+    IReadOnlyList<ExtrasImage> imageList, int? resize_mode, double? upscaling_resize, int? upscaling_resize_w, int? upscaling_resize_h,
+    bool? upscaling_crop, string? upscaler_1, string? upscaler_2, double? extras_upscaler_2_visibility);

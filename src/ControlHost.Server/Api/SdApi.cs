@@ -42,9 +42,10 @@ internal static class SdApi
                 c.Checkpoint = name;
             }
             body.ThrowIfInvalid();
-            return Results.Json<object?>(null);
+            return SdApi.JsonNull();
         }).Accepts<Schemas.OptionsRequest>("application/json");
         sd.MapGet("/progress", (ServerContext c) => Progress(c));
+        SdExtraRoutes.Map(sd);
         sd.MapPost("/interrupt", (ServerContext c) =>
         {
             c.Queue.Interrupt();
@@ -53,7 +54,7 @@ internal static class SdApi
         sd.MapPost("/skip", (ServerContext c) =>
         {
             c.Queue.Skip();
-            return Results.Json<object?>(null);
+            return SdApi.JsonNull();
         });
         sd.MapPost("/png-info", async (HttpRequest r) =>
         {
@@ -81,6 +82,10 @@ internal static class SdApi
             return Results.Json(new { info = text, items = text.Length == 0 ? new Dictionary<string, string>() : new() { ["parameters"] = text }, parameters });
         }).Accepts<Schemas.PNGInfoRequest>("application/json");
     }
+
+    /// <summary>A JSON null body, as A1111 answers POST options, skip and refresh (Results.Json(null) writes no body at all,
+    /// and clients that decode the answer raise on an empty one).</summary>
+    public static IResult JsonNull() => Results.Content("null", "application/json");
 
     public static async Task<JsonElement> ReadJson(HttpRequest request)
     {

@@ -1,0 +1,87 @@
+using ControlHost.Abstractions;
+using ControlHost.Application.Errors;
+using ControlHost.Application.Sources;
+using ControlHost.Engine.Imaging;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+using SixLabors.ImageSharp.Processing.Processors.Transforms;
+
+namespace ControlHost.Application.Upscaling;
+
+/// <summary>
+/// The image upscalers A1111 ships without any model: None (the image as it is), Lanczos and Nearest. Model-based
+/// upscalers (ESRGAN-type ONNX files) are not here yet; their names are refused listing these.
+/// </summary>
+public static class Upscalers
+{
+    /// <summary>A1111's names, in its order; its built-in upscalers report a scale of 4.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["None", "Lanczos", "Nearest"];
+
+    public const int NominalScale = 4;
+
+    /// <summary>The size an upscale gives: by a factor, or to a width and height.</summary>
+    /// <exception cref="BadInputException">A size the budget refuses, or no size.</exception>
+    public static (int Width, int Height) TargetSize(int width, int height, double scale, int? toWidth, int? toHeight, ImageBudget budget, string field)
+    {
+        long w, h;
+        if (toWidth is > 0 || toHeight is > 0)
+        {
+            w = toWidth is > 0 ? toWidth.Value : (long)Math.Round(width * (double)toHeight!.Value / height);
+            h = toHeight is > 0 ? toHeight.Value : (long)Math.Round(height * (double)toWidth!.Value / width);
+        }
+        else
+        {
+            if (!(scale > 0)) throw new BadInputException(field, $"{field}: scale {scale} must be above 0");
+            w = Math.Max(1, (long)Math.Round(width * scale));
+            h = Math.Max(1, (long)Math.Round(height * scale));
+        }
+        budget.CheckWork(w, h, field, $"upscaling {width}x{height}");
+        return ((int)w, (int)h);
+    }
+
+    /// <summary>Resizes with the named upscaler to exactly width x height ("None" resizes nothing: the image as it is).</summary>
+    public static RgbImage Upscale(RgbImage image, string name, int width, int height)
+    {
+        IResampler? resampler = name switch
+        {
+            "Lanczos" => KnownResamplers.Lanczos3,
+            "Nearest" => KnownResamplers.NearestNeighbor,
+            _ => null,
+        };
+        if (resampler is null || (image.Width == width && image.Height == height)) return image;
+        using var img = ImageIo.ToImage(image);
+        img.Mutate(x => x.Resize(width, height, resampler));
+        return ImageIo.ToRgb(img);
+    }
+
+    /// <summary>
+    /// A1111's extras upscale: upscaler 1 to the target size, and upscaler 2 blended over it with its visibility;
+    /// crop (when the target is given as a size and crop is asked) keeps the centre at the target's aspect.
+    /// </summary>
+    public static RgbImage Extras(RgbImage image, string upscaler1, string upscaler2, double visibility2, int width, int height, bool crop)
+    {
+        var (w, h) = (width, height);
+        if (crop)
+        {
+            // Scale to cover the target, then take its centre.
+            var k = Math.Max((double)width / image.Width, (double)height / image.Height);
+            (w, h) = (Math.Max(width, (int)Math.Round(image.Width * k)), Math.Max(height, (int)Math.Round(image.Height * k)));
+        }
+        var first = upscaler1 == "None" ? image : Upscale(image, upscaler1, w, h);
+        if (upscaler2 != "None" && visibility2 > 0)
+        {
+            var second = Upscale(image, upscaler2, first.Width, first.Height);
+            var blended = new byte[first.Pixels.Length];
+            for (var i = 0; i < blended.Length; i++)
+                blended[i] = (byte)Math.Clamp(Math.Round(first.Pixels[i] * (1 - visibility2) + second.Pixels[i] * visibility2), 0, 255);
+            first = new RgbImage(first.Width, first.Height, blended);
+        }
+        if (!crop || (first.Width == width && first.Height == height) || first == image) return first;
+        int x0 = (first.Width - width) / 2, y0 = (first.Height - height) / 2;
+        var cropped = new byte[width * height * 3];
+        for (var y = 0; y < height; y++)
+            Array.Copy(first.Pixels, ((y0 + y) * first.Width + x0) * 3, cropped, y * width * 3, width * 3);
+        return new RgbImage(width, height, cropped);
+    }
+}
