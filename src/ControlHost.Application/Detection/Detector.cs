@@ -66,12 +66,15 @@ public sealed class Detector(Func<ConditionRegistry> conditions, PathPolicy path
             var hint = type.Preprocess(input, values, cancellation);
             if (hint.Image is { } hintImage) return new DetectOutput(type.Id, hintImage, null, hint.Json, hint.Note);
             var vector = hint.Vector!;
-            var picture = vector.Length == ColourHistogram.Bins ? ColourHistogram.Visualise(vector, 360, 48) : RgbImage.Black(8, 8);
-            return new DetectOutput(type.Id, picture, vector, hint.Json, hint.Note);
+            return new DetectOutput(type.Id, PictureOf(vector), vector, hint.Json, hint.Note);
         });
     }
 
     private ImageBudget Budget => budget ?? ImageBudget.Default;
+
+    /// <summary>What a global condition's vector looks like as a detected map: the colour histogram's bars, else a black square.</summary>
+    public static RgbImage PictureOf(float[] vector) =>
+        vector.Length == ColourHistogram.Bins ? ColourHistogram.Visualise(vector, 360, 48) : RgbImage.Black(8, 8);
 
     private DetectOutput AlphaMask(ImageSource image, IReadOnlyDictionary<string, string> options)
     {

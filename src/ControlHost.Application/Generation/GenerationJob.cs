@@ -70,7 +70,12 @@ public sealed record GeneratedImage(RgbImage Image, uint Seed, string Infotext, 
 public sealed record JobTimings(TimeSpan Load, TimeSpan Total);
 
 /// <summary>What a job produced: images in seed order, warnings (disabled units, fallbacks, ignored values).</summary>
-public sealed record GenerationOutput(IReadOnlyList<GeneratedImage> Images, IReadOnlyList<string> Warnings, string Model, JobTimings Timings);
+public sealed record GenerationOutput(IReadOnlyList<GeneratedImage> Images, IReadOnlyList<string> Warnings, string Model, JobTimings Timings)
+{
+    /// <summary>The hint each preprocessed unit gave its branch, in unit order, for units that asked for it
+    /// (<see cref="Units.UnitSpec.ReturnMap"/>): the very pixels the generation used.</summary>
+    public IReadOnlyList<RgbImage> DetectedMaps { get; init; } = [];
+}
 
 /// <summary>Progress of a job: image i of n (1-based), step j of m within it, and a preview when one was asked for.</summary>
 public readonly record struct GenerationProgress(int Image, int Images, int Step, int Steps, RgbImage? Preview);

@@ -200,7 +200,10 @@ public sealed class GenerationService : IDisposable
                 if (result.StoppedAfter is { } done)
                     notes.Add($"interrupted after {done} sampling steps: image {k + 1} (seed {one.Seed}) is partly denoised");
             }
-            return new GenerationOutput(images, notes.Concat(disabled).ToList(), model.Name, new JobTimings(load, clock.Elapsed));
+            return new GenerationOutput(images, notes.Concat(disabled).ToList(), model.Name, new JobTimings(load, clock.Elapsed))
+            {
+                DetectedMaps = units.Select(u => u.DetectedMap).OfType<RgbImage>().ToList(),
+            };
         }
         finally
         {

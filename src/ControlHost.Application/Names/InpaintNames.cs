@@ -6,23 +6,15 @@ namespace ControlHost.Application.Names;
 /// the CLI's spellings.</summary>
 public static class InpaintNames
 {
-    public static MaskedContent? TryParseContent(string value) =>
-        value.Trim().ToLowerInvariant().Replace("-", " ").Replace("_", " ") switch
-        {
-            "fill" or "0" => MaskedContent.Fill,
-            "original" or "1" => MaskedContent.Original,
-            "latent noise" or "noise" or "2" => MaskedContent.LatentNoise,
-            "latent nothing" or "nothing" or "3" => MaskedContent.LatentNothing,
-            _ => null,
-        };
+    private static readonly NameTable<MaskedContent> Content = new(
+        (MaskedContent.Fill, "fill", ["0"]),
+        (MaskedContent.Original, "original", ["1"]),
+        (MaskedContent.LatentNoise, "latent noise", ["noise", "2"]),
+        (MaskedContent.LatentNothing, "latent nothing", ["nothing", "3"]));
 
-    public static string Format(MaskedContent content) => content switch
-    {
-        MaskedContent.Fill => "fill",
-        MaskedContent.LatentNoise => "latent noise",
-        MaskedContent.LatentNothing => "latent nothing",
-        _ => "original",
-    };
+    public static MaskedContent? TryParseContent(string value) => Content.TryParse(value);
+
+    public static string Format(MaskedContent content) => Content.Format(content);
 
     public const string ContentHelp = "fill, original, latent-noise or latent-nothing (or 0-3, A1111's inpainting_fill)";
 }

@@ -9,24 +9,21 @@ namespace ControlHost.Application.Names;
 /// </summary>
 public static class UnitNames
 {
-    private static string Squash(string value) => value.Trim().ToLowerInvariant().Replace("-", "").Replace("_", "").Replace(" ", "");
+    private static readonly NameTable<ControlMode> ControlModes = new(
+        (ControlMode.Balanced, "Balanced", ["0"]),
+        (ControlMode.PromptFirst, "My prompt is more important", ["prompt-first", "1"]),
+        (ControlMode.ControlFirst, "ControlNet is more important", ["control-first", "2"]));
+
+    private static readonly NameTable<ResizeMode> ResizeModes = new(
+        (ResizeMode.JustResize, "Just Resize", ["resize", "0"]),
+        (ResizeMode.CropAndResize, "Crop and Resize", ["crop", "Inner Fit", "Inner Fit (Scale to Fit)", "1"]),
+        (ResizeMode.ResizeAndFill, "Resize and Fill", ["fill", "Outer Fit", "Envelope (Outer Fit)", "2"]));
 
     /// <summary>A control mode from "balanced" / "prompt-first" / "control-first", the extension's labels or 0, 1, 2.</summary>
-    public static ControlMode? TryParseControlMode(string value) => Squash(value) switch
-    {
-        "balanced" or "0" => ControlMode.Balanced,
-        "promptfirst" or "mypromptismoreimportant" or "1" => ControlMode.PromptFirst,
-        "controlfirst" or "controlnetismoreimportant" or "2" => ControlMode.ControlFirst,
-        _ => null,
-    };
+    public static ControlMode? TryParseControlMode(string value) => ControlModes.TryParse(value);
 
     /// <summary>The extension's label, as the infotext records it.</summary>
-    public static string Format(ControlMode mode) => mode switch
-    {
-        ControlMode.PromptFirst => "My prompt is more important",
-        ControlMode.ControlFirst => "ControlNet is more important",
-        _ => "Balanced",
-    };
+    public static string Format(ControlMode mode) => ControlModes.Format(mode);
 
     /// <summary>The extension's integer for a control mode.</summary>
     public static int Number(ControlMode mode) => (int)mode;
@@ -34,21 +31,10 @@ public static class UnitNames
     public const string ControlModeHelp = "balanced, prompt-first or control-first (or 0, 1, 2)";
 
     /// <summary>A resize mode from "just-resize" / "crop" / "fill", the extension's labels or 0, 1, 2.</summary>
-    public static ResizeMode? TryParseResizeMode(string value) => Squash(value) switch
-    {
-        "justresize" or "resize" or "0" => ResizeMode.JustResize,
-        "crop" or "cropandresize" or "innerfit" or "innerfit(scaletofit)" or "1" => ResizeMode.CropAndResize,
-        "fill" or "resizeandfill" or "outerfit" or "envelope(outerfit)" or "2" => ResizeMode.ResizeAndFill,
-        _ => null,
-    };
+    public static ResizeMode? TryParseResizeMode(string value) => ResizeModes.TryParse(value);
 
     /// <summary>The extension's label, as the infotext records it.</summary>
-    public static string Format(ResizeMode mode) => mode switch
-    {
-        ResizeMode.JustResize => "Just Resize",
-        ResizeMode.ResizeAndFill => "Resize and Fill",
-        _ => "Crop and Resize",
-    };
+    public static string Format(ResizeMode mode) => ResizeModes.Format(mode);
 
     public const string ResizeModeHelp = "just-resize, crop or fill (or 0, 1, 2)";
 }

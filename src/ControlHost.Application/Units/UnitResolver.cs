@@ -118,14 +118,17 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
             Module = type.Id, ModelName = modelName, Options = options.All, Resize = spec.Resize,
             ProcessorResolution = pixelPerfect ? Math.Min(width, height) : spec.ProcessorResolution, PixelPerfect = pixelPerfect,
             Mask = spec.Mask is { } m ? RegionMask.FromImage(ImageIo.Fit(m.Load(paths, $"unit {index + 1} mask", budget), width, height, spec.Resize)) : null,
+            DetectedMap = !preprocess || !spec.ReturnMap ? null
+                : hintImage ?? (hint.Vector is { } v ? Detection.Detector.PictureOf(v) : null),
         };
     }
 
-    /// <summary>The processor resolution applied, its result's size checked against the budget before it is made.</summary>
+    /// <summary>The processor resolution applied as /controlnet/detect applies it (one resize for both, so the two see
+    /// the same pixels), its result's size checked against the budget before it is made.</summary>
     private RgbImage ScaleShortSide(RgbImage input, int shortSide, string field)
     {
         var (w, h) = budget.ScaleShortSide(input.Width, input.Height, shortSide, field);
-        return ImageIo.Fit(input, w, h, ResizeMode.JustResize);
+        return Preprocessors.Geometry.Resize(input, w, h);
     }
 
     /// <summary>A ready hint for a ControlNet condition no registered type covers; otherwise the registry's error.</summary>

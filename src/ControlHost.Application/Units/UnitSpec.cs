@@ -37,6 +37,9 @@ public sealed record UnitSpec
     /// </summary>
     public int ProcessorResolution { get; init; }
 
+    /// <summary>sd-webui-controlnet's save_detected_map: return the hint this unit's preprocessor made with the result.</summary>
+    public bool ReturnMap { get; init; } = true;
+
     /// <summary>The first problem with the unit's own numbers, or null.</summary>
     public string? Validate()
     {

@@ -26,35 +26,17 @@ internal static class ServeCommand
         foreach (var o in new Option[] { port, listen, auth, queue, modelsDir, allowedHosts, cors, maxPrompt, limits }) command.Options.Add(o);
         command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
         {
-            IReadOnlyList<(string, string)> users;
+            // System.CommandLine checks the options and writes --help; the server's one parser (shared with
+            // controlhost-server) turns the same words into settings.
+            ServerSettings settings;
             try
             {
-                users = ServerSettings.ParseAuth(parse.GetValue(auth));
+                settings = ServerArgs.Parse(parse.Tokens.Select(t => t.Value).ToArray());
             }
             catch (FormatException e)
             {
                 throw new UserError(e.Message);
             }
-            var settings = new ServerSettings { Port = parse.GetValue(port), Listen = parse.GetValue(listen), Auth = users, Queue = parse.GetValue(queue) };
-            settings = settings with
-            {
-                AllowedHosts = ServerSettings.ParseList(parse.GetValue(allowedHosts)), CorsOrigins = ServerSettings.ParseList(parse.GetValue(cors)),
-            };
-            if (parse.GetValue(maxPrompt) is { } m)
-            {
-                if (m <= 0) throw new UserError("--max-prompt-chars: a positive number");
-                settings = settings with { Limits = settings.Limits with { MaxPromptChars = m } };
-            }
-            foreach (var assignment in parse.GetValue(limits) ?? [])
-                try
-                {
-                    settings = settings with { Limits = settings.Limits.With(assignment) };
-                }
-                catch (FormatException e)
-                {
-                    throw new UserError(e.Message);
-                }
-            if (parse.GetValue(modelsDir) is { } dir) settings = settings with { Service = settings.Service with { ExtraModelRoot = dir } };
             var app = ServerHost.Build(settings);
             Console.WriteLine($"serving on http://{(settings.Listen ? "0.0.0.0" : "127.0.0.1")}:{settings.Port} (A1111 API under /sdapi/v1, ControlNet under /controlnet)");
             app.Run();

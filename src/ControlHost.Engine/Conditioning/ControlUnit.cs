@@ -47,6 +47,12 @@ public sealed class ControlUnit
     public bool PixelPerfect { get; init; } = true;
 
     /// <summary>
+    /// The preprocessor's result as the branch received it (the hint fitted to the generation, or a picture of a
+    /// vector), when the caller asked to see it (sd-webui-controlnet's detected map); the engine does not read it.
+    /// </summary>
+    public RgbImage? DetectedMap { get; init; }
+
+    /// <summary>
     /// Whether the unit runs at step <paramref name="step"/> of <paramref name="steps"/>: weight non-zero and
     /// start &lt;= step/steps &lt; end, so a window of half the schedule runs exactly half the steps.
     /// </summary>

@@ -56,28 +56,29 @@ internal static class ControlNetApi
             }
             return new { control_types = result };
         });
-        cn.MapPost("/detect", async (HttpRequest r, ServerContext c, CancellationToken ct) =>
+        cn.MapPost("/detect", async (HttpRequest r, ServerContext c, ILoggerFactory logs, CancellationToken ct) =>
         {
+            var logger = logs.CreateLogger("ControlNet");
             var body = new Body(await SdApi.ReadJson(r), []);
             var module = body.Str("controlnet_module") ?? "none";
             var inputs = body.Array("controlnet_input_images") ?? [];
-            var resolution = body.Num("controlnet_processor_res", -1, 1e9) ?? -1;
-            var a = body.Num("controlnet_threshold_a", -1e9, 1e9) ?? -1;
-            var b = body.Num("controlnet_threshold_b", -1e9, 1e9) ?? -1;
-            body.Array("controlnet_masks");
+            var resolution = body.Num("controlnet_processor_res", double.MinValue, double.MaxValue) ?? -1;
+            var a = body.Num("controlnet_threshold_a", double.MinValue, double.MaxValue) ?? -1;
+            var b = body.Num("controlnet_threshold_b", double.MinValue, double.MaxValue) ?? -1;
+            var masks = body.Array("controlnet_masks") ?? [];
             body.Bool("low_vram");
             body.ThrowIfInvalid();
             if (inputs.Count == 0) throw ValidationException.One("controlnet_input_images", "No image selected");
             if (inputs.Count > c.Limits.MaxBatch) throw ValidationException.One("controlnet_input_images", $"at most {c.Limits.MaxBatch} images a request");
-            var type = c.Service.Conditions.Find(module);
+            // Inpaint modules black out a masked region: the extension refuses them without a mask per image.
+            var inpaint = string.Equals(c.Service.Conditions.Find(module)?.Id, "inpaint", StringComparison.OrdinalIgnoreCase);
+            if (inpaint && (masks.Count != inputs.Count || masks.Any(m => m.ValueKind != JsonValueKind.String)))
+                throw ValidationException.One("controlnet_masks", $"module '{module}' needs a mask for each input image (controlnet_masks: {inputs.Count} base64 images, white where to inpaint)");
             var options = new Dictionary<string, string>();
-            if (resolution >= 64) options["resolution"] = ((int)Math.Min(resolution, 4096)).ToString(CultureInfo.InvariantCulture);
-            if (type is not null)
-            {
-                var (sa, sb) = ModuleSliders.Thresholds(type);
-                if (a != -1 && sa is not null && a >= (sa.Min ?? double.MinValue) && a <= (sa.Max ?? double.MaxValue)) options[sa.Name] = a.ToString(CultureInfo.InvariantCulture);
-                if (b != -1 && sb is not null && b >= (sb.Min ?? double.MinValue) && b <= (sb.Max ?? double.MaxValue)) options[sb.Name] = b.ToString(CultureInfo.InvariantCulture);
-            }
+            var warnings = new List<string>();
+            var at = ModuleSliders.Apply(c.Service.Conditions.Find(module), module, resolution, a, b, options, warnings);
+            if (at > 0) options["resolution"] = at.ToString(CultureInfo.InvariantCulture);
+            foreach (var w in warnings) logger.LogWarning("{Warning}", w);
             for (var i = 0; i < inputs.Count; i++)
                 if (inputs[i].ValueKind != JsonValueKind.String) throw ValidationException.One($"controlnet_input_images.{i}", "str type expected (base64 image)", "type_error.str");
             var detector = c.Service.Detector();
@@ -94,6 +95,13 @@ internal static class ControlNetApi
                         images.Add(Pngs.Base64(source.Load(c.Service.Paths, $"controlnet_input_images[{i}]", c.Service.Images)));
                         continue;
                     }
+                    if (inpaint)
+                    {
+                        var picture = source.Load(c.Service.Paths, $"controlnet_input_images[{i}]", c.Service.Images);
+                        var mask = ImageSource.FromBase64(masks[i].GetString()!, $"controlnet_masks[{i}]").Load(c.Service.Paths, $"controlnet_masks[{i}]", c.Service.Images);
+                        images.Add(Pngs.Base64(Masks.MaskedImage(picture, Engine.Imaging.ImageIo.Fit(mask, picture.Width, picture.Height, Engine.Imaging.ResizeMode.JustResize))));
+                        continue;
+                    }
                     var output = detector.Detect(module, source, options, bound);
                     bound.ThrowIfCancellationRequested();
                     images.Add(Pngs.Base64(output.Image));
@@ -101,7 +109,7 @@ internal static class ControlNetApi
                 }
                 return (images, poses);
             });
-            return poses.Count > 0 ? Results.Json(new { info = "Success", images, poses }) : Results.Json(new { info = "Success", images });
+            return poses.Count > 0 ? Results.Json(new { info = "Success", images, poses, warnings }) : Results.Json(new { info = "Success", images, warnings });
         }).Accepts<Schemas.DetectRequest>("application/json");
         cn.MapPost("/render_openpose_json", async (HttpRequest r, ServerContext c, CancellationToken ct) =>
         {

@@ -34,5 +34,41 @@ public static class ModuleSliders
         return sliders;
     }
 
+    /// <summary>The extension's resolution slider: its default and range.</summary>
+    public const int DefaultResolution = 512, MinResolution = 64, MaxResolution = 2048;
+
+    /// <summary>
+    /// The extension's slider values (processor_res, threshold_a, threshold_b; -1 for "not given") onto a module's
+    /// options, as units and /controlnet/detect both take them. A value out of its slider's range falls back to the
+    /// slider's default with a warning in the extension's words ("[canny.processor_res] Invalid value(-100), using
+    /// default value 512."). Returns the processor resolution: 0 for none given (pixel perfect in a unit).
+    /// </summary>
+    public static int Apply(IConditionType? type, string module, double resolution, double a, double b, Dictionary<string, string> options, List<string> warnings)
+    {
+        var result = 0;
+        if (resolution != -1)
+        {
+            if (resolution >= MinResolution && resolution <= MaxResolution) result = (int)resolution;
+            else
+            {
+                warnings.Add(Invalid(module, "processor_res", resolution, DefaultResolution));
+                result = DefaultResolution;
+            }
+        }
+        if (type is null) return result;
+        var (sa, sb) = Thresholds(type);
+        foreach (var (value, slider, key) in new[] { (a, sa, "threshold_a"), (b, sb, "threshold_b") })
+        {
+            if (value == -1 || slider is null) continue; // the extension ignores a threshold the module has no slider for
+            if (value >= (slider.Min ?? double.MinValue) && value <= (slider.Max ?? double.MaxValue))
+                options[slider.Name] = value.ToString(CultureInfo.InvariantCulture);
+            else warnings.Add(Invalid(module, key, value, slider.Default));
+        }
+        return result;
+    }
+
+    private static string Invalid(string module, string key, double value, object? fallback) =>
+        string.Create(CultureInfo.InvariantCulture, $"[{module}.{key}] Invalid value({value}), using default value {fallback}.");
+
     private static bool IsNumeric(OptionSpec o) => o.Kind is OptionKind.Integer or OptionKind.Number;
 }

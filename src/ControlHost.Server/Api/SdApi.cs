@@ -139,21 +139,19 @@ internal static class SdApi
     {
         var root = await ReadJson(http);
         var request = SdRequests.Read(root, img2img, context);
+        // The extension logs what it falls back from; so does the server (the same lines go into info.warnings).
+        var log = http.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("ControlNet");
+        foreach (var warning in request.Warnings.Where(w => w.StartsWith('['))) log.LogWarning("{Warning}", warning);
         var job = request.Job with { Model = request.Job.Model ?? context.Checkpoint, PreviewEvery = 5 };
-        // The detected maps are made inside the queued job too: every route's real work goes through the queue.
-        var (output, maps) = await context.Queue.Run(img2img ? "img2img" : "txt2img", (control, progress) =>
-        {
-            var output = context.Service.Generate(job, progress, cancellation, control);
-            // After the generated images, the extension returns one detected map per enabled unit it preprocessed.
-            var detector = context.Service.Detector();
-            var maps = request.SendImages ? request.DetectedMapUnits.Select(u => detector.Detect(u.Condition, u.Image, u.Options, cancellation).Image).ToList() : [];
-            return (output, maps);
-        }, cancellation);
+        var output = await context.Queue.Run(img2img ? "img2img" : "txt2img",
+            (control, progress) => context.Service.Generate(job, progress, cancellation, control), cancellation);
         var images = new List<string>();
         if (request.SendImages)
         {
             foreach (var image in output.Images) images.Add(Pngs.Base64(image.Image, image.Infotext));
-            images.AddRange(maps.Select(m => Pngs.Base64(m)));
+            // After the generated images, the extension returns the detected map of each unit it preprocessed (unless
+            // save_detected_map is false): here the very hint the generation used.
+            images.AddRange(output.DetectedMaps.Select(m => Pngs.Base64(m)));
         }
         var parameters = JsonNode.Parse(root.GetRawText())!.AsObject();
         if (img2img && !(root.TryGetProperty("include_init_images", out var inc) && inc.ValueKind == JsonValueKind.True))

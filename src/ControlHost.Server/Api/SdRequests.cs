@@ -11,7 +11,7 @@ using ControlHost.Engine.Models;
 namespace ControlHost.Server.Api;
 
 /// <summary>A request's job, the warnings reading it gave (unknown keys, ignored values), and how to answer.</summary>
-internal sealed record SdRequest(GenerationJob Job, List<string> Warnings, bool SendImages, IReadOnlyList<UnitSpec> DetectedMapUnits);
+internal sealed record SdRequest(GenerationJob Job, List<string> Warnings, bool SendImages);
 
 /// <summary>
 /// A1111's txt2img and img2img bodies, with the ControlNet extension's units in alwayson_scripts, read into a
@@ -59,8 +59,7 @@ internal static class SdRequests
         body.ThrowIfInvalid();
         if (job.Width is { } w && w % 8 != 0) throw ValidationException.One("width", $"width {w} must be a multiple of 8");
         if (job.Height is { } h && h % 8 != 0) throw ValidationException.One("height", $"height {h} must be a multiple of 8");
-        var save = units.Where((u, i) => u.Preprocess).ToList();
-        return new SdRequest(job, warnings, sendImages, save);
+        return new SdRequest(job, warnings, sendImages);
     }
 
     private static string? ModelFromOverrides(Body body, List<string> warnings)
@@ -151,7 +150,7 @@ internal static class SdRequests
         var start = u.Num("guidance_start", 0, 1) ?? 0;
         var end = u.Num("guidance_end", 0, 1) ?? u.Num("guidance", 0, 1) ?? 1;
         var pixelPerfect = u.Bool("pixel_perfect") ?? false;
-        var processorRes = u.Num("processor_res", -1, 1e9) ?? -1;
+        var processorRes = u.Num("processor_res", double.MinValue, double.MaxValue) ?? -1;
         var thresholdA = u.Num("threshold_a", -1e9, 1e9) ?? -1;
         var thresholdB = u.Num("threshold_b", -1e9, 1e9) ?? -1;
         var resize = u.Str("resize_mode") is { } r ? UnitNames.TryParseResizeMode(r) : null;
@@ -160,7 +159,8 @@ internal static class SdRequests
         if (u.Has("control_mode") && mode is null) u.Errors.Add(new FieldError(u.LocOf("control_mode"), UnitNames.ControlModeHelp, "value_error"));
         var region = UnitImage(u, "effective_region_mask");
         if (u.Has("mask") || u.Has("mask_image")) warnings.Add($"{field}: a unit mask is only used by inpaint modules; it was ignored");
-        foreach (var key in new[] { "low_vram", "lowvram", "save_detected_map", "inpaint_crop_input_image", "hr_option", "advanced_weighting", "input_mode", "batch_images", "union_control_type" })
+        var returnMap = u.Bool("save_detected_map") ?? true;
+        foreach (var key in new[] { "low_vram", "lowvram", "inpaint_crop_input_image", "hr_option", "advanced_weighting", "input_mode", "batch_images", "union_control_type" })
             u.TryGet(key, out _);
         foreach (var key in u.Unread()) warnings.Add($"{field}.{key} is not a unit field ControlHost knows; it was ignored");
         if (!enabled) return null;
@@ -206,43 +206,14 @@ internal static class SdRequests
             return null;
         }
         var options = new Dictionary<string, string>();
-        if (preprocess) Thresholds(context, condition, thresholdA, thresholdB, options, field, warnings);
-        var resolution = 0;
-        if (!pixelPerfect && processorRes > 0)
-        {
-            if (processorRes is < 64 or > 4096) warnings.Add($"{field}: processor_res {processorRes} is out of 64..4096; pixel perfect was used");
-            else resolution = (int)processorRes;
-        }
+        var resolution = preprocess ? ModuleSliders.Apply(context.Service.Conditions.Find(condition), module, processorRes, thresholdA, thresholdB, options, warnings) : 0;
+        if (pixelPerfect) resolution = 0;
         return new UnitSpec
         {
             Condition = condition, Image = image, Weight = (float)weight, Start = start, End = end, Mode = mode ?? ControlMode.Balanced,
             Resize = resize ?? ResizeMode.CropAndResize, Model = model?.Name, Preprocess = preprocess, Options = options,
-            ProcessorResolution = resolution, Mask = region,
+            ProcessorResolution = resolution, Mask = region, ReturnMap = returnMap,
         };
-    }
-
-    /// <summary>The extension's threshold sliders onto a module's options: canny's low and high thresholds; out of
-    /// range, the module's default, with a warning naming the unit and value, as the extension does.</summary>
-    private static void Thresholds(ServerContext context, string condition, double a, double b, Dictionary<string, string> options, string field, List<string> warnings)
-    {
-        var type = context.Service.Conditions.Find(condition);
-        if (type is null) return;
-        var sliders = ModuleSliders.Thresholds(type);
-        foreach (var (value, slider, key) in new[] { (a, sliders.A, "threshold_a"), (b, sliders.B, "threshold_b") })
-        {
-            if (value == -1) continue;
-            if (slider is null)
-            {
-                warnings.Add($"{field}: module '{type.Id}' has no {key}; {value} was ignored");
-                continue;
-            }
-            if (value < (slider.Min ?? double.MinValue) || value > (slider.Max ?? double.MaxValue))
-            {
-                warnings.Add($"{field}: {key} {value} is out of {slider.Min}..{slider.Max} for '{type.Id}'; its default {slider.Default} was used");
-                continue;
-            }
-            options[slider.Name] = value.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
     }
 
     private static ImageSource? UnitImage(Body u, string key)
