@@ -167,7 +167,7 @@ internal static class ResultsReport
         foreach (var (module, a, b) in PreprocessorTimes.Run(modules, quick ? 5 : 30)) Line($"| {module} | {F(a)} | {F(b)} |");
         Line();
 
-        foreach (var extra in new[] { "torch.md", "sd15.md", "checkpoints.md", "gpu.md" }.Select(f => Path.Combine(outDir, "out", f)))
+        foreach (var extra in new[] { "torch.md", "sd15.md", "checkpoints.md", "server-memory.md", "gpu.md" }.Select(f => Path.Combine(outDir, "out", f)))
             if (File.Exists(extra))
             {
                 md.Append(File.ReadAllText(extra));
