@@ -138,8 +138,8 @@ public class ApiTests(ServerFixture f) : IClassFixture<ServerFixture>
     {
         var scene = ServerFixture.Example("star-scene.png");
         var modules = (await f.Get("/controlnet/module_list")).Body.GetProperty("module_list").EnumerateArray().Select(e => e.GetString()!).ToList();
-        // These need something the request does not carry: a user model file, a palette option, polygon points.
-        var needInput = new HashSet<string> { "pose", "colour_palette", "mask_polygon", "mask_alpha" };
+        // These need something the request does not carry: a user model file, a palette option, polygon points, a mask.
+        var needInput = new HashSet<string> { "pose", "colour_palette", "mask_polygon", "mask_alpha", "inpaint" };
         foreach (var module in modules)
         {
             var (status, body) = await f.Post("/controlnet/detect", new { controlnet_module = module, controlnet_input_images = new[] { scene }, controlnet_processor_res = 64 });
