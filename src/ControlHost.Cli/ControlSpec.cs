@@ -14,7 +14,7 @@ namespace ControlHost.Cli;
 /// </summary>
 public sealed record ControlSpec(string Condition, string ImagePath, float Weight, double Start, double End, ControlMode Mode,
     string? Model, ResizeMode Resize, bool Preprocess, IReadOnlyDictionary<string, string> Options, string? MaskPath = null,
-    int ProcessorResolution = 0)
+    int ProcessorResolution = 0, Application.Generation.HiresPass Pass = Application.Generation.HiresPass.Both)
 {
     /// <exception cref="UserError">The text does not follow the form; the message says what is wrong.</exception>
     public static ControlSpec Parse(string text)
@@ -31,6 +31,7 @@ public sealed record ControlSpec(string Condition, string ImagePath, float Weigh
         var preprocess = true;
         string? mask = null;
         var resolution = 0;
+        var pass = Application.Generation.HiresPass.Both;
         var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var part in parts.Skip(1))
         {
@@ -51,6 +52,9 @@ public sealed record ControlSpec(string Condition, string ImagePath, float Weigh
                     if (r != Math.Floor(r)) throw new UserError($"--control '{text}': {key}={value} is not a whole number");
                     resolution = (int)Math.Clamp(r, -1, 100000);
                     break;
+                case "hires" or "hr_option":
+                    pass = UnitNames.TryParseHiresPass(value) ?? throw new UserError($"--control '{text}': hires={value} ({UnitNames.HiresPassHelp})");
+                    break;
                 case "pixel_perfect" when value.Equals("true", StringComparison.OrdinalIgnoreCase): resolution = 0; break;
                 case "preprocess": preprocess = value.ToLowerInvariant() switch
                 {
@@ -61,7 +65,7 @@ public sealed record ControlSpec(string Condition, string ImagePath, float Weigh
                 default: options[key] = value; break;
             }
         }
-        return new ControlSpec(head[0].Trim(), head[1].Trim(), weight, start, end, mode, model, resize, preprocess, options, mask, resolution);
+        return new ControlSpec(head[0].Trim(), head[1].Trim(), weight, start, end, mode, model, resize, preprocess, options, mask, resolution, pass);
     }
 
     private static double Number(string text, string key, string value) =>
@@ -80,6 +84,6 @@ public sealed record ControlSpec(string Condition, string ImagePath, float Weigh
     {
         Condition = Condition, Image = ImageSource.FromPath(ImagePath), Options = Options, Weight = Weight, Start = Start, End = End,
         Mode = Mode, Model = Model, Resize = Resize, Preprocess = Preprocess, ProcessorResolution = ProcessorResolution,
-        Mask = MaskPath is null ? null : ImageSource.FromPath(MaskPath),
+        Mask = MaskPath is null ? null : ImageSource.FromPath(MaskPath), Pass = Pass,
     };
 }

@@ -51,6 +51,24 @@ public class CliTests : IDisposable
     }
 
     [Fact]
+    public void Hires_fix_makes_the_larger_image_and_from_repeats_it()
+    {
+        var first = CliRunner.Run(_dir, "generate", "--prompt", "a red star", "--width", "64", "--height", "64", "--seed", "5", "--steps", "6",
+            "--hires-scale", "2", "--hires-upscaler", "Lanczos", "--hires-steps", "4", "--hires-denoise", "0.6", "--out", "hires.png");
+        Assert.True(first.Code == 0, first.Err);
+        Assert.Contains("(128x128", first.Out);
+        var info = CliRunner.Run(_dir, "info", "hires.png").Out;
+        Assert.Contains("Size: 64x64", info);
+        Assert.Contains("Hires upscale: 2, Hires steps: 4, Hires upscaler: Lanczos, Denoising strength: 0.6", info);
+        var again = CliRunner.Run(_dir, "generate", "--from", "hires.png", "--out", "hires-again.png");
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(_dir, "hires.png")), File.ReadAllBytes(Path.Combine(_dir, "hires-again.png")));
+        var bad = CliRunner.Run(_dir, "generate", "--prompt", "x", "--hires-resize", "big", "--out", "bad.png");
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("WxH", bad.Err);
+    }
+
+    [Fact]
     public void Random_seed_is_reported()
     {
         var (code, stdout, _) = CliRunner.Run(_dir, "generate", "--prompt", "a star", "--steps", "2", "--out", "r.png");

@@ -22,7 +22,6 @@ public sealed class A1111RoutesTests(ServerFixture f) : IClassFixture<ServerFixt
     private static Image<Rgb24> Decode(string b64) => Image.Load<Rgb24>(Convert.FromBase64String(b64));
 
     [Theory]
-    [InlineData("/sdapi/v1/latent-upscale-modes")]
     [InlineData("/sdapi/v1/sd-vae")]
     [InlineData("/sdapi/v1/hypernetworks")]
     [InlineData("/sdapi/v1/face-restorers")]
@@ -42,6 +41,9 @@ public sealed class A1111RoutesTests(ServerFixture f) : IClassFixture<ServerFixt
         var upscalers = (await f.Get("/sdapi/v1/upscalers")).Body;
         Assert.Equal(["None", "Lanczos", "Nearest"], upscalers.EnumerateArray().Select(u => u.GetProperty("name").GetString()));
         Assert.All(upscalers.EnumerateArray(), u => Assert.Equal(4, u.GetProperty("scale").GetInt32()));
+        var latent = (await f.Get("/sdapi/v1/latent-upscale-modes")).Body;
+        Assert.Equal(["Latent", "Latent (antialiased)", "Latent (bicubic)", "Latent (bicubic antialiased)", "Latent (nearest)", "Latent (nearest-exact)"],
+            latent.EnumerateArray().Select(m => m.GetProperty("name").GetString()));
         var schedulers = (await f.Get("/sdapi/v1/schedulers")).Body;
         Assert.Equal("automatic", schedulers[0].GetProperty("name").GetString());
         Assert.Equal("Automatic", schedulers[0].GetProperty("label").GetString());
@@ -141,5 +143,28 @@ public sealed class A1111RoutesTests(ServerFixture f) : IClassFixture<ServerFixt
         Assert.Equal(200, (int)response.StatusCode);
         Assert.Equal("application/json", response.Content.Headers.ContentType!.MediaType);
         Assert.Equal("null", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Enable_hr_makes_the_larger_image_with_A1111s_infotext_and_units_in_the_passes_asked()
+    {
+        // Issue 25: enable_hr with hr_scale 2 returned the first pass's size without a word.
+        var unit = new { module = "canny", model = "controlnet-tiny-canny", image = ServerFixture.Example("star-scene.png"), hr_option = "Low res only" };
+        var (status, body) = await f.Post("/sdapi/v1/txt2img", new
+        {
+            prompt = "a red star", steps = 6, seed = 2, width = 64, height = 64, enable_hr = true, hr_scale = 2, hr_upscaler = "Latent (bicubic)",
+            hr_second_pass_steps = 4, denoising_strength = 0.55, hr_sampler_name = "DDIM", alwayson_scripts = new { ControlNet = new { args = new[] { unit } } },
+        });
+        Assert.True(status == 200, body.ToString());
+        using (var image = Decode(body.GetProperty("images")[0].GetString()!)) Assert.Equal((128, 128), (image.Width, image.Height));
+        var info = JsonDocument.Parse(body.GetProperty("info").GetString()!).RootElement;
+        var infotext = info.GetProperty("infotexts")[0].GetString()!;
+        Assert.Contains("Size: 64x64", infotext);
+        Assert.Contains("Hires upscale: 2, Hires steps: 4, Hires upscaler: Latent (bicubic), Denoising strength: 0.55", infotext);
+        Assert.Contains("Hires sampler: DDIM", infotext);
+        Assert.DoesNotContain(info.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("hires"));
+        var (bad, badBody) = await f.Post("/sdapi/v1/txt2img", new { prompt = "x", steps = 2, enable_hr = true, hr_upscaler = "4x-UltraSharp" });
+        Assert.Equal(422, bad);
+        Assert.Contains("Latent (nearest-exact)", badBody.ToString());
     }
 }

@@ -40,6 +40,9 @@ public sealed record GenerationJob
     /// masked with padding. The result keeps the init image's size.</summary>
     public Inpainting.InpaintSpec? Inpaint { get; init; }
     public double? Strength { get; init; }
+
+    /// <summary>A1111's hires fix (txt2img only): a second, larger pass; null for none.</summary>
+    public HiresSpec? Hires { get; init; }
     public IReadOnlyList<UnitSpec>? Units { get; init; }
 
     /// <summary>LoRAs by name with their weights (the CLI's --lora), beside those the prompt names with &lt;lora:NAME:W&gt;.</summary>
@@ -56,7 +59,7 @@ public sealed record GenerationJob
         CfgScale = given.CfgScale ?? CfgScale, Sampler = given.Sampler ?? Sampler, Seed = given.Seed ?? Seed,
         BatchSize = given.BatchSize ?? BatchSize, Iterations = given.Iterations ?? Iterations, Model = given.Model ?? Model,
         InitImage = given.InitImage ?? InitImage, Mask = given.Mask ?? Mask, Strength = given.Strength ?? Strength,
-        Inpaint = given.Inpaint ?? Inpaint,
+        Inpaint = given.Inpaint ?? Inpaint, Hires = given.Hires ?? Hires,
         Units = given.Units is { Count: > 0 } ? given.Units : Units, Loras = given.Loras is { Count: > 0 } ? given.Loras : Loras, PreviewEvery = given.PreviewEvery != 0 ? given.PreviewEvery : PreviewEvery,
     };
 }

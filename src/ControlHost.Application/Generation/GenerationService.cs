@@ -161,6 +161,7 @@ public sealed class GenerationService : IDisposable
             ? request with { InitImage = init }
             : request with { InitImage = plan.WorkingInit, Mask = plan.WorkingMask, MaskedStart = plan.LatentStart };
         if (request.Validate() is { } problem) throw new BadInputException(request.Mask is not null ? "mask" : null, problem);
+        var hires = HiresFix.For(job, request, Images);
 
         var (additionsKey, makeAdditions, loraFiles, hold) = Additions(folder, loras, cancellation);
         using var turn = hold;
@@ -169,8 +170,12 @@ public sealed class GenerationService : IDisposable
         var notes = model.Additions.Notes.Concat((hold as GateHold)?.Warnings ?? []).ToList();
         // Inpainting moves every unit's image onto the working canvas with the job's one transform.
         var specs = (job.Units ?? []).Select((u, i) => plan is null ? u : plan.OnCanvas(u, i, Paths, IsSpatial(u), Images)).ToList();
-        var (units, disabled) = Failures.Guard("units",
-            () => new UnitResolver(Conditions, Catalog, Paths, Images).Resolve(specs, model, request.Width, request.Height, cancellation, firstSeed));
+        // With the hires fix, each pass has its own units (hr_option), each fitted to its pass's size.
+        var resolver = new UnitResolver(Conditions, Catalog, Paths, Images);
+        var (units, disabled) = Failures.Guard("units", () => resolver.Resolve(
+            hires is null ? specs : specs.Where(s => s.Pass != HiresPass.HighResOnly).ToList(), model, request.Width, request.Height, cancellation, firstSeed));
+        var (hiresUnits, hiresDisabled) = hires is null ? ([], []) : Failures.Guard("units", () => resolver.Resolve(
+            specs.Where(s => s.Pass != HiresPass.LowResOnly).ToList(), model, hires.Width, hires.Height, cancellation, firstSeed));
         try
         {
             var load = clock.Elapsed;
@@ -180,7 +185,9 @@ public sealed class GenerationService : IDisposable
             for (var k = 0; k < count; k++)
             {
                 var one = request with { Seed = GenerationPolicy.SeedOf(firstSeed, k) };
-                var stepProgress = progress is null ? null : new StepReporter(progress, k + 1, count);
+                // Progress counts both passes' steps as one run.
+                var secondSteps = hires is null ? 0 : Math.Min((int)(hires.StepsFor(one) * hires.Strength), hires.StepsFor(one));
+                var stepProgress = progress is null ? null : new StepReporter(progress, k + 1, count, 0, one.Steps + secondSteps);
                 if (control?.Interrupted == true) break;
                 using var imageToken = control?.ForImage(cancellation);
                 Engine.Pipeline.GenerationResult result;
@@ -188,26 +195,37 @@ public sealed class GenerationService : IDisposable
                 {
                     result = Failures.Guard(null, () => pipeline.Generate(one, units, stepProgress, imageToken?.Token ?? cancellation,
                         control?.InterruptToken ?? CancellationToken.None));
+                    if (hires is not null && result.StoppedAfter is null)
+                    {
+                        var second = hires.SecondPass(one, result);
+                        var secondProgress = progress is null ? null : new StepReporter(progress, k + 1, count, one.Steps, one.Steps + secondSteps);
+                        result = Failures.Guard(null, () => pipeline.Generate(second, hiresUnits, secondProgress, imageToken?.Token ?? cancellation,
+                            control?.InterruptToken ?? CancellationToken.None));
+                    }
                 }
                 catch (OperationCanceledException) when (control is not null && !cancellation.IsCancellationRequested && control.Skipped(imageToken!))
                 {
                     continue;
                 }
                 var image = plan is null ? result.Image : plan.Paste(result.Decoded);
-                var infotext = Infotext.Format(one with { Width = result.Image.Width, Height = result.Image.Height, Prompt = writtenPrompt ?? one.Prompt },
-                    model.Name, units, batchSize, k % batchSize, (plan?.InfotextPairs() ?? []).Concat(LoraPairs(loraFiles)));
+                // With the hires fix, Size is the first pass's and the Hires fields say the rest (as A1111 writes it).
+                var recorded = hires is null ? one with { Width = result.Image.Width, Height = result.Image.Height } : one;
+                var infotext = Infotext.Format(recorded with { Prompt = writtenPrompt ?? one.Prompt },
+                    model.Name, hires is null || units.Count > 0 ? units : hiresUnits, batchSize, k % batchSize,
+                    (plan?.InfotextPairs() ?? []).Concat(hires?.InfotextPairs(one) ?? []).Concat(LoraPairs(loraFiles)));
                 images.Add(new GeneratedImage(image, one.Seed, infotext, result));
                 if (result.StoppedAfter is { } done)
                     notes.Add($"interrupted after {done} sampling steps: image {k + 1} (seed {one.Seed}) is partly denoised");
             }
-            return new GenerationOutput(images, notes.Concat(disabled).ToList(), model.Name, new JobTimings(load, clock.Elapsed))
+            return new GenerationOutput(images, notes.Concat(disabled).Concat(hiresDisabled.Except(disabled)).ToList(), model.Name, new JobTimings(load, clock.Elapsed))
             {
-                DetectedMaps = units.Select(u => u.DetectedMap).OfType<RgbImage>().ToList(),
+                // The first pass's hints (the second pass's when every unit runs at high resolution only).
+                DetectedMaps = (units.Count > 0 || hires is null ? units : hiresUnits).Select(u => u.DetectedMap).OfType<RgbImage>().ToList(),
             };
         }
         finally
         {
-            foreach (var u in units) u.Branch.Dispose();
+            foreach (var u in units.Concat(hiresUnits)) u.Branch.Dispose();
         }
     }
 
@@ -311,9 +329,12 @@ public sealed class GenerationService : IDisposable
     private bool IsSpatial(UnitSpec unit) => Conditions.Find(unit.Condition)?.Kind != ConditionKind.Global;
 
     /// <summary>Engine step reports as job progress, on the reporting thread.</summary>
-    private sealed class StepReporter(IProgress<GenerationProgress> target, int image, int images) : IProgress<StepProgress>
+    /// <param name="offset">Steps of the image done before this pass (the hires fix's first pass).</param>
+    /// <param name="total">Steps of the image in all its passes; 0: this pass's.</param>
+    private sealed class StepReporter(IProgress<GenerationProgress> target, int image, int images, int offset = 0, int total = 0) : IProgress<StepProgress>
     {
-        public void Report(StepProgress value) => target.Report(new GenerationProgress(image, images, value.Step, value.Steps, value.Preview));
+        public void Report(StepProgress value) =>
+            target.Report(new GenerationProgress(image, images, offset + value.Step, Math.Max(total, offset + value.Steps), value.Preview));
     }
 
     public void Dispose()

@@ -84,6 +84,27 @@ public static class Infotext
             Sampler = p.GetValueOrDefault("Sampler"), Seed = seed, Strength = Dbl("Denoising strength"),
             Width = width, Height = height, Model = p.GetValueOrDefault("Model"),
         };
+        if (p.ContainsKey("Hires upscaler") || p.ContainsKey("Hires upscale") || p.ContainsKey("Hires resize"))
+        {
+            int? resizeX = null, resizeY = null;
+            if (p.TryGetValue("Hires resize", out var resize))
+            {
+                var xy = resize.Split('x');
+                if (xy.Length != 2 || !int.TryParse(xy[0], out var rx) || !int.TryParse(xy[1], out var ry)) throw Bad("Hires resize");
+                (resizeX, resizeY) = (rx, ry);
+            }
+            // In a hires infotext the denoising strength is the second pass's.
+            job = job with
+            {
+                Strength = null,
+                Hires = new HiresSpec
+                {
+                    Scale = Dbl("Hires upscale") ?? 2, ResizeX = resizeX, ResizeY = resizeY, Upscaler = p.GetValueOrDefault("Hires upscaler") ?? HiresSpec.DefaultUpscaler,
+                    Steps = Int("Hires steps"), Strength = Dbl("Denoising strength"), Prompt = p.GetValueOrDefault("Hires prompt"),
+                    NegativePrompt = p.GetValueOrDefault("Hires negative prompt"), Sampler = p.GetValueOrDefault("Hires sampler"),
+                },
+            };
+        }
         if (p.ContainsKey("Masked content") || p.ContainsKey("Mask blur"))
         {
             // The region itself (a mask image or a box) is not in the text; the settings are.

@@ -36,5 +36,15 @@ public static class UnitNames
     /// <summary>The extension's label, as the infotext records it.</summary>
     public static string Format(ResizeMode mode) => ResizeModes.Format(mode);
 
+    private static readonly NameTable<Generation.HiresPass> HiresPasses = new(
+        (Generation.HiresPass.Both, "Both", ["0"]),
+        (Generation.HiresPass.LowResOnly, "Low res only", ["low", "1"]),
+        (Generation.HiresPass.HighResOnly, "High res only", ["high", "2"]));
+
+    /// <summary>The extension's hr_option: "Both", "Low res only", "High res only" (or both/low/high, 0/1/2).</summary>
+    public static Generation.HiresPass? TryParseHiresPass(string value) => HiresPasses.TryParse(value);
+
+    public const string HiresPassHelp = "Both, Low res only or High res only (or both, low, high)";
+
     public const string ResizeModeHelp = "just-resize, crop or fill (or 0, 1, 2)";
 }

@@ -37,6 +37,9 @@ public sealed record UnitSpec
     /// </summary>
     public int ProcessorResolution { get; init; }
 
+    /// <summary>With the hires fix: the passes this unit takes part in (the extension's hr_option).</summary>
+    public Generation.HiresPass Pass { get; init; } = Generation.HiresPass.Both;
+
     /// <summary>sd-webui-controlnet's save_detected_map: return the hint this unit's preprocessor made with the result.</summary>
     public bool ReturnMap { get; init; } = true;
 

@@ -52,11 +52,20 @@ internal static class GenerateCommand
         var output = new Option<string>("--out", "-o") { Description = "Output PNG (several images: NAME-1.png, NAME-2.png, ...)", Required = true };
         var timings = new Option<bool>("--timings") { Description = "Print time inside the models vs outside, per step" };
         var plugins = new Option<string?>("--plugins") { Description = "An extra folder of plugins to load" };
+        var hiresScale = new Option<double?>("--hires-scale") { Description = "Hires fix (txt2img): make the image at --width x --height, upscale it by this (1..4) and denoise again" };
+        var hiresResize = new Option<string?>("--hires-resize") { Description = "Hires fix to a size WxH instead of a scale (0 for a side keeps the aspect; both: scaled to cover and cropped)" };
+        var hiresUpscaler = new Option<string?>("--hires-upscaler") { Description = $"Hires fix upscaler: {string.Join(", ", HiresSpec.UpscalerNames)} (default {HiresSpec.DefaultUpscaler})" };
+        var hiresSteps = new Option<int?>("--hires-steps") { Description = "Hires fix second-pass steps (default: --steps)" };
+        var hiresDenoise = new Option<double?>("--hires-denoise") { Description = $"Hires fix denoising strength (0..1, default {HiresSpec.DefaultStrength})" };
+        var hiresPrompt = new Option<string?>("--hires-prompt") { Description = "Hires fix second-pass prompt (default: --prompt)" };
+        var hiresNegative = new Option<string?>("--hires-negative") { Description = "Hires fix second-pass negative prompt (default: --negative)" };
+        var hiresSampler = new Option<string?>("--hires-sampler") { Description = "Hires fix second-pass sampler (default: --sampler)" };
 
         var command = new Command("generate", "Generate an image");
         foreach (var o in new Option[] { prompt, negative, width, height, steps, cfg, sampler, seed, batchSize, iterations, model, control, init, mask,
                      maskBox, maskPolygon, maskBlur, invertMask, maskedContent, onlyMasked, padding,
-                     strength, device, threads, output, timings, plugins, from, modelsDir, lora })
+                     strength, device, threads, output, timings, plugins, from, modelsDir, lora,
+                     hiresScale, hiresResize, hiresUpscaler, hiresSteps, hiresDenoise, hiresPrompt, hiresNegative, hiresSampler })
             command.Options.Add(o);
         command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
         {
@@ -72,6 +81,8 @@ internal static class GenerateCommand
                 Loras = (parse.GetValue(lora) ?? []).Select(ParseLora).ToArray(),
                 Inpaint = InpaintOptions(parse.GetValue(maskBox), parse.GetValue(maskPolygon), parse.GetValue(maskBlur), parse.GetValue(invertMask),
                     parse.GetValue(maskedContent), parse.GetValue(onlyMasked), parse.GetValue(padding)),
+                Hires = HiresOptions(parse.GetValue(hiresScale), parse.GetValue(hiresResize), parse.GetValue(hiresUpscaler), parse.GetValue(hiresSteps),
+                    parse.GetValue(hiresDenoise), parse.GetValue(hiresPrompt), parse.GetValue(hiresNegative), parse.GetValue(hiresSampler)),
             };
             var job = given;
             if (parse.GetValue(from) is { } source)
@@ -109,6 +120,25 @@ internal static class GenerateCommand
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>The --hires-* options as a hires fix, or null when none is given.</summary>
+    private static HiresSpec? HiresOptions(double? scale, string? resize, string? upscaler, int? steps, double? denoise, string? prompt, string? negative, string? sampler)
+    {
+        if (scale is null && resize is null && upscaler is null && steps is null && denoise is null && prompt is null && negative is null && sampler is null) return null;
+        int? x = null, y = null;
+        if (resize is not null)
+        {
+            var parts = resize.ToLowerInvariant().Split('x');
+            if (parts.Length != 2 || !int.TryParse(parts[0], out var w) || !int.TryParse(parts[1], out var h) || w < 0 || h < 0 || w + h == 0)
+                throw new UserError($"--hires-resize {resize}: expected WxH in pixels (0 for a side keeps the aspect), e.g. 1024x0");
+            (x, y) = (w, h);
+        }
+        return new HiresSpec
+        {
+            Scale = scale ?? 2, ResizeX = x, ResizeY = y, Upscaler = upscaler ?? HiresSpec.DefaultUpscaler, Steps = steps, Strength = denoise,
+            Prompt = prompt, NegativePrompt = negative, Sampler = sampler,
+        };
     }
 
     /// <summary>--lora NAME[:WEIGHT]: weight 1 when left out, as in A1111's prompt syntax.</summary>

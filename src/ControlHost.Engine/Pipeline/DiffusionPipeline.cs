@@ -144,6 +144,8 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
                     throw new ArgumentException($"unit {u + 1}: model '{units[u].ModelName}' expects a UNet with ControlNet residual inputs; {model.Folder.Unet} has none");
             var width = request.Width == 0 ? model.Folder.NativeSize : request.Width;
             var height = request.Height == 0 ? model.Folder.NativeSize : request.Height;
+            if (request.InitLatent is { } initLatent && initLatent.Length != 4 * (height / 8) * (width / 8))
+                throw new ArgumentException($"init latent of {initLatent.Length} values does not match {width}x{height} ([1,4,{height / 8},{width / 8}])");
             return new GenerationRun(pipeline, request, units, width, height);
         }
 
@@ -165,7 +167,13 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
         {
             _noise = _rng.Normal(_latentLength);
             Latent = new float[_latentLength];
-            if (_request.InitImage is { } init)
+            if (_request.InitLatent is { } initLatent)
+            {
+                _clean = (float[])initLatent.Clone();
+                FirstStep = _request.Steps - Math.Min((int)(_request.Steps * _request.Strength), _request.Steps);
+                _scheduler.AddNoise(_clean, _noise, FirstStep, Latent);
+            }
+            else if (_request.InitImage is { } init)
             {
                 var fittedInit = ImageIo.Fit(init, _width, _height, ResizeMode.JustResize);
                 _clean = _pipeline.EncodeImage(fittedInit, _h, _w);

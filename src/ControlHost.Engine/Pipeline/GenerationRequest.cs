@@ -25,6 +25,10 @@ public sealed record GenerationRequest
     public RgbImage? InitImage { get; init; }
     public double Strength { get; init; } = 0.75;
 
+    /// <summary>img2img from a latent instead of an image ([1,4,H/8,W/8] in the diffusion latent's space, as
+    /// <see cref="GenerationResult.FinalLatent"/>): the hires fix's second pass after a latent upscale.</summary>
+    public float[]? InitLatent { get; init; }
+
     /// <summary>
     /// Inpainting: where to generate (white; grey blends), fitted to the size like the init image, which it needs.
     /// An inpainting UNet (9 input channels) sees the mask and the masked image; a plain UNet keeps the unmasked
@@ -50,6 +54,7 @@ public sealed record GenerationRequest
         if (!double.IsFinite(CfgScale) || CfgScale < 0 || CfgScale > 100) return $"cfg scale {CfgScale}: must be 0..100";
         if (!double.IsFinite(Strength) || Strength is < 0 or > 1) return $"strength {Strength}: must be 0..1";
         if (Mask is not null && InitImage is null) return "an inpainting mask needs the init image it applies to";
+        if (InitLatent is not null && (InitImage is not null || Mask is not null)) return "an init latent replaces the init image; it takes no image or mask";
         if (MaskedStart != MaskedLatentStart.Original && Mask is null) return $"masked content {MaskedStart} needs an inpainting mask";
         if (PreviewEvery < 0) return $"preview interval {PreviewEvery}: must be 0 (none) or a number of steps";
         return null;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ControlHost.Application.Generation;
 using ControlHost.Application.Sources;
 using ControlHost.Application.Upscaling;
 
@@ -14,8 +15,8 @@ internal static class SdExtraRoutes
     public static void Map(RouteGroupBuilder sd)
     {
         sd.MapGet("/upscalers", () => Upscalers.Names.Select(n => new { name = n, model_name = (string?)null, model_path = (string?)null, model_url = (string?)null, scale = Upscalers.NominalScale }));
-        // Hires fix is not implemented yet: no latent upscale modes to offer.
-        sd.MapGet("/latent-upscale-modes", () => Array.Empty<object>());
+        // The hires fix's latent modes (torch's interpolate modes, as A1111 names them).
+        sd.MapGet("/latent-upscale-modes", () => HiresSpec.LatentModes.Select(m => new { name = m.Name }));
         // Each sampler applies its own schedule (DPM++ 2M Karras is a sampler name, as before A1111 1.9).
         sd.MapGet("/schedulers", () => new[] { new { name = "automatic", label = "Automatic", aliases = (string[]?)null, default_rho = -1.0, need_inner_model = false } });
         sd.MapGet("/sd-vae", () => Array.Empty<object>());

@@ -48,10 +48,12 @@ internal static class SdRequests
             Width = body.Int("width", 64, context.Limits.MaxSide, "max-side"), Height = body.Int("height", 64, context.Limits.MaxSide, "max-side"), Model = model,
         };
         if (body.Array("styles") is { Count: > 0 }) warnings.Add("styles are not supported and were ignored");
-        if (body.Bool("enable_hr") == true) warnings.Add("enable_hr (hires fix) is not supported; the image was generated at width x height");
+        var hires = body.Bool("enable_hr") == true;
+        if (hires && img2img) warnings.Add("enable_hr is for txt2img (A1111 ignores it in img2img); it was ignored");
+        else if (hires) job = job with { Hires = ReadHires(body, context, warnings) };
         foreach (var key in Accepted) body.TryGet(key, out _);
         if (img2img) job = ReadImg2Img(body, job, warnings);
-        else if (body.Has("denoising_strength")) body.Num("denoising_strength", 0, 1);
+        else if (!hires && body.Has("denoising_strength")) body.Num("denoising_strength", 0, 1);
         var units = ReadUnits(body, context, warnings, img2img ? job.InitImage : null);
         job = job with { Units = units };
         var sendImages = body.Bool("send_images") ?? true;
@@ -60,6 +62,28 @@ internal static class SdRequests
         if (job.Width is { } w && w % 8 != 0) throw ValidationException.One("width", $"width {w} must be a multiple of 8");
         if (job.Height is { } h && h % 8 != 0) throw ValidationException.One("height", $"height {h} must be a multiple of 8");
         return new SdRequest(job, warnings, sendImages);
+    }
+
+    /// <summary>A1111's hires-fix fields (enable_hr is true).</summary>
+    private static HiresSpec ReadHires(Body body, ServerContext context, List<string> warnings)
+    {
+        var sampler = body.Str("hr_sampler_name");
+        if (sampler is not null && (sampler.Length == 0 || sampler.StartsWith("Use same", StringComparison.OrdinalIgnoreCase))) sampler = null;
+        if (sampler is not null && SamplerNames.TryParse(sampler) is null)
+            body.Errors.Add(new FieldError(body.LocOf("hr_sampler_name"), $"unknown sampler '{sampler}' (known: {string.Join(", ", SamplerNames.Names)})", "value_error.not_found"));
+        var upscaler = body.Str("hr_upscaler") ?? HiresSpec.DefaultUpscaler;
+        if (!HiresSpec.UpscalerNames.Contains(upscaler, StringComparer.OrdinalIgnoreCase))
+            body.Errors.Add(new FieldError(body.LocOf("hr_upscaler"),
+                $"unknown upscaler '{upscaler}' (known: {string.Join(", ", HiresSpec.UpscalerNames)}); ESRGAN-type upscalers need their model, which ControlHost cannot run yet", "value_error.not_found"));
+        if (body.Str("hr_checkpoint_name") is { } checkpoint && !checkpoint.StartsWith("Use same", StringComparison.OrdinalIgnoreCase))
+            warnings.Add($"hr_checkpoint_name '{checkpoint}': the second pass uses the first pass's checkpoint");
+        return new HiresSpec
+        {
+            Scale = body.Num("hr_scale", 1, 4) ?? 2, Upscaler = upscaler, Sampler = sampler,
+            ResizeX = body.Int("hr_resize_x", 0, context.Limits.MaxSide * 4), ResizeY = body.Int("hr_resize_y", 0, context.Limits.MaxSide * 4),
+            Steps = body.Int("hr_second_pass_steps", 0, context.Limits.MaxSteps, "max-steps"), Strength = body.Num("denoising_strength", 0, 1),
+            Prompt = body.Prompt("hr_prompt", context.Limits.MaxPromptChars), NegativePrompt = body.Prompt("hr_negative_prompt", context.Limits.MaxPromptChars),
+        };
     }
 
     private static string? ModelFromOverrides(Body body, List<string> warnings)
@@ -160,7 +184,9 @@ internal static class SdRequests
         var region = UnitImage(u, "effective_region_mask");
         if (u.Has("mask") || u.Has("mask_image")) warnings.Add($"{field}: a unit mask is only used by inpaint modules; it was ignored");
         var returnMap = u.Bool("save_detected_map") ?? true;
-        foreach (var key in new[] { "low_vram", "lowvram", "inpaint_crop_input_image", "hr_option", "advanced_weighting", "input_mode", "batch_images", "union_control_type" })
+        var pass = u.Str("hr_option") is { } option ? UnitNames.TryParseHiresPass(option) : HiresPass.Both;
+        if (pass is null) u.Errors.Add(new FieldError(u.LocOf("hr_option"), UnitNames.HiresPassHelp, "value_error"));
+        foreach (var key in new[] { "low_vram", "lowvram", "inpaint_crop_input_image", "advanced_weighting", "input_mode", "batch_images", "union_control_type" })
             u.TryGet(key, out _);
         foreach (var key in u.Unread()) warnings.Add($"{field}.{key} is not a unit field ControlHost knows; it was ignored");
         if (!enabled) return null;
@@ -212,7 +238,7 @@ internal static class SdRequests
         {
             Condition = condition, Image = image, Weight = (float)weight, Start = start, End = end, Mode = mode ?? ControlMode.Balanced,
             Resize = resize ?? ResizeMode.CropAndResize, Model = model?.Name, Preprocess = preprocess, Options = options,
-            ProcessorResolution = resolution, Mask = region, ReturnMap = returnMap,
+            ProcessorResolution = resolution, Mask = region, ReturnMap = returnMap, Pass = pass ?? HiresPass.Both,
         };
     }
 
