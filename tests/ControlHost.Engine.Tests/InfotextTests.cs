@@ -56,4 +56,15 @@ public class InfotextTests
         Assert.Equal(1.0, DiffusionPipeline.SoftInjection(12, 13), 12);
         Assert.Equal(Math.Pow(0.825, 6), DiffusionPipeline.SoftInjection(3, 7), 12);
     }
+
+    [Fact]
+    public void A1111_1_9_infotexts_with_a_schedule_type_read_back_as_the_combined_sampler()
+    {
+        var (job, _) = ControlHost.Application.Names.Infotext.ReadJob("a cat\nSteps: 20, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7, Seed: 1, Size: 512x512", "test");
+        Assert.Equal("DPM++ 2M Karras", job.Sampler);
+        var (automatic, _) = ControlHost.Application.Names.Infotext.ReadJob("a cat\nSteps: 20, Sampler: Euler a, Schedule type: Automatic, Seed: 1", "test");
+        Assert.Equal("Euler a", automatic.Sampler);
+        Assert.Throws<ControlHost.Application.Errors.BadInputException>(() =>
+            ControlHost.Application.Names.Infotext.ReadJob("a cat\nSteps: 20, Sampler: Euler a, Schedule type: Exponential, Seed: 1", "test"));
+    }
 }

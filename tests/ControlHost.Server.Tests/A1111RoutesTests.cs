@@ -167,4 +167,26 @@ public sealed class A1111RoutesTests(ServerFixture f) : IClassFixture<ServerFixt
         Assert.Equal(422, bad);
         Assert.Contains("Latent (nearest-exact)", badBody.ToString());
     }
+
+    [Theory]
+    [InlineData("DPM++ 2M", "Karras", "Sampler: DPM++ 2M Karras")]
+    [InlineData("DPM++ 2M", "Automatic", "Sampler: DPM++ 2M,")]
+    [InlineData("Euler", "automatic", "Sampler: Euler,")]
+    public async Task The_scheduler_field_combines_with_the_sampler_as_A1111_1_9_does(string sampler, string scheduler, string expected)
+    {
+        var (status, body) = await f.Post("/sdapi/v1/txt2img", new { prompt = "x", steps = 2, width = 64, height = 64, sampler_name = sampler, scheduler });
+        Assert.True(status == 200, body.ToString());
+        Assert.Contains(expected, JsonDocument.Parse(body.GetProperty("info").GetString()!).RootElement.GetProperty("infotexts")[0].GetString());
+    }
+
+    [Theory]
+    [InlineData("Euler a", "Karras", "DPM++ 2M only")]
+    [InlineData("DPM++ 2M", "Exponential", "Automatic, Karras")]
+    public async Task A_scheduler_that_does_not_exist_here_is_a_422_saying_what_does(string sampler, string scheduler, string message)
+    {
+        var (status, body) = await f.Post("/sdapi/v1/txt2img", new { prompt = "x", steps = 2, sampler_name = sampler, scheduler });
+        Assert.Equal(422, status);
+        Assert.Contains("scheduler", body.ToString());
+        Assert.Contains(message, body.ToString());
+    }
 }

@@ -78,10 +78,14 @@ public static class Infotext
         }
         long? seed = !p.ContainsKey("Seed") ? null
             : long.TryParse(p["Seed"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) ? s : throw Bad("Seed");
+        // A1111 1.9+ records the schedule type apart ("Sampler: DPM++ 2M, Schedule type: Karras").
+        var sampler = p.GetValueOrDefault("Sampler");
+        if (p.TryGetValue("Schedule type", out var schedule))
+            sampler = SamplerNames.WithScheduler(sampler, schedule).Sampler ?? throw Bad("Schedule type");
         var job = new GenerationJob
         {
             Prompt = prompt, NegativePrompt = negative, Steps = Int("Steps"), CfgScale = Dbl("CFG scale"),
-            Sampler = p.GetValueOrDefault("Sampler"), Seed = seed, Strength = Dbl("Denoising strength"),
+            Sampler = sampler, Seed = seed, Strength = Dbl("Denoising strength"),
             Width = width, Height = height, Model = p.GetValueOrDefault("Model"),
         };
         if (p.ContainsKey("Hires upscaler") || p.ContainsKey("Hires upscale") || p.ContainsKey("Hires resize"))

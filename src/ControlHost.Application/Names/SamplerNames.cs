@@ -40,6 +40,24 @@ public static class SamplerNames
         ? Aliases.Where(kv => kv.Value == id).Select(kv => kv.Key).ToList()
         : [];
 
+    /// <summary>A1111 1.9+'s schedule types that ControlHost has: each sampler's own ("Automatic") and Karras sigmas.</summary>
+    public static IReadOnlyList<(string Name, string Label)> Schedulers { get; } = [("automatic", "Automatic"), ("karras", "Karras")];
+
+    /// <summary>
+    /// A sampler with A1111 1.9+'s separate schedule type ("DPM++ 2M" + "Karras" is "DPM++ 2M Karras"); null when the
+    /// combination does not exist here, with the reason.
+    /// </summary>
+    public static (string? Sampler, string? Problem) WithScheduler(string? sampler, string? scheduler)
+    {
+        var name = sampler ?? Default;
+        if (scheduler is null || scheduler.Trim().Length == 0 || scheduler.Equals("automatic", StringComparison.OrdinalIgnoreCase)) return (sampler, null);
+        if (scheduler.Equals("karras", StringComparison.OrdinalIgnoreCase))
+            return TryParse(name) is SamplerId.DpmPlusPlus2M or SamplerId.DpmPlusPlus2MKarras
+                ? ("DPM++ 2M Karras", null)
+                : (null, $"scheduler 'Karras' with sampler '{name}': ControlHost has Karras sigmas for DPM++ 2M only (sampler DPM++ 2M, or scheduler Automatic)");
+        return (null, $"scheduler '{scheduler}' is not available (known: {string.Join(", ", Schedulers.Select(s => s.Label))}); each sampler's own schedule is 'Automatic'");
+    }
+
     /// <summary>The A1111 name of a sampler.</summary>
     public static string Format(SamplerId id) => Canonical.First(c => c.Id == id).Name;
 }

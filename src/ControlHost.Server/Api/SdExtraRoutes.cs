@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ControlHost.Application.Generation;
+using ControlHost.Application.Names;
 using ControlHost.Application.Sources;
 using ControlHost.Application.Upscaling;
 
@@ -17,8 +18,8 @@ internal static class SdExtraRoutes
         sd.MapGet("/upscalers", () => Upscalers.Names.Select(n => new { name = n, model_name = (string?)null, model_path = (string?)null, model_url = (string?)null, scale = Upscalers.NominalScale }));
         // The hires fix's latent modes (torch's interpolate modes, as A1111 names them).
         sd.MapGet("/latent-upscale-modes", () => HiresSpec.LatentModes.Select(m => new { name = m.Name }));
-        // Each sampler applies its own schedule (DPM++ 2M Karras is a sampler name, as before A1111 1.9).
-        sd.MapGet("/schedulers", () => new[] { new { name = "automatic", label = "Automatic", aliases = (string[]?)null, default_rho = -1.0, need_inner_model = false } });
+        // Each sampler's own schedule, and Karras sigmas (with DPM++ 2M).
+        sd.MapGet("/schedulers", () => SamplerNames.Schedulers.Select(s => new { name = s.Name, label = s.Label, aliases = (string[]?)null, default_rho = s.Name == "karras" ? 7.0 : -1.0, need_inner_model = false }));
         sd.MapGet("/sd-vae", () => Array.Empty<object>());
         sd.MapGet("/hypernetworks", () => Array.Empty<object>());
         sd.MapGet("/face-restorers", () => Array.Empty<object>());

@@ -23,7 +23,7 @@ internal static class SdRequests
     // Fields A1111 takes that ControlHost reads without acting on (they change nothing it can do, or are defaults).
     private static readonly string[] Accepted =
     [
-        "subseed", "subseed_strength", "seed_resize_from_h", "seed_resize_from_w", "scheduler", "restore_faces", "tiling",
+        "subseed", "subseed_strength", "seed_resize_from_h", "seed_resize_from_w", "restore_faces", "tiling",
         "do_not_save_samples", "do_not_save_grid", "eta", "s_min_uncond", "s_churn", "s_tmax", "s_tmin", "s_noise",
         "override_settings_restore_afterwards", "save_images", "script_name", "script_args", "sampler_index", "force_task_id",
         "infotext", "comments", "disable_extra_networks", "firstpass_image", "refiner_checkpoint", "refiner_switch_at",
@@ -99,6 +99,13 @@ internal static class SdRequests
     private static string? Sampler(Body body, List<string> warnings)
     {
         var name = body.Str("sampler_name") ?? body.Str("sampler_index");
+        // A1111 1.9+ sends the schedule type apart from the sampler.
+        if (body.Str("scheduler") is { } scheduler)
+        {
+            var (combined, problem) = SamplerNames.WithScheduler(name, scheduler);
+            if (problem is not null) body.Errors.Add(new FieldError(body.LocOf("scheduler"), problem, "value_error"));
+            name = combined ?? name;
+        }
         if (name is null) return null;
         if (SamplerNames.TryParse(name) is not null) return name;
         // A1111 falls back to its default for an unknown sampler; so does ControlHost, saying so.
