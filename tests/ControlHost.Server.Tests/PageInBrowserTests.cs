@@ -41,6 +41,7 @@ public sealed class PageInBrowserTests(ServerFixture server) : IClassFixture<Ser
 
         await page.Locator("#background").SetInputFilesAsync(scene);
         await page.WaitForFunctionAsync("() => document.getElementById('status').textContent === 'ready'");
+        await page.Locator("#canvas").ScrollIntoViewIfNeededAsync();
         var canvas = (await page.Locator("#canvas").BoundingBoxAsync())!;
         await page.Mouse.MoveAsync(canvas.X + 200, canvas.Y + 40);
         await page.Mouse.DownAsync();
@@ -64,5 +65,80 @@ public sealed class PageInBrowserTests(ServerFixture server) : IClassFixture<Ser
         Assert.Contains("ControlNet 0", parameters);
         Assert.Empty(pageErrors);
         await page.ScreenshotAsync(new() { Path = Path.Combine(AppContext.BaseDirectory, "page-done.png") });
+    }
+
+    [Fact]
+    public async Task The_pages_A1111_controls_send_their_fields_and_the_results_come_back_to_the_gallery_seed_and_img2img()
+    {
+        Assert.True(File.Exists(Chromium), $"no browser at {Chromium}");
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 1100 } });
+        var pageErrors = new List<string>();
+        page.PageError += (_, message) => pageErrors.Add(message);
+        var bodies = new List<string>();
+        page.Request += (_, request) => { if (request.Url.EndsWith("/sdapi/v1/txt2img")) bodies.Add(request.PostData ?? ""); };
+        await page.GotoAsync(server.Client.BaseAddress!.ToString());
+        var status = page.Locator("#status");
+        await Assertions.Expect(status).ToHaveTextAsync("ready");
+        Assert.Contains("tiny-sd", await page.Locator("#checkpoint option").AllTextContentsAsync() is var names ? string.Join(",", names) : "");
+        var upscalers = await page.Locator("#hr-upscaler option").AllTextContentsAsync();
+        Assert.Contains("Latent", upscalers);
+        Assert.Contains("Lanczos", upscalers);
+
+        // A unit that is on without an image is said beside it and in the error line, not dropped.
+        await page.ClickAsync("#add-unit");
+        var unit = page.Locator("#units .unit").First;
+        await unit.Locator(".condition").SelectOptionAsync("canny");
+        await page.ClickAsync("#generate");
+        await Assertions.Expect(page.Locator("#error")).ToContainTextAsync("without an image");
+        Assert.Contains("no image", await unit.Locator(".unit-note").TextContentAsync());
+        Assert.Empty(bodies);
+
+        await unit.Locator(".image").SetInputFilesAsync(Path.Combine(ServerFixture.Root, "examples", "star-scene.png"));
+        await unit.Locator(".model").SelectOptionAsync(new SelectOptionValue { Label = (await unit.Locator(".model option").AllTextContentsAsync()).First(t => t.Contains("canny")) });
+        await unit.Locator(".pixel-perfect").UncheckAsync();
+        await unit.Locator(".processor-res").FillAsync("64");
+        await unit.Locator(".hr-option").SelectOptionAsync("Low res only");
+        await page.Locator("#hires").CheckAsync(); // opens the hires settings
+        foreach (var (id, value) in new[] { ("#width", "64"), ("#height", "64"), ("#n-iter", "2"), ("#steps", "4"), ("#seed", "11"), ("#hr-scale", "2"), ("#hr-steps", "3") })
+            await page.FillAsync(id, value);
+        await page.Locator("#denoise").FillAsync("0.5");
+        await page.Locator("#hr-upscaler").SelectOptionAsync("Lanczos");
+        await page.ClickAsync("#generate");
+        await Assertions.Expect(status).ToHaveTextAsync("done", new() { Timeout = 180_000 });
+        Assert.Equal("", await page.TextContentAsync("#error"));
+
+        var body = System.Text.Json.JsonDocument.Parse(bodies.Single()).RootElement;
+        Assert.Equal(2, body.GetProperty("n_iter").GetInt32());
+        Assert.Equal(64, body.GetProperty("width").GetInt32());
+        Assert.True(body.GetProperty("enable_hr").GetBoolean());
+        Assert.Equal("Lanczos", body.GetProperty("hr_upscaler").GetString());
+        Assert.Equal(0.5, body.GetProperty("denoising_strength").GetDouble());
+        Assert.Equal("tiny-sd", body.GetProperty("override_settings").GetProperty("sd_model_checkpoint").GetString());
+        var sent = body.GetProperty("alwayson_scripts").GetProperty("ControlNet").GetProperty("args")[0];
+        Assert.Equal(64, sent.GetProperty("processor_res").GetInt32());
+        Assert.False(sent.GetProperty("pixel_perfect").GetBoolean());
+        Assert.Equal("Low res only", sent.GetProperty("hr_option").GetString());
+        Assert.Contains("canny", sent.GetProperty("model").GetString());
+
+        // The two generated images (not the detected map) are in the gallery, at the hires size.
+        Assert.Equal(2, await page.Locator("#gallery a").CountAsync());
+        Assert.Equal(128, await page.EvaluateAsync<int>("() => new Promise(r => { const i = new Image(); i.onload = () => r(i.naturalWidth); i.src = document.querySelector('#gallery a').href; })"));
+        Assert.Contains("Hires upscale: 2", await page.TextContentAsync("#parameters"));
+
+        await page.FillAsync("#seed", "-1");
+        await page.ClickAsync("#reuse-seed");
+        Assert.Equal("11", await page.InputValueAsync("#seed"));
+        await page.ClickAsync("#to-img2img");
+        await Assertions.Expect(status).ToContainTextAsync("background");
+        Assert.True(await page.EvaluateAsync<bool>("() => state.background !== null && state.backgroundImage.width === 128"));
+
+        // A bad value's error shows beside the result.
+        await unit.Locator(".enabled").UncheckAsync();
+        await page.FillAsync("#width", "60");
+        await page.ClickAsync("#generate");
+        await Assertions.Expect(page.Locator("#error")).ToContainTextAsync("width");
+        Assert.Empty(pageErrors);
     }
 }

@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { modules: [], background: null, backgroundImage: null, mask: null, boxes: [], drag: null, painting: false };
+const state = { modules: [], controlNets: [], background: null, backgroundImage: null, mask: null, boxes: [], drag: null, painting: false, last: null };
 
 async function api(method, path, body) {
   const response = await fetch(path, {
@@ -26,6 +26,9 @@ const fileToBase64 = (file) => new Promise((resolve, reject) => {
 });
 
 const setStatus = (text) => { $("status").textContent = text; };
+
+// Errors show beside the result, where the user looks, as well as in the header.
+const showError = (text) => { $("error").textContent = text; if (text) setStatus("error"); };
 
 // ---------- units ----------
 
@@ -77,6 +80,7 @@ async function previewHint(unit) {
   try {
     const result = await api("POST", "/controlnet/detect", {
       controlnet_module: module, controlnet_input_images: [image], controlnet_threshold_a: t.a, controlnet_threshold_b: t.b,
+      controlnet_processor_res: processorRes(unit),
     });
     unit.querySelector(".hint").src = "data:image/png;base64," + result.images[0];
   } catch (e) { setStatus(`hint: ${e.message}`); }
@@ -86,9 +90,13 @@ function addUnit() {
   const unit = $("unit-template").content.firstElementChild.cloneNode(true);
   const select = unit.querySelector(".condition");
   for (const m of state.modules.filter((m) => m.model_condition)) select.add(new Option(m.name, m.name));
-  select.addEventListener("change", () => { renderOptions(unit); previewHint(unit); });
+  select.addEventListener("change", () => { renderOptions(unit); renderModels(unit); previewHint(unit); });
+  const pixelPerfect = unit.querySelector(".pixel-perfect");
+  pixelPerfect.addEventListener("change", () => { unit.querySelector(".processor-res").disabled = pixelPerfect.checked; previewHint(unit); });
+  unit.querySelector(".processor-res").addEventListener("change", () => previewHint(unit));
   unit.querySelector(".image").addEventListener("change", async (e) => {
     unit.dataset.image = await fileToBase64(e.target.files[0]);
+    unit.querySelector(".unit-note").textContent = "";
     previewHint(unit);
   });
   unit.querySelector(".remove").addEventListener("click", () => unit.remove());
@@ -96,20 +104,39 @@ function addUnit() {
   unit.querySelector(".down").addEventListener("click", () => unit.nextElementSibling && unit.parentNode.insertBefore(unit.nextElementSibling, unit));
   $("units").appendChild(unit);
   renderOptions(unit);
+  renderModels(unit);
   return unit;
+}
+
+// The ControlNets for the unit's condition (the extension's "model" field; "auto" lets the server pick).
+function renderModels(unit) {
+  const module = state.modules.find((m) => m.name === unit.querySelector(".condition").value);
+  const select = unit.querySelector(".model");
+  select.length = 1;
+  for (const c of state.controlNets.filter((c) => module && c.condition === module.model_condition)) select.add(new Option(c.title, c.title));
+}
+
+const processorRes = (u) => u.querySelector(".pixel-perfect").checked ? -1 : Number(u.querySelector(".processor-res").value);
+
+// Enabled units without an image: said beside the unit, not dropped (img2img gives them the init image).
+function unitsWithoutImage() {
+  const missing = [...document.querySelectorAll("#units .unit")].filter((u) => u.querySelector(".enabled").checked && !u.dataset.image);
+  for (const u of missing) u.querySelector(".unit-note").textContent = state.background ? "no image: the background is used" : "no image: choose one, or turn the unit off";
+  return missing;
 }
 
 function unitArgs(forBox) {
   return [...document.querySelectorAll("#units .unit")]
-    .filter((u) => u.querySelector(".enabled").checked && u.dataset.image)
+    .filter((u) => u.querySelector(".enabled").checked && (u.dataset.image || (state.background && forBox === undefined)))
     .filter((u) => forBox === undefined || Number(u.querySelector(".box").value) === 0 || Number(u.querySelector(".box").value) === forBox + 1)
     .map((u) => {
       const t = thresholds(u);
       return {
-        enabled: true, module: u.querySelector(".condition").value, model: "None", image: u.dataset.image,
+        enabled: true, module: u.querySelector(".condition").value, model: u.querySelector(".model").value, image: u.dataset.image || "",
         weight: Number(u.querySelector(".weight").value), guidance_start: Number(u.querySelector(".start").value),
         guidance_end: Number(u.querySelector(".end").value), control_mode: u.querySelector(".mode").value,
-        threshold_a: t.a, threshold_b: t.b, pixel_perfect: true,
+        threshold_a: t.a, threshold_b: t.b, pixel_perfect: u.querySelector(".pixel-perfect").checked, processor_res: processorRes(u),
+        resize_mode: u.querySelector(".resize").value, hr_option: u.querySelector(".hr-option").value,
       };
     });
 }
@@ -187,7 +214,8 @@ function paint(p) {
     const g = state.mask.getContext("2d"); g.fillStyle = "#000"; g.fillRect(0, 0, state.mask.width, state.mask.height);
   }
   const g = state.mask.getContext("2d");
-  g.fillStyle = "#fff"; g.beginPath(); g.arc(p.x, p.y, Math.max(3, state.mask.width / 24), 0, Math.PI * 2); g.fill();
+  g.fillStyle = $("tool").value === "erase" ? "#000" : "#fff";
+  g.beginPath(); g.arc(p.x, p.y, Math.max(1, Number($("brush").value)), 0, Math.PI * 2); g.fill();
   draw();
 }
 
@@ -201,11 +229,19 @@ async function loadBackground(file) {
 // ---------- generate ----------
 
 function base() {
-  const size = Number($("size").value);
-  return {
+  const body = {
     prompt: $("prompt").value, negative_prompt: $("negative").value, steps: Number($("steps").value), cfg_scale: Number($("cfg").value),
-    seed: Number($("seed").value), sampler_name: $("sampler").value, width: size, height: size,
+    seed: Number($("seed").value), sampler_name: $("sampler").value, width: Number($("width").value), height: Number($("height").value),
+    n_iter: Number($("n-iter").value), batch_size: Number($("batch-size").value),
+    override_settings: { sd_model_checkpoint: $("checkpoint").value },
   };
+  if ($("hires").checked) {
+    Object.assign(body, {
+      enable_hr: true, hr_scale: Number($("hr-scale").value), hr_upscaler: $("hr-upscaler").value,
+      hr_second_pass_steps: Number($("hr-steps").value), denoising_strength: Number($("denoise").value),
+    });
+  }
+  return body;
 }
 
 async function pollProgress(done) {
@@ -215,14 +251,17 @@ async function pollProgress(done) {
       $("progress").value = p.progress;
       if (p.current_image) $("preview").src = "data:image/png;base64," + p.current_image;
       if (p.state.sampling_steps) setStatus(`step ${p.state.sampling_step} of ${p.state.sampling_steps}`);
+      $("queue").textContent = p.state.job_count > 1 ? `${p.state.job_count - 1} waiting` : "";
     } catch { /* the next poll tries again */ }
     await new Promise((r) => setTimeout(r, 250));
   }
 }
 
-function show(imageB64, parameters) {
+function show(imageB64, parameters, seed) {
   $("preview").src = "data:image/png;base64," + imageB64;
   $("parameters").textContent = parameters;
+  state.last = { image: imageB64, seed };
+  $("to-img2img").disabled = false;
   const a = document.createElement("a");
   a.href = "data:image/png;base64," + imageB64;
   a.download = `controlhost-${Date.now()}.png`;
@@ -231,7 +270,10 @@ function show(imageB64, parameters) {
 }
 
 async function generate() {
+  showError("");
+  if (unitsWithoutImage().length && !state.background) return showError("a unit is on without an image: choose one, or turn the unit off");
   const done = { value: false };
+  let outcome = "done";
   setStatus("generating");
   $("generate").disabled = true;
   const polling = pollProgress(done);
@@ -240,30 +282,38 @@ async function generate() {
       const b = base();
       const result = await api("POST", "/controlhost/v1/place", {
         background: state.background, prompt: b.prompt, negative_prompt: b.negative_prompt, steps: b.steps, cfg_scale: b.cfg_scale,
-        seed: b.seed, sampler_name: b.sampler_name,
+        seed: b.seed, sampler_name: b.sampler_name, model: $("checkpoint").value, inpainting_fill: Number($("masked-content").value),
         boxes: state.boxes.map((x, k) => ({ box: [x.x, x.y, x.w, x.h], prompt: x.prompt || undefined, units: unitArgs(k) })),
       });
-      show(result.image, result.parameters);
+      show(result.image, result.parameters, result.boxes[0] && result.boxes[0].seed);
     } else {
       const body = { ...base(), alwayson_scripts: { ControlNet: { args: unitArgs() } } };
       let route = "/sdapi/v1/txt2img";
       if (state.background) {
         route = "/sdapi/v1/img2img";
         body.init_images = [state.background];
-        body.denoising_strength = state.mask ? 1 : 0.75;
-        if (state.mask) body.mask = state.mask.toDataURL("image/png").split(",")[1];
-        delete body.width; delete body.height;
+        body.denoising_strength = Number($("denoise").value);
+        delete body.enable_hr;
+        if (state.mask) {
+          body.mask = state.mask.toDataURL("image/png").split(",")[1];
+          body.mask_blur = Number($("mask-blur").value);
+          body.inpaint_full_res = Number($("inpaint-area").value);
+          body.inpainting_fill = Number($("masked-content").value);
+        }
       }
       const result = await api("POST", route, body);
       const info = JSON.parse(result.info);
-      show(result.images[0], info.infotexts[0]);
+      // The generated images come first, then the units' detected maps: every image of the batch goes to the gallery.
+      for (let k = info.all_seeds.length - 1; k >= 0; k--) show(result.images[k], info.infotexts[k], info.all_seeds[k]);
+      for (const w of info.warnings || []) if (w.includes("interrupted")) outcome = w;
     }
-    setStatus("done");
   } catch (e) {
-    setStatus(e.message);
+    outcome = null;
+    showError(e.message);
   } finally {
     done.value = true;
     await polling;
+    if (outcome) setStatus(outcome); // after the last poll, which could still write a step
     $("progress").value = 0;
     $("generate").disabled = false;
   }
@@ -278,6 +328,14 @@ async function loadParameters(file) {
   if (p["CFG scale"]) $("cfg").value = p["CFG scale"];
   if (p.Seed) $("seed").value = p.Seed;
   if (p.Sampler) $("sampler").value = p.Sampler;
+  if (p.Size) { const [w, h] = p.Size.split("x"); $("width").value = w; $("height").value = h; }
+  if (p.Model) $("checkpoint").value = p.Model;
+  if (p["Hires upscaler"]) {
+    $("hires").checked = true; $("hires-box").open = true; $("hr-upscaler").value = p["Hires upscaler"];
+    if (p["Hires upscale"]) $("hr-scale").value = p["Hires upscale"];
+    if (p["Hires steps"]) $("hr-steps").value = p["Hires steps"];
+  }
+  if (p["Denoising strength"]) { $("denoise").value = p["Denoising strength"]; $("denoise-value").textContent = p["Denoising strength"]; }
   setStatus("parameters loaded");
 }
 
@@ -290,17 +348,46 @@ async function suggest() {
   renderBoxes(); draw();
 }
 
+async function sendToImg2img() {
+  if (!state.last) return;
+  const blob = await (await fetch("data:image/png;base64," + state.last.image)).blob();
+  await loadBackground(new File([blob], "result.png", { type: "image/png" }));
+  setStatus("the result is the background: paint a mask, or generate for img2img");
+}
+
+function insertIntoPrompt(text) {
+  const prompt = $("prompt");
+  prompt.value = prompt.value.trim() ? `${prompt.value.trim()} ${text}` : text;
+}
+
 async function start() {
-  const [samplers, plugins] = await Promise.all([api("GET", "/sdapi/v1/samplers"), api("GET", "/controlhost/v1/plugins")]);
+  const [samplers, plugins, models, options, models2, upscalers, latent, loras, embeddings] = await Promise.all([
+    api("GET", "/sdapi/v1/samplers"), api("GET", "/controlhost/v1/plugins"), api("GET", "/sdapi/v1/sd-models"), api("GET", "/sdapi/v1/options"),
+    api("GET", "/controlhost/v1/models"), api("GET", "/sdapi/v1/upscalers"), api("GET", "/sdapi/v1/latent-upscale-modes"),
+    api("GET", "/sdapi/v1/loras"), api("GET", "/sdapi/v1/embeddings"),
+  ]);
   for (const s of samplers) $("sampler").add(new Option(s.name, s.name));
   $("sampler").value = "Euler a";
+  for (const m of models.filter((m) => !m.model_name.endsWith("-inpainting"))) $("checkpoint").add(new Option(m.title, m.model_name));
+  $("checkpoint").value = options.sd_model_checkpoint.split(" [")[0];
+  for (const u of [...latent, ...upscalers]) $("hr-upscaler").add(new Option(u.name, u.name));
+  for (const l of loras) $("lora").add(new Option(l.name, l.name));
+  for (const name of Object.keys(embeddings.loaded || {})) $("embedding").add(new Option(name, name));
+  $("lora").addEventListener("change", (e) => { if (e.target.value) insertIntoPrompt(`<lora:${e.target.value}:1>`); e.target.value = ""; });
+  $("embedding").addEventListener("change", (e) => { if (e.target.value) insertIntoPrompt(e.target.value); e.target.value = ""; });
+  state.controlNets = models2.controlnets;
   state.modules = plugins.modules;
+  $("hires").addEventListener("change", () => { if ($("hires").checked) $("hires-box").open = true; });
+  $("denoise").addEventListener("input", () => { $("denoise-value").textContent = $("denoise").value; });
+  $("reuse-seed").addEventListener("click", () => { if (state.last && state.last.seed !== undefined) $("seed").value = state.last.seed; });
+  $("to-img2img").addEventListener("click", () => sendToImg2img().catch((e) => showError(e.message)));
+  $("skip").addEventListener("click", () => api("POST", "/sdapi/v1/skip"));
   $("add-unit").addEventListener("click", addUnit);
   $("generate").addEventListener("click", generate);
   $("interrupt").addEventListener("click", () => api("POST", "/sdapi/v1/interrupt"));
   $("background").addEventListener("change", (e) => loadBackground(e.target.files[0]));
   $("png-info").addEventListener("change", (e) => loadParameters(e.target.files[0]));
-  $("suggest").addEventListener("click", () => suggest().catch((e) => setStatus(e.message)));
+  $("suggest").addEventListener("click", () => suggest().catch((e) => showError(e.message)));
   $("clear").addEventListener("click", () => { state.mask = null; state.boxes = []; renderBoxes(); draw(); });
   setupCanvas();
   draw();
