@@ -24,12 +24,15 @@ internal static class ServerMemory
         var before = Rss(pid);
         Console.WriteLine($"| after warm-up (models loaded, one request of each kind) | {before / 1024.0:0} MB |");
         var statuses = new SortedDictionary<int, int>();
+        var slowest = new double[bodies.Count];
         var peak = before;
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < requests; i++)
         {
             var (route, body) = bodies[i % bodies.Count];
+            var started = Stopwatch.StartNew();
             var code = Send(http, route, body);
+            slowest[i % bodies.Count] = Math.Max(slowest[i % bodies.Count], started.Elapsed.TotalSeconds);
             statuses[code] = statuses.GetValueOrDefault(code) + 1;
             peak = Math.Max(peak, Rss(pid));
             if ((i + 1) % 100 == 0) Console.WriteLine($"| after {i + 1} requests ({clock.Elapsed.TotalSeconds:0} s) | {Rss(pid) / 1024.0:0} MB |");
@@ -39,8 +42,20 @@ internal static class ServerMemory
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{requests} requests in {clock.Elapsed.TotalSeconds:0} s; resident {before / 1024.0:0} MB after warm-up, {after / 1024.0:0} MB after ({(after - before) / 1024.0:+0;-0} MB), " +
             $"highest sample {peak / 1024.0:0} MB; statuses {string.Join(", ", statuses.Select(kv => $"{kv.Key}: {kv.Value}"))}"));
+        Console.WriteLine();
+        Console.WriteLine("| request (kind) | slowest answer |");
+        Console.WriteLine("| --- | ---: |");
+        for (var k = 0; k < bodies.Count; k++)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {Kinds[k]} | {slowest[k]:0.00} s |"));
         return statuses.Keys.All(k => k is 200 or 422) ? 0 : 1;
     }
+
+    private static readonly string[] Kinds =
+    [
+        "txt2img, 3 canny units, 16,384-character prompt, 128x128, 4 steps", "txt2img, prompt one character over (422)", "txt2img, 4 units (422)",
+        "detect canny, 4096x4096 image", "detect canny, 256x4096 strip at processor res 1024 (1024x16384)", "detect canny, strip at processor res 1100 (422)",
+        "suggest-boxes, 1x1 box on 4096x4096", "render_openpose_json, 4096x4096 canvas", "render_openpose_json, 4097x4096 canvas (422)",
+    ];
 
     /// <summary>Requests at the default limits, and just over them (each kind once per cycle).</summary>
     private static List<(string Route, string Body)> Bodies(string scene)
@@ -48,7 +63,9 @@ internal static class ServerMemory
         var big = Png(4096, 4096, noise: false); // 16 Mi pixels: the work limit, and under the input limit
         var strip = Png(256, 4096, noise: false); // aspect 16:1, the limit
         var prompt = new string('a', 16_384);
-        var pose = "{\"people\":[{\"pose_keypoints_2d\":[100,100,1,100,400,1,50,400,1,40,800,1,30,1200,1,150,400,1,160,800,1,170,1200,1]}],\"canvas_width\":4096,\"canvas_height\":4096}";
+        // One person in the COCO-18 layout (18 x, y, confidence triples), spread over the canvas.
+        var keypoints = string.Join(",", Enumerable.Range(0, 18).Select(k => $"{200 + k * 200},{300 + (k % 6) * 600},1"));
+        var pose = "{\"people\":[{\"pose_keypoints_2d\":[" + keypoints + "]}],\"canvas_width\":4096,\"canvas_height\":4096}";
         var unit = "{\"module\":\"canny\",\"model\":\"controlnet-tiny-canny\",\"image\":\"" + scene + "\"}";
         string Units(int n) => string.Join(",", Enumerable.Repeat(unit, n));
         return
