@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace ControlHost.Server.Tests;
 
 /// <summary>ControlHost's own routes, and a fuzz of malformed bodies that must all get 4xx with the server staying up.</summary>
-public class OwnRoutesAndFuzzTests(ServerFixture f) : IClassFixture<ServerFixture>
+public class OwnRoutesAndFuzzTests(ServerFixture f, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<ServerFixture>
 {
     [Fact]
     public async Task Place_puts_objects_in_boxes_and_suggest_boxes_ranks_places()
@@ -101,6 +101,7 @@ public class OwnRoutesAndFuzzTests(ServerFixture f) : IClassFixture<ServerFixtur
             statuses[code] = statuses.GetValueOrDefault(code) + 1;
             if (code >= 500 && bad.Count < 5) bad.Add($"{route} {code}: {body[..Math.Min(body.Length, 200)]} -> {await response.Content.ReadAsStringAsync()}");
         }
+        output.WriteLine("statuses: " + string.Join(", ", statuses.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}: {kv.Value}")));
         Assert.True(bad.Count == 0, string.Join("\n", bad));
         Assert.True(statuses.Keys.All(k => k is >= 400 and < 500 or 200), string.Join(", ", statuses.Select(kv => $"{kv.Key}: {kv.Value}")));
         var (status, _) = await f.Post("/sdapi/v1/txt2img", new { prompt = "a red star", steps = 2, seed = 1 });
