@@ -18,7 +18,7 @@ public sealed record DetectOutput(string Module, RgbImage Image, float[]? Vector
 /// plugins') first, so <c>detect depth</c> and <c>--control depth=...</c> run the same module with the same
 /// fallback; then the built-in modules no condition wraps (masks, filters); mask_alpha reads the image's transparency.
 /// </summary>
-public sealed class Detector(Func<ConditionRegistry> conditions, PathPolicy paths, ImageBudget? budget = null)
+public sealed class Detector(Func<ConditionRegistry> conditions, PathPolicy paths, ImageBudget? budget = null, Func<IReadOnlyList<string>>? roots = null)
 {
     /// <exception cref="ServiceException">Unknown module, bad option or image; typed.</exception>
     public DetectOutput Detect(string module, ImageSource image, IReadOnlyDictionary<string, string>? options = null,
@@ -31,9 +31,11 @@ public sealed class Detector(Func<ConditionRegistry> conditions, PathPolicy path
         {
             if (module.ToLowerInvariant() is "mask_alpha" or "alpha_mask") return AlphaMask(image, options);
             var registry = conditions();
-            var type = registry.Find(module);
+            var type = roots is null ? registry.Find(module) : ExtensionModules.Resolve(registry, roots(), module);
             if (type is null)
             {
+                if (PreprocessorRegistry.Find(module) is null && roots is not null && ExtensionModules.Missing(module, roots()) is { } missing)
+                    throw new BadInputException("module", missing);
                 var pre = PreprocessorRegistry.Find(module) ?? throw new NotFoundException("module", "module", module,
                     ModuleDirectory.List(registry).Select(m => m.Name), "see 'controlhost modules'");
                 var loaded = image.Load(paths, "image", Budget);

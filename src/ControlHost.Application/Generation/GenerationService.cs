@@ -80,7 +80,13 @@ public sealed class GenerationService : IDisposable
     public ImageBudget Images => _options.Images;
 
     /// <summary>Runs preprocessors by name, under this service's path policy and image budget.</summary>
-    public Detection.Detector Detector() => new(() => Conditions, Paths, Images);
+    public Detection.Detector Detector() => new(() => Conditions, Paths, Images, () => Catalog.Roots);
+
+    /// <summary>A module by any name users give it: a condition type's, or one of sd-webui-controlnet's with a user's
+    /// estimator under annotators/ (null: neither; <see cref="ModuleMissing"/> says what an extension name needs).</summary>
+    public IConditionType? FindModule(string name) => Detection.ExtensionModules.Resolve(Conditions, Catalog.Roots, name);
+
+    public string? ModuleMissing(string name) => Detection.ExtensionModules.Missing(name, Catalog.Roots);
 
     /// <summary>The plugins, loaded on first use and kept for the life of the service.</summary>
     public PluginHost Plugins => _plugins.Value;

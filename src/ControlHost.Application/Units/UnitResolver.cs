@@ -56,7 +56,7 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
         var isPoseJson = spec.Image.IsOpenPoseJson(paths);
         var preprocess = spec.Preprocess && !isPoseJson;
         var input = isPoseJson ? spec.Image.RenderOpenPose(paths, label, budget) : spec.Image.Load(paths, $"unit {index + 1}", budget);
-        var type = registry.Find(spec.Condition) ?? ReadyHintType(spec, preprocess);
+        var type = Detection.ExtensionModules.Resolve(registry, catalog.Roots, spec.Condition) ?? ReadyHintType(spec, preprocess);
         var options = OptionValues.Resolve(type.Options, spec.Options);
         var pixelPerfect = spec.ProcessorResolution == 0 || !preprocess;
         // A global condition describes the whole picture (its colours, the object in it) and has no geometry on the
@@ -136,6 +136,7 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
     {
         var hasControlNet = catalog.ControlNets.Any(c => string.Equals(c.Condition, spec.Condition, StringComparison.OrdinalIgnoreCase));
         if (!preprocess && (hasControlNet || spec.Model is not null)) return new ReadyHintCondition(spec.Condition);
+        if (Detection.ExtensionModules.Missing(spec.Condition, catalog.Roots) is { } missing) throw new ArgumentException(missing);
         var known = registry.Types.Select(t => t.Id).Concat(catalog.ControlNets.Select(c => c.Condition + " (preprocess=none)")).Distinct();
         throw new ArgumentException(hasControlNet
             ? $"condition '{spec.Condition}' has a ControlNet but no preprocessor here; pass a ready hint with preprocess=none"

@@ -21,14 +21,26 @@ internal static class ControlNetApi
             model_list = c.Service.Catalog.ControlNets.Select(ModelNames.ControlNetTitle)
                 .Concat(c.Service.Catalog.Files.ControlNets.Select(ModelNames.ControlNetFileTitle)).OrderBy(n => n, StringComparer.Ordinal).ToList(),
         });
-        cn.MapGet("/module_list", (ServerContext c) =>
+        cn.MapGet("/module_list", (ServerContext c, bool? alias_names) =>
         {
             var modules = ModuleDirectory.List(c.Service.Conditions);
             var names = new List<string> { "none" };
             names.AddRange(modules.Select(m => m.Name).Where(n => n != "none"));
-            var detail = new Dictionary<string, object> { ["none"] = new { model_free = false, sliders = Array.Empty<Slider>() } };
+            var detail = new Dictionary<string, object>(StringComparer.OrdinalIgnoreCase) { ["none"] = new { model_free = false, sliders = Array.Empty<Slider>() } };
             foreach (var m in modules.Where(m => m.Name != "none"))
                 detail[m.Name] = new { model_free = m.ModelCondition is null, sliders = ModuleSliders.For(m.Options, takesResolution: true) };
+            // Every name of the extension's (its labels with alias_names): what runs it here, or what it needs.
+            foreach (var e in ExtensionModules.All)
+            {
+                var shown = alias_names == true ? e.Label : e.Name;
+                if (detail.ContainsKey(shown)) continue;
+                names.Add(shown);
+                var type = c.Service.FindModule(e.Name);
+                var builtIn = type is null ? PreprocessorRegistry.Find(e.Name) ?? PreprocessorRegistry.Find(e.Label) : null;
+                detail[shown] = type is not null || builtIn is not null
+                    ? new { model_free = false, sliders = ModuleSliders.For(type?.Options ?? PreprocessorRegistry.OptionsOf(builtIn!), takesResolution: true), runs = type?.Id ?? builtIn!.Name }
+                    : new { model_free = false, sliders = ModuleSliders.For([], takesResolution: true), needs = c.Service.ModuleMissing(e.Name) } as object;
+            }
             return new { module_list = names, module_detail = detail };
         });
         cn.MapGet("/control_types", (ServerContext c) =>
@@ -39,19 +51,25 @@ internal static class ControlNetApi
             {
                 ["All"] = new
                 {
-                    module_list = types.Select(t => t.Id).Prepend("none").ToList(),
+                    module_list = types.Select(t => t.Id).Concat(ExtensionModules.All.Select(e => e.Name)).Distinct(StringComparer.OrdinalIgnoreCase).Prepend("none").ToList(),
                     model_list = controlNets.Select(ModelNames.ControlNetTitle).Prepend("None").ToList(),
                     default_option = "none", default_model = "None",
                 },
             };
-            foreach (var group in types.GroupBy(t => t.ModelCondition))
+            // The extension's tags (Canny, Depth, OpenPose, ...) with every module it lists under each, beside ControlHost's
+            // own conditions; a tag's models are the ControlNets for its condition.
+            var conditions = types.Select(t => t.ModelCondition).Concat(ExtensionModules.All.Select(e => e.Condition)).Distinct(StringComparer.OrdinalIgnoreCase);
+            foreach (var condition in conditions)
             {
-                var models = controlNets.Where(n => n.Condition == group.Key).Select(ModelNames.ControlNetTitle).ToList();
-                result[Tag(group.Key)] = new
+                var own = types.Where(t => string.Equals(t.ModelCondition, condition, StringComparison.OrdinalIgnoreCase)).Select(t => t.Id);
+                var theirs = ExtensionModules.All.Where(e => string.Equals(e.Condition, condition, StringComparison.OrdinalIgnoreCase)).ToList();
+                var modules = own.Concat(theirs.Select(e => e.Name)).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+                var models = controlNets.Where(n => string.Equals(n.Condition, condition, StringComparison.OrdinalIgnoreCase)).Select(ModelNames.ControlNetTitle).ToList();
+                result[theirs.FirstOrDefault()?.Tag ?? Tag(condition)] = new
                 {
-                    module_list = group.Select(t => t.Id).Prepend("none").ToList(),
+                    module_list = modules.Prepend("none").ToList(),
                     model_list = models.Prepend("None").ToList(),
-                    default_option = group.First().Id, default_model = models.FirstOrDefault() ?? "None",
+                    default_option = modules[0], default_model = models.FirstOrDefault() ?? "None",
                 };
             }
             return new { control_types = result };

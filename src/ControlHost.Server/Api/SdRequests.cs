@@ -223,11 +223,11 @@ internal static class SdRequests
         string condition;
         if (preprocess)
         {
-            var type = context.Service.Conditions.Find(module);
+            var type = context.Service.FindModule(module);
             if (type is null)
             {
-                u.Errors.Add(new FieldError(u.LocOf("module"),
-                    $"unknown module '{module}' (known: {string.Join(", ", context.Service.Conditions.Types.Select(t => t.Id))}; see /controlnet/module_list)", "value_error.not_found"));
+                u.Errors.Add(new FieldError(u.LocOf("module"), context.Service.ModuleMissing(module)
+                    ?? $"unknown module '{module}' (known: {string.Join(", ", context.Service.Conditions.Types.Select(t => t.Id))}; see /controlnet/module_list)", "value_error.not_found"));
                 return null;
             }
             condition = type.Id;
