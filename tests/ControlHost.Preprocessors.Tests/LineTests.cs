@@ -60,4 +60,21 @@ public class LineTests
         // graded, not binary: some values between
         Assert.Contains(map.Pixels, v => v is > 20 and < 200);
     }
+
+    [Fact]
+    public void Standard_lineart_makes_dark_lines_on_white_bright_on_black()
+    {
+        // A black rectangle outline drawn on white (a line drawing): 2-pixel dark lines.
+        var pixels = Enumerable.Repeat((byte)250, 160 * 120 * 3).ToArray();
+        void Dot(int x, int y) { for (var c = 0; c < 3; c++) pixels[(y * 160 + x) * 3 + c] = 10; }
+        for (var x = 30; x <= 129; x++) { Dot(x, 20); Dot(x, 21); Dot(x, 99); Dot(x, 98); }
+        for (var y = 20; y <= 99; y++) { Dot(30, y); Dot(31, y); Dot(129, y); Dot(128, y); }
+        var map = StandardLineart.Run(new ControlHost.Abstractions.RgbImage(160, 120, pixels));
+        // A typical line comes out half-bright (127): the median dark pixel sets the scale.
+        foreach (var (x, y) in new[] { (80, 20), (80, 99), (30, 60), (129, 60) }) Assert.InRange(Draw.At(map, x, y).R, 110, 140);
+        Assert.Equal(0, Draw.At(map, 80, 60).R); // the white inside stays black
+        Assert.Equal(0, Draw.At(map, 5, 5).R);
+        // A flat image has no lines at all.
+        Assert.Equal(0, Draw.CountWhite(StandardLineart.Run(Draw.Flat(64, 64, 200, 200, 200)), 1));
+    }
 }

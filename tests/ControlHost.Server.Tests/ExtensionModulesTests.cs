@@ -44,6 +44,7 @@ public sealed class ExtensionModulesTests : IAsyncLifetime
         Assert.Contains("lineart", names);
         Assert.Contains("depth_leres", names);
         Assert.Equal("depth", internalNames.GetProperty("module_detail").GetProperty("depth_leres").GetProperty("runs").GetString());
+        Assert.Equal(JsonValueKind.Object, internalNames.GetProperty("module_detail").GetProperty("lineart_standard").ValueKind); // a ControlHost module now
         var labels = JsonDocument.Parse(await _client.GetStringAsync("/controlnet/module_list?alias_names=true")).RootElement;
         Assert.Contains("lineart_realistic", labels.GetProperty("module_list").EnumerateArray().Select(e => e.GetString()));
         Assert.Contains("annotators/", labels.GetProperty("module_detail").GetProperty("lineart_realistic").GetProperty("needs").GetString());
