@@ -85,4 +85,54 @@ public sealed class ExtensionModulesTests : IAsyncLifetime
         var corner = map[2, 2];
         Assert.True(corner.R < 60 && corner.G < 60 && corner.B > 150, corner.ToString());
     }
+
+    private static string Png(int width, int height)
+    {
+        using var image = new Image<Rgb24>(width, height);
+        for (var y = 0; y < height; y++)
+            for (var x = 0; x < width; x++)
+                image[x, y] = new Rgb24((byte)(x * 7), (byte)(y * 11), (byte)(x ^ y));
+        using var ms = new MemoryStream();
+        image.SaveAsPng(ms);
+        return Convert.ToBase64String(ms.ToArray());
+    }
+
+    [Fact]
+    public async Task A_users_ONNX_upscaler_is_listed_and_upscales_in_tiles_for_extras_and_hires()
+    {
+        // A stand-in ESRGAN: nearest-neighbour x2 as one ONNX Resize node.
+        var graph = new OnnxGraph("x2-stand-in");
+        var input = graph.Input("image", OnnxType.Float, 1, 3, "h", "w");
+        var output = graph.Node("Resize", [input, "", graph.ConstFloats([1, 1, 2, 2], 4)], null,
+            ("mode", "nearest"), ("coordinate_transformation_mode", "asymmetric"), ("nearest_mode", "floor"));
+        graph.Output(output, "upscaled", OnnxType.Float, 1, 3, "h2", "w2");
+        Directory.CreateDirectory(Path.Combine(_root, "ESRGAN"));
+        graph.Save(Path.Combine(_root, "ESRGAN", "2x-stand-in.onnx"), "2x-stand-in.onnx.data");
+        await File.WriteAllTextAsync(Path.Combine(_root, "ESRGAN", "4x-pickled.pth"), "not opened");
+        using (await _client.PostAsync("/sdapi/v1/refresh-checkpoints", null)) { }
+
+        var upscalers = JsonDocument.Parse(await _client.GetStringAsync("/sdapi/v1/upscalers")).RootElement.EnumerateArray().ToList();
+        var mine = upscalers.Single(u => u.GetProperty("name").GetString() == "2x-stand-in");
+        Assert.Equal(2, mine.GetProperty("scale").GetInt32());
+        Assert.DoesNotContain(upscalers, u => u.GetProperty("name").GetString()!.Contains("pickled"));
+
+        // 300x200 runs as several 256-pixel tiles; nearest x2 is pointwise, so the result must equal the built-in Nearest.
+        var source = Png(300, 200);
+        var (status, body) = await Post("/sdapi/v1/extra-single-image", new { image = source, upscaling_resize = 2, upscaler_1 = "2x-stand-in" });
+        Assert.True(status == 200, body.ToString());
+        var (_, nearest) = await Post("/sdapi/v1/extra-single-image", new { image = source, upscaling_resize = 2, upscaler_1 = "Nearest" });
+        using var a = Image.Load<Rgb24>(Convert.FromBase64String(body.GetProperty("image").GetString()!));
+        using var b = Image.Load<Rgb24>(Convert.FromBase64String(nearest.GetProperty("image").GetString()!));
+        Assert.Equal((600, 400), (a.Width, a.Height));
+        for (var y = 0; y < 400; y += 3)
+            for (var x = 0; x < 600; x += 3)
+                Assert.Equal(b[x, y], a[x, y]);
+
+        var (hires, hiresBody) = await Post("/sdapi/v1/txt2img", new
+        {
+            prompt = "a red star", steps = 2, seed = 1, width = 64, height = 64, enable_hr = true, hr_scale = 2, hr_upscaler = "2x-stand-in",
+        });
+        Assert.True(hires == 200, hiresBody.ToString());
+        Assert.Contains("Hires upscaler: 2x-stand-in", JsonDocument.Parse(hiresBody.GetProperty("info").GetString()!).RootElement.GetProperty("infotexts")[0].GetString());
+    }
 }

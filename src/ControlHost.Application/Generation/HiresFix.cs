@@ -20,10 +20,13 @@ internal sealed class HiresFix
     private readonly string _imageUpscaler; // the canonical name (a latent mode's too)
     private readonly int _upWidth, _upHeight, _cropX, _cropY;
 
-    private HiresFix(HiresSpec spec, int width, int height, ImageBudget budget)
+    private readonly IReadOnlyList<string> _upscalerFiles;
+
+    private HiresFix(HiresSpec spec, int width, int height, ImageBudget budget, IReadOnlyList<string> upscalerFiles)
     {
         _spec = spec;
-        (_latentMode, _imageUpscaler) = spec.Resolve();
+        _upscalerFiles = upscalerFiles;
+        (_latentMode, _imageUpscaler) = spec.Resolve(upscalerFiles);
         (_upWidth, _upHeight, _cropX, _cropY) = spec.Target(width, height);
         budget.CheckWork(_upWidth, _upHeight, "hr_scale", $"the hires fix of {width}x{height}");
         Width = _upWidth - _cropX * 8;
@@ -35,11 +38,11 @@ internal sealed class HiresFix
     /// <summary>The job's hires fix, or null when it asks for none.</summary>
     /// <exception cref="BadInputException">Asked for with an init image (A1111 has it for txt2img only), or a bad value.</exception>
     /// <exception cref="NotFoundException">An unknown upscaler or sampler.</exception>
-    public static HiresFix? For(GenerationJob job, GenerationRequest first, ImageBudget budget)
+    public static HiresFix? For(GenerationJob job, GenerationRequest first, ImageBudget budget, IReadOnlyList<string> upscalerFiles)
     {
         if (job.Hires is not { } spec) return null;
         if (job.InitImage is not null) throw new BadInputException("enable_hr", "the hires fix is for txt2img; img2img works at its own size (leave enable_hr off)");
-        return new HiresFix(spec, first.Width, first.Height, budget);
+        return new HiresFix(spec, first.Width, first.Height, budget, upscalerFiles);
     }
 
     /// <summary>The second pass's size: a multiple of 8.</summary>
@@ -68,7 +71,7 @@ internal sealed class HiresFix
             return request with { InitLatent = Crop(up, 4, _upHeight / 8, _upWidth / 8, _cropY / 2, _cropX / 2, Height / 8, Width / 8) };
         }
         // "None" still resizes (A1111 resizes with Lanczos after an upscaler that did nothing).
-        var image = Upscalers.Upscale(result.Decoded, _imageUpscaler == "None" ? "Lanczos" : _imageUpscaler, _upWidth, _upHeight);
+        var image = Upscalers.Upscale(result.Decoded, _imageUpscaler == "None" ? "Lanczos" : _imageUpscaler, _upWidth, _upHeight, _upscalerFiles);
         var cropped = Crop(image.Pixels, 3, _upHeight, _upWidth, _cropY / 2 * 8, _cropX / 2 * 8, Height, Width, interleaved: true);
         return request with { InitImage = new RgbImage(Width, Height, cropped) };
     }

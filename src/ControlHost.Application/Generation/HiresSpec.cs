@@ -52,17 +52,20 @@ public sealed record HiresSpec
         ("Latent (nearest)", LatentUpscaleMode.Nearest), ("Latent (nearest-exact)", LatentUpscaleMode.NearestExact),
     ];
 
-    public static IEnumerable<string> UpscalerNames => LatentModes.Select(m => m.Name).Concat(Upscalers.Names);
+    public static IEnumerable<string> UpscalerNames => UpscalerNamesWith([]);
+
+    /// <summary>The latent modes, the built-in image upscalers, and users' upscaler files by stem.</summary>
+    public static IEnumerable<string> UpscalerNamesWith(IEnumerable<string> files) => LatentModes.Select(m => m.Name).Concat(Upscalers.NamesWith(files));
 
     /// <summary>The upscaler by name: a latent mode, or an image upscaler's canonical name.</summary>
-    /// <exception cref="NotFoundException">Neither; the message lists both kinds.</exception>
-    public (LatentUpscaleMode? Latent, string Image) Resolve()
+    /// <exception cref="NotFoundException">Neither; the message lists every kind.</exception>
+    public (LatentUpscaleMode? Latent, string Image) Resolve(IReadOnlyList<string> files)
     {
         foreach (var (name, mode) in LatentModes)
             if (string.Equals(name, Upscaler, StringComparison.OrdinalIgnoreCase)) return (mode, name);
-        var image = Upscalers.Names.FirstOrDefault(n => string.Equals(n, Upscaler, StringComparison.OrdinalIgnoreCase));
-        return image is not null ? (null, image)
-            : throw new NotFoundException("hr_upscaler", "upscaler", Upscaler, UpscalerNames, "ESRGAN-type upscalers need their model, which ControlHost cannot run yet");
+        return Upscalers.Canonical(Upscaler, files) is { } image ? (null, image)
+            : throw new NotFoundException("hr_upscaler", "upscaler", Upscaler, UpscalerNamesWith(files),
+                "an ESRGAN-type upscaler runs from its ONNX export in an ESRGAN/, RealESRGAN/ or upscale_models/ folder under a model root");
     }
 
     /// <summary>

@@ -28,10 +28,16 @@ public sealed class UserFiles
     public static readonly string[] LoraFolders = ["Lora", "loras"];
     public static readonly string[] EmbeddingFolders = ["embeddings"];
 
+    /// <summary>A1111's ESRGAN and RealESRGAN folders, ComfyUI's upscale_models: image upscalers, as ONNX exports.</summary>
+    public static readonly string[] UpscalerFolders = ["ESRGAN", "RealESRGAN", "upscale_models"];
+
     public List<string> Checkpoints { get; } = [];
     public List<string> ControlNets { get; } = [];
     public List<string> Loras { get; } = [];
     public List<string> Embeddings { get; } = [];
+
+    /// <summary>Image upscalers (ESRGAN-type ONNX files: an image in, the image larger out).</summary>
+    public List<string> Upscalers { get; } = [];
     public List<string> Skipped { get; } = [];
 
     public void Scan(string root)
@@ -40,6 +46,7 @@ public sealed class UserFiles
         Collect(root, ControlNetFolders, ControlNets);
         Collect(root, LoraFolders, Loras);
         Collect(root, EmbeddingFolders, Embeddings);
+        Collect(root, UpscalerFolders, Upscalers, ".onnx");
         // ComfyUI keeps diffusers folders in models/diffusers/<name>/.
         foreach (var parent in new[] { root, Path.Combine(root, "models") })
         {
@@ -50,7 +57,7 @@ public sealed class UserFiles
         }
     }
 
-    private void Collect(string root, string[] names, List<string> into)
+    private void Collect(string root, string[] names, List<string> into, string extension = ".safetensors")
     {
         // On a case-insensitive file system "ControlNet" and "controlnet" are one folder: list it once.
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -62,11 +69,14 @@ public sealed class UserFiles
                 foreach (var file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
                 {
                     var full = Path.GetFullPath(file);
-                    if (full.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+                    if (full.EndsWith(extension, StringComparison.OrdinalIgnoreCase))
                     {
                         if (seen.Add(full) && !into.Contains(full)) into.Add(full);
                     }
-                    else if (IsPickleName(full)) Skipped.Add($"{full}: a pickle file; ControlHost opens only .safetensors");
+                    else if (IsPickleName(full))
+                        Skipped.Add(extension == ".onnx"
+                            ? $"{full}: a pickle file; ControlHost runs upscalers exported to ONNX"
+                            : $"{full}: a pickle file; ControlHost opens only .safetensors");
                 }
             }
     }

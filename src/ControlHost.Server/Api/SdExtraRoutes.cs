@@ -15,7 +15,13 @@ internal static class SdExtraRoutes
 {
     public static void Map(RouteGroupBuilder sd)
     {
-        sd.MapGet("/upscalers", () => Upscalers.Names.Select(n => new { name = n, model_name = (string?)null, model_path = (string?)null, model_url = (string?)null, scale = Upscalers.NominalScale }));
+        // The built-in upscalers, then users' ONNX exports (named by file stem; never a server path).
+        sd.MapGet("/upscalers", (ServerContext c) => Upscalers.Names.Select(n => new { name = n, model_name = (string?)null, model_path = (string?)null, model_url = (string?)null, scale = Upscalers.NominalScale })
+            .Concat(c.Service.Catalog.Files.Upscalers.Select(f => new
+            {
+                name = Path.GetFileNameWithoutExtension(f), model_name = (string?)Path.GetFileNameWithoutExtension(f), model_path = (string?)null, model_url = (string?)null,
+                scale = Upscalers.ScaleOf(f),
+            })));
         // The hires fix's latent modes (torch's interpolate modes, as A1111 names them).
         sd.MapGet("/latent-upscale-modes", () => HiresSpec.LatentModes.Select(m => new { name = m.Name }));
         // Each sampler's own schedule, and Karras sigmas (with DPM++ 2M).
@@ -56,7 +62,7 @@ internal static class SdExtraRoutes
             var body = new Body(await SdApi.ReadJson(r), []);
             var image = body.Str("image");
             if (string.IsNullOrEmpty(image)) body.Errors.Add(new FieldError(body.LocOf("image"), "field required: a base64 image", "value_error.missing"));
-            var options = ReadExtras(body);
+            var options = ReadExtras(body, c);
             body.ThrowIfInvalid();
             var result = await Analysis.Run(c, "extras", ct, _ => Upscale(c, ImageSource.FromBase64(image!, "image"), "image", options));
             return Results.Json(new { html_info = "", image = result });
@@ -76,7 +82,7 @@ internal static class SdExtraRoutes
                 if (item.Str("data") is { Length: > 0 } data) images.Add(data);
                 else item.Errors.Add(new FieldError(item.LocOf("data"), "field required: a base64 image", "value_error.missing"));
             }
-            var options = ReadExtras(body);
+            var options = ReadExtras(body, c);
             body.ThrowIfInvalid();
             var results = await Analysis.Run(c, "extras", ct, bound => images.Select((data, i) =>
             {
@@ -89,8 +95,9 @@ internal static class SdExtraRoutes
 
     private sealed record ExtrasOptions(int ResizeMode, double Scale, int? Width, int? Height, bool Crop, string Upscaler1, string Upscaler2, double Visibility2);
 
-    private static ExtrasOptions ReadExtras(Body body)
+    private static ExtrasOptions ReadExtras(Body body, ServerContext c)
     {
+        var files = c.Service.Catalog.Files.Upscalers;
         var mode = body.Int("resize_mode", 0, 1) ?? 0;
         var scale = body.Num("upscaling_resize", 0.01, 16) ?? 2;
         var width = body.Int("upscaling_resize_w", 1, 16384);
@@ -100,9 +107,9 @@ internal static class SdExtraRoutes
         string Upscaler(string key)
         {
             var name = body.Str(key);
-            var match = Upscalers.Names.FirstOrDefault(n => string.Equals(n, name ?? "None", StringComparison.OrdinalIgnoreCase));
+            var match = Upscalers.Canonical(name, files);
             if (match is null)
-                body.Errors.Add(new FieldError(body.LocOf(key), $"unknown upscaler '{name}' (known: {string.Join(", ", Upscalers.Names)}); ESRGAN-type upscalers need their model, which ControlHost cannot run yet", "value_error.not_found"));
+                body.Errors.Add(new FieldError(body.LocOf(key), $"unknown upscaler '{name}' (known: {string.Join(", ", Upscalers.NamesWith(files))}); an ESRGAN-type upscaler runs from its ONNX export in an ESRGAN/, RealESRGAN/ or upscale_models/ folder under a model root", "value_error.not_found"));
             return match ?? "None";
         }
         var first = Upscaler("upscaler_1");
@@ -118,7 +125,7 @@ internal static class SdExtraRoutes
     {
         var image = source.Load(c.Service.Paths, field, c.Service.Images);
         var (w, h) = Upscalers.TargetSize(image.Width, image.Height, o.Scale, o.ResizeMode == 1 ? o.Width : null, o.ResizeMode == 1 ? o.Height : null, c.Service.Images, field);
-        return Pngs.Base64(Upscalers.Extras(image, o.Upscaler1, o.Upscaler2, o.Visibility2, w, h, o.Crop));
+        return Pngs.Base64(Upscalers.Extras(image, o.Upscaler1, o.Upscaler2, o.Visibility2, w, h, o.Crop, c.Service.Catalog.Files.Upscalers));
     }
 
     /// <summary>A1111's shape: {ram: {free, used, total}, cuda: {...} or {error}} in bytes.</summary>
