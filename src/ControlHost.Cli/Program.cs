@@ -13,6 +13,7 @@ root.Subcommands.Add(ModulesCommand.Build(verbose));
 root.Subcommands.Add(DetectCommand.Build(verbose));
 root.Subcommands.Add(PlaceCommand.Build(verbose));
 root.Subcommands.Add(SuggestBoxesCommand.Build(verbose));
+root.Subcommands.Add(UpscaleCommand.Build(verbose));
 root.Subcommands.Add(ServeCommand.Build(verbose));
 root.Subcommands.Add(ImportCommand.Build(verbose));
 

@@ -69,6 +69,19 @@ public class CliTests : IDisposable
     }
 
     [Fact]
+    public void Upscale_makes_the_extras_upscale_of_a_file_and_names_unknown_upscalers()
+    {
+        var done = CliRunner.Run(_dir, "upscale", "--image", Example("star-scene.png"), "--out", "up.png", "--upscaler", "Nearest", "--scale", "3");
+        Assert.True(done.Code == 0, done.Err);
+        Assert.Contains("(384x384, Nearest)", done.Out);
+        var cropped = CliRunner.Run(_dir, "upscale", "--image", Example("star-scene.png"), "--out", "wide.png", "--size", "300x100");
+        Assert.Contains("(300x100, Lanczos)", cropped.Out);
+        var unknown = CliRunner.Run(_dir, "upscale", "--image", Example("star-scene.png"), "--out", "x.png", "--upscaler", "RealESRGAN");
+        Assert.Equal(2, unknown.Code);
+        Assert.Contains("Lanczos", unknown.Err);
+    }
+
+    [Fact]
     public void Random_seed_is_reported()
     {
         var (code, stdout, _) = CliRunner.Run(_dir, "generate", "--prompt", "a star", "--steps", "2", "--out", "r.png");
