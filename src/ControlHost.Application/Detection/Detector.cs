@@ -60,13 +60,8 @@ public sealed class Detector(Func<ConditionRegistry> conditions, PathPolicy path
                 throw new BadInputException("options", $"module '{type.Id}' on {Path.GetFileName(image.Label)}: {e.Message}", e);
             }
             var input = image.Load(paths, "image", Budget);
-            if (resolution > 0)
-            {
-                var (w, h) = Budget.ScaleShortSide(input.Width, input.Height, resolution, "resolution");
-                input = Geometry.Resize(input, w, h);
-            }
-            var hint = type.Preprocess(input, values, cancellation);
-            if (hint.Image is { } hintImage) return new DetectOutput(type.Id, hintImage, null, hint.Json, hint.Note);
+            var (hint, hintImage) = Units.HintPreparation.Prepare(type, input, values, resolution, null, preprocess: true, Budget, "resolution", cancellation);
+            if (hintImage is not null) return new DetectOutput(type.Id, hintImage, null, hint.Json, hint.Note);
             var vector = hint.Vector!;
             return new DetectOutput(type.Id, PictureOf(vector), vector, hint.Json, hint.Note);
         });

@@ -59,34 +59,23 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
         var type = Detection.ExtensionModules.Resolve(registry, catalog.Roots, spec.Condition) ?? ReadyHintType(spec, preprocess);
         var options = OptionValues.Resolve(type.Options, spec.Options);
         var pixelPerfect = spec.ProcessorResolution == 0 || !preprocess;
-        // A global condition describes the whole picture (its colours, the object in it) and has no geometry on the
-        // canvas, so pixel perfect leaves it at its own size: fitting it to the canvas would crop a wide picture.
-        var fitted = pixelPerfect
-            ? type.Kind == ConditionKind.Global && preprocess ? input : ImageIo.Fit(input, width, height, spec.Resize)
-            : ScaleShortSide(input, spec.ProcessorResolution, $"units[{index}].processor_res");
+        if (!preprocess && type.Kind != ConditionKind.Spatial)
+            throw new ArgumentException("preprocess=none takes a ready hint image; a global condition needs its preprocessor");
         ConditionHint hint;
-        if (!preprocess)
+        RgbImage? hintImage;
+        try
         {
-            if (type.Kind != ConditionKind.Spatial) throw new ArgumentException("preprocess=none takes a ready hint image; a global condition needs its preprocessor");
-            hint = ConditionHint.FromImage(fitted);
+            (hint, hintImage) = HintPreparation.Prepare(type, input, options, spec.ProcessorResolution, new Canvas(width, height, spec.Resize), preprocess,
+                budget, $"units[{index}].processor_res", cancellation);
         }
-        else
+        catch (OperationCanceledException) { throw; }
+        catch (PluginException) { throw; }
+        catch (ServiceException) { throw; }
+        catch (Exception e) when (preprocess)
         {
-            try
-            {
-                hint = type.Preprocess(fitted, options, cancellation);
-            }
-            catch (OperationCanceledException) { throw; }
-            catch (PluginException) { throw; }
-            catch (Exception e)
-            {
-                throw new BadInputException($"units[{index}]", $"{label}: preprocessor '{type.Id}' failed: {e.Message}", e);
-            }
-            if (hint.Note is { } note) warnings.Add($"{label}: {note}");
+            throw new BadInputException($"units[{index}]", $"{label}: preprocessor '{type.Id}' failed: {e.Message}", e);
         }
-
-        // Pixel perfect: the input was fitted already, so only a preprocessor that changed the size is stretched back.
-        var hintImage = hint.Image is { } raw ? ImageIo.Fit(raw, width, height, pixelPerfect ? ResizeMode.JustResize : spec.Resize) : null;
+        if (preprocess && hint.Note is { } note) warnings.Add($"{label}: {note}");
         IControlBranch branch;
         string modelName;
         if (type is IBranchConditionType branching)
@@ -121,14 +110,6 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
             DetectedMap = !preprocess || !spec.ReturnMap ? null
                 : hintImage ?? (hint.Vector is { } v ? Detection.Detector.PictureOf(v) : null),
         };
-    }
-
-    /// <summary>The processor resolution applied as /controlnet/detect applies it (one resize for both, so the two see
-    /// the same pixels), its result's size checked against the budget before it is made.</summary>
-    private RgbImage ScaleShortSide(RgbImage input, int shortSide, string field)
-    {
-        var (w, h) = budget.ScaleShortSide(input.Width, input.Height, shortSide, field);
-        return Preprocessors.Geometry.Resize(input, w, h);
     }
 
     /// <summary>A ready hint for a ControlNet condition no registered type covers; otherwise the registry's error.</summary>
