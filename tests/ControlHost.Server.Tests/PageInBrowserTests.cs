@@ -127,12 +127,19 @@ public sealed class PageInBrowserTests(ServerFixture server) : IClassFixture<Ser
         Assert.Equal(128, await page.EvaluateAsync<int>("() => new Promise(r => { const i = new Image(); i.onload = () => r(i.naturalWidth); i.src = document.querySelector('#gallery a').href; })"));
         Assert.Contains("Hires upscale: 2", await page.TextContentAsync("#parameters"));
 
+        // The extras tab on the last result: Nearest x2 of the 128-pixel result.
+        await page.Locator("#extras-upscaler").SelectOptionAsync("Nearest");
+        await page.ClickAsync("#upscale");
+        await Assertions.Expect(status).ToHaveTextAsync("upscaled");
+        Assert.Equal(3, await page.Locator("#gallery a").CountAsync());
+        Assert.Equal(256, await page.EvaluateAsync<int>("() => new Promise(r => { const i = new Image(); i.onload = () => r(i.naturalWidth); i.src = document.querySelector('#gallery a').href; })"));
+
         await page.FillAsync("#seed", "-1");
         await page.ClickAsync("#reuse-seed");
         Assert.Equal("11", await page.InputValueAsync("#seed"));
         await page.ClickAsync("#to-img2img");
         await Assertions.Expect(status).ToContainTextAsync("background");
-        Assert.True(await page.EvaluateAsync<bool>("() => state.background !== null && state.backgroundImage.width === 128"));
+        Assert.True(await page.EvaluateAsync<bool>("() => state.background !== null && state.backgroundImage.width === 256"));
 
         // A bad value's error shows beside the result.
         await unit.Locator(".enabled").UncheckAsync();

@@ -262,6 +262,7 @@ function show(imageB64, parameters, seed) {
   $("parameters").textContent = parameters;
   state.last = { image: imageB64, seed };
   $("to-img2img").disabled = false;
+  $("upscale").disabled = false;
   const a = document.createElement("a");
   a.href = "data:image/png;base64," + imageB64;
   a.download = `controlhost-${Date.now()}.png`;
@@ -355,6 +356,16 @@ async function sendToImg2img() {
   setStatus("the result is the background: paint a mask, or generate for img2img");
 }
 
+// A1111's extras tab: the last result upscaled (the built-in upscalers or the user's ONNX ones).
+async function upscaleLast() {
+  if (!state.last) return;
+  showError("");
+  const scale = Number($("extras-scale").value), name = $("extras-upscaler").value;
+  const result = await api("POST", "/sdapi/v1/extra-single-image", { image: state.last.image, upscaling_resize: scale, upscaler_1: name });
+  show(result.image, `upscaled x${scale} with ${name}\n\n${$("parameters").textContent}`, state.last.seed);
+  setStatus("upscaled");
+}
+
 function insertIntoPrompt(text) {
   const prompt = $("prompt");
   prompt.value = prompt.value.trim() ? `${prompt.value.trim()} ${text}` : text;
@@ -371,6 +382,7 @@ async function start() {
   for (const m of models.filter((m) => !m.model_name.endsWith("-inpainting"))) $("checkpoint").add(new Option(m.title, m.model_name));
   $("checkpoint").value = options.sd_model_checkpoint.split(" [")[0];
   for (const u of [...latent, ...upscalers]) $("hr-upscaler").add(new Option(u.name, u.name));
+  for (const u of upscalers.filter((u) => u.name !== "None")) $("extras-upscaler").add(new Option(u.name, u.name));
   for (const l of loras) $("lora").add(new Option(l.name, l.name));
   for (const name of Object.keys(embeddings.loaded || {})) $("embedding").add(new Option(name, name));
   $("lora").addEventListener("change", (e) => { if (e.target.value) insertIntoPrompt(`<lora:${e.target.value}:1>`); e.target.value = ""; });
@@ -382,6 +394,7 @@ async function start() {
   $("reuse-seed").addEventListener("click", () => { if (state.last && state.last.seed !== undefined) $("seed").value = state.last.seed; });
   $("to-img2img").addEventListener("click", () => sendToImg2img().catch((e) => showError(e.message)));
   $("skip").addEventListener("click", () => api("POST", "/sdapi/v1/skip"));
+  $("upscale").addEventListener("click", () => upscaleLast().catch((e) => showError(e.message)));
   $("add-unit").addEventListener("click", addUnit);
   $("generate").addEventListener("click", generate);
   $("interrupt").addEventListener("click", () => api("POST", "/sdapi/v1/interrupt"));
