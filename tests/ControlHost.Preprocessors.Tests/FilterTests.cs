@@ -81,4 +81,22 @@ public class FilterTests
         Assert.Equal(0, Draw.At(result, 15, 2).R);
         Assert.Equal(0, Draw.At(Depth.Normalise(map, invert: true), 2, 2).R);
     }
+
+    [Fact]
+    public void A_normal_map_from_depth_leans_against_the_slope_and_faces_the_camera_on_the_background()
+    {
+        // A ramp growing brighter (nearer) to the right on the right half; the left half is far (background).
+        var pixels = new byte[64 * 32 * 3];
+        for (var y = 0; y < 32; y++)
+            for (var x = 0; x < 64; x++)
+            {
+                var v = (byte)(x < 32 ? 0 : 100 + (x - 32) * 4);
+                for (var c = 0; c < 3; c++) pixels[(y * 64 + x) * 3 + c] = v;
+            }
+        var normal = NormalFromDepth.Run(new ControlHost.Abstractions.RgbImage(64, 32, pixels));
+        var flat = Draw.At(normal, 10, 16);
+        Assert.Equal((128, 128, 255), (flat.R, flat.G, flat.B)); // background: straight at the camera
+        var slope = Draw.At(normal, 48, 16);
+        Assert.True(slope.R > 150 && slope.G == 128 && slope.B < 250, slope.ToString()); // x leans with the rising depth
+    }
 }
