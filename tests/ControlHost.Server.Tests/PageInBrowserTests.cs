@@ -137,6 +137,7 @@ public sealed class PageInBrowserTests(ServerFixture server) : IClassFixture<Ser
         await page.FillAsync("#seed", "-1");
         await page.ClickAsync("#reuse-seed");
         Assert.Equal("11", await page.InputValueAsync("#seed"));
+        await page.ScreenshotAsync(new() { Path = Path.Combine(AppContext.BaseDirectory, "page-a1111.png"), FullPage = true });
         await page.ClickAsync("#to-img2img");
         await Assertions.Expect(status).ToContainTextAsync("background");
         Assert.True(await page.EvaluateAsync<bool>("() => state.background !== null && state.backgroundImage.width === 256"));
