@@ -131,4 +131,20 @@ public sealed class HardeningTests(ServerFixture f) : IClassFixture<ServerFixtur
         Assert.Equal("#/components/schemas/" + schema, body.GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
         Assert.True(doc.GetProperty("components").GetProperty("schemas").GetProperty(schema).GetProperty("properties").TryGetProperty(field, out _));
     }
+
+    [Theory]
+    [InlineData("/sdapi/v1/txt2img", "post", "TextToImageResponse", "info")]
+    [InlineData("/sdapi/v1/img2img", "post", "ImageToImageResponse", "images")]
+    [InlineData("/sdapi/v1/progress", "get", "ProgressResponse", "current_image")]
+    [InlineData("/sdapi/v1/png-info", "post", "PNGInfoResponse", "parameters")]
+    [InlineData("/controlnet/detect", "post", "DetectResponse", "poses")]
+    [InlineData("/sdapi/v1/extra-single-image", "post", "ExtrasSingleImageResponse", "html_info")]
+    [InlineData("/sdapi/v1/extra-batch-images", "post", "ExtrasBatchImagesResponse", "images")]
+    public async Task The_OpenAPI_document_names_the_main_responses(string route, string method, string schema, string field)
+    {
+        var doc = (await f.Get("/openapi/v1.json")).Body;
+        var ok = doc.GetProperty("paths").GetProperty(route).GetProperty(method).GetProperty("responses").GetProperty("200");
+        Assert.Equal("#/components/schemas/" + schema, ok.GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
+        Assert.True(doc.GetProperty("components").GetProperty("schemas").GetProperty(schema).GetProperty("properties").TryGetProperty(field, out _));
+    }
 }

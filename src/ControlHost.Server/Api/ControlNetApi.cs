@@ -128,7 +128,7 @@ internal static class ControlNetApi
                 return (images, poses);
             });
             return poses.Count > 0 ? Results.Json(new { info = "Success", images, poses, warnings }) : Results.Json(new { info = "Success", images, warnings });
-        }).Accepts<Schemas.DetectRequest>("application/json");
+        }).Accepts<Schemas.DetectRequest>("application/json").Produces<Schemas.DetectResponse>();
         cn.MapPost("/render_openpose_json", async (HttpRequest r, ServerContext c, CancellationToken ct) =>
         {
             var root = await SdApi.ReadJson(r);

@@ -68,3 +68,27 @@ public sealed record ExtrasImage(string data, string? name);
 public sealed record ExtrasBatchImagesRequest(
     IReadOnlyList<ExtrasImage> imageList, int? resize_mode, double? upscaling_resize, int? upscaling_resize_w, int? upscaling_resize_h,
     bool? upscaling_crop, string? upscaler_1, string? upscaler_2, double? extras_upscaler_2_visibility);
+
+/// <summary>txt2img's and img2img's answer: base64 PNGs (the images, then the detected maps), the request, and A1111's info as a JSON string.</summary>
+public sealed record TextToImageResponse(IReadOnlyList<string> images, Dictionary<string, object?> parameters, string info);
+
+/// <summary>img2img's answer (the same fields as txt2img's).</summary>
+public sealed record ImageToImageResponse(IReadOnlyList<string> images, Dictionary<string, object?> parameters, string info);
+
+/// <summary>The running job's state, as A1111's /progress.</summary>
+public sealed record ProgressState(bool skipped, bool interrupted, string job, int job_count, string job_timestamp, int job_no, int sampling_step, int sampling_steps);
+
+/// <summary>GET /sdapi/v1/progress.</summary>
+public sealed record ProgressResponse(double progress, double eta_relative, ProgressState state, string? current_image, string? textinfo);
+
+/// <summary>POST /sdapi/v1/png-info.</summary>
+public sealed record PNGInfoResponse(string info, Dictionary<string, string> items, Dictionary<string, string> parameters);
+
+/// <summary>POST /controlnet/detect: the maps (and OpenPose JSON for pose modules).</summary>
+public sealed record DetectResponse(string info, IReadOnlyList<string> images, IReadOnlyList<object>? poses, IReadOnlyList<string>? warnings);
+
+/// <summary>POST /sdapi/v1/extra-single-image.</summary>
+public sealed record ExtrasSingleImageResponse(string html_info, string image);
+
+/// <summary>POST /sdapi/v1/extra-batch-images.</summary>
+public sealed record ExtrasBatchImagesResponse(string html_info, IReadOnlyList<string> images);

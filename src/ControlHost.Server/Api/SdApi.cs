@@ -15,9 +15,9 @@ internal static class SdApi
     {
         var sd = app.MapGroup("/sdapi/v1");
         sd.MapPost("/txt2img", (HttpRequest r, ServerContext c, CancellationToken ct) => Generate(r, c, img2img: false, ct))
-            .Accepts<Schemas.StableDiffusionProcessingTxt2Img>("application/json");
+            .Accepts<Schemas.StableDiffusionProcessingTxt2Img>("application/json").Produces<Schemas.TextToImageResponse>();
         sd.MapPost("/img2img", (HttpRequest r, ServerContext c, CancellationToken ct) => Generate(r, c, img2img: true, ct))
-            .Accepts<Schemas.StableDiffusionProcessingImg2Img>("application/json");
+            .Accepts<Schemas.StableDiffusionProcessingImg2Img>("application/json").Produces<Schemas.ImageToImageResponse>();
         sd.MapGet("/samplers", () => SamplerNames.Names.Select(n => new { name = n, aliases = SamplerNames.AliasesOf(n), options = new { } }));
         sd.MapGet("/sd-models", (ServerContext c) => c.Service.Catalog.Models.Select(Checkpoint).Concat(c.Service.Catalog.Files.Checkpoints.Select(CheckpointFile)));
         // A1111's extra-network lists: names and metadata, never server paths.
@@ -44,7 +44,7 @@ internal static class SdApi
             body.ThrowIfInvalid();
             return SdApi.JsonNull();
         }).Accepts<Schemas.OptionsRequest>("application/json");
-        sd.MapGet("/progress", (ServerContext c) => Progress(c));
+        sd.MapGet("/progress", (ServerContext c) => Progress(c)).Produces<Schemas.ProgressResponse>();
         SdExtraRoutes.Map(sd);
         sd.MapPost("/interrupt", (ServerContext c) =>
         {
@@ -80,7 +80,7 @@ internal static class SdApi
                 parameters["Negative prompt"] = negative;
             }
             return Results.Json(new { info = text, items = text.Length == 0 ? new Dictionary<string, string>() : new() { ["parameters"] = text }, parameters });
-        }).Accepts<Schemas.PNGInfoRequest>("application/json");
+        }).Accepts<Schemas.PNGInfoRequest>("application/json").Produces<Schemas.PNGInfoResponse>();
     }
 
     /// <summary>A JSON null body, as A1111 answers POST options, skip and refresh (Results.Json(null) writes no body at all,

@@ -66,7 +66,7 @@ internal static class SdExtraRoutes
             body.ThrowIfInvalid();
             var result = await Analysis.Run(c, "extras", ct, _ => Upscale(c, ImageSource.FromBase64(image!, "image"), "image", options));
             return Results.Json(new { html_info = "", image = result });
-        }).Accepts<Schemas.ExtrasSingleImageRequest>("application/json");
+        }).Accepts<Schemas.ExtrasSingleImageRequest>("application/json").Produces<Schemas.ExtrasSingleImageResponse>();
         sd.MapPost("/extra-batch-images", async (HttpRequest r, ServerContext c, CancellationToken ct) =>
         {
             var body = new Body(await SdApi.ReadJson(r), []);
@@ -90,7 +90,7 @@ internal static class SdExtraRoutes
                 return Upscale(c, ImageSource.FromBase64(data, $"imageList[{i}]"), $"imageList[{i}].data", options);
             }).ToList());
             return Results.Json(new { html_info = "", images = results });
-        }).Accepts<Schemas.ExtrasBatchImagesRequest>("application/json");
+        }).Accepts<Schemas.ExtrasBatchImagesRequest>("application/json").Produces<Schemas.ExtrasBatchImagesResponse>();
     }
 
     private sealed record ExtrasOptions(int ResizeMode, double Scale, int? Width, int? Height, bool Crop, string Upscaler1, string Upscaler2, double Visibility2);
