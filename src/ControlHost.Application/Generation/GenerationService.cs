@@ -192,7 +192,7 @@ public sealed class GenerationService : IDisposable
             {
                 var one = request with { Seed = GenerationPolicy.SeedOf(firstSeed, k) };
                 // Progress counts both passes' steps as one run.
-                var secondSteps = hires is null ? 0 : Math.Min((int)(hires.StepsFor(one) * hires.Strength), hires.StepsFor(one));
+                var secondSteps = hires?.ExecutedSteps(one) ?? 0;
                 var stepProgress = progress is null ? null : new StepReporter(progress, k + 1, count, 0, one.Steps + secondSteps);
                 if (control?.Interrupted == true) break;
                 using var imageToken = control?.ForImage(cancellation);

@@ -4,6 +4,7 @@ using ControlHost.Application.Names;
 using ControlHost.Application.Sources;
 using ControlHost.Application.Upscaling;
 using ControlHost.Application.UserModels;
+using ControlHost.Engine.Imaging;
 using ControlHost.Engine.Pipeline;
 
 namespace ControlHost.Application.Generation;
@@ -52,6 +53,9 @@ internal sealed class HiresFix
     /// <summary>The second pass's sampling steps before its strength skips the first ones.</summary>
     public int StepsFor(GenerationRequest first) => _spec.Steps is > 0 ? _spec.Steps.Value : first.Steps;
 
+    /// <summary>The steps the second pass executes.</summary>
+    public int ExecutedSteps(GenerationRequest first) => (first with { Steps = StepsFor(first), Strength = Strength }).StrengthSteps;
+
     public double Strength => _spec.Strength ?? HiresSpec.DefaultStrength;
 
     /// <summary>The second pass: the first pass's latent (or decoded image) upscaled, denoised again from part of the way.</summary>
@@ -72,8 +76,7 @@ internal sealed class HiresFix
         }
         // "None" still resizes (A1111 resizes with Lanczos after an upscaler that did nothing).
         var image = Upscalers.Upscale(result.Decoded, _imageUpscaler == "None" ? "Lanczos" : _imageUpscaler, _upWidth, _upHeight, _upscalerFiles);
-        var cropped = Crop(image.Pixels, 3, _upHeight, _upWidth, _cropY / 2 * 8, _cropX / 2 * 8, Height, Width, interleaved: true);
-        return request with { InitImage = new RgbImage(Width, Height, cropped) };
+        return request with { InitImage = ImageIo.Crop(image, _cropX / 2 * 8, _cropY / 2 * 8, Width, Height) };
     }
 
     /// <summary>A1111's infotext fields for the hires fix.</summary>
@@ -89,17 +92,11 @@ internal sealed class HiresFix
         if (_spec.Sampler is { } s && SamplerNames.TryParse(s) is { } sampler && sampler != first.Sampler) yield return $"Hires sampler: {SamplerNames.Format(sampler)}";
     }
 
-    /// <summary>A window of a planar [C,H,W] array (or of interleaved HxWxC bytes).</summary>
-    private static T[] Crop<T>(T[] data, int channels, int height, int width, int top, int left, int newHeight, int newWidth, bool interleaved = false)
+    /// <summary>A window of a planar [C,H,W] latent.</summary>
+    private static float[] Crop(float[] data, int channels, int height, int width, int top, int left, int newHeight, int newWidth)
     {
         if (top == 0 && left == 0 && newHeight == height && newWidth == width) return data;
-        var result = new T[channels * newHeight * newWidth];
-        if (interleaved)
-        {
-            for (var y = 0; y < newHeight; y++)
-                Array.Copy(data, ((top + y) * width + left) * channels, result, y * newWidth * channels, newWidth * channels);
-            return result;
-        }
+        var result = new float[channels * newHeight * newWidth];
         for (var c = 0; c < channels; c++)
             for (var y = 0; y < newHeight; y++)
                 Array.Copy(data, c * height * width + (top + y) * width + left, result, c * newHeight * newWidth + y * newWidth, newWidth);

@@ -64,8 +64,7 @@ public sealed record HiresSpec
         foreach (var (name, mode) in LatentModes)
             if (string.Equals(name, Upscaler, StringComparison.OrdinalIgnoreCase)) return (mode, name);
         return Upscalers.Canonical(Upscaler, files) is { } image ? (null, image)
-            : throw new NotFoundException("hr_upscaler", "upscaler", Upscaler, UpscalerNamesWith(files),
-                "an ESRGAN-type upscaler runs from its ONNX export in an ESRGAN/, RealESRGAN/ or upscale_models/ folder under a model root");
+            : throw new NotFoundException("hr_upscaler", "upscaler", Upscaler, UpscalerNamesWith(files), Upscalers.WhereFilesGo);
     }
 
     /// <summary>

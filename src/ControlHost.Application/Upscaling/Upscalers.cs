@@ -20,6 +20,9 @@ public static class Upscalers
 
     public const int NominalScale = 4;
 
+    /// <summary>What an unknown upscaler's error adds: where a user's upscaler goes.</summary>
+    public const string WhereFilesGo = "an ESRGAN-type upscaler runs from its ONNX export in an ESRGAN/, RealESRGAN/ or upscale_models/ folder under a model root";
+
     /// <summary>The built-in names, then the users' upscaler files by stem.</summary>
     public static IReadOnlyList<string> NamesWith(IEnumerable<string> files) => Names.Concat(files.Select(f => Path.GetFileNameWithoutExtension(f))).ToList();
 
@@ -98,11 +101,7 @@ public static class Upscalers
                 blended[i] = (byte)Math.Clamp(Math.Round(first.Pixels[i] * (1 - visibility2) + second.Pixels[i] * visibility2), 0, 255);
             first = new RgbImage(first.Width, first.Height, blended);
         }
-        if (!crop || (first.Width == width && first.Height == height) || first == image) return first;
-        int x0 = (first.Width - width) / 2, y0 = (first.Height - height) / 2;
-        var cropped = new byte[width * height * 3];
-        for (var y = 0; y < height; y++)
-            Array.Copy(first.Pixels, ((y0 + y) * first.Width + x0) * 3, cropped, y * width * 3, width * 3);
-        return new RgbImage(width, height, cropped);
+        if (!crop || first == image) return first;
+        return ImageIo.Crop(first, (first.Width - width) / 2, (first.Height - height) / 2, width, height);
     }
 }

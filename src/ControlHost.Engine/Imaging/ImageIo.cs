@@ -136,6 +136,18 @@ public static class ImageIo
         return ToRgb(image);
     }
 
+    /// <summary>The window of <paramref name="source"/> at (x, y) of width x height (inside the image).</summary>
+    public static RgbImage Crop(RgbImage source, int x, int y, int width, int height)
+    {
+        if (x < 0 || y < 0 || width < 1 || height < 1 || x + width > source.Width || y + height > source.Height)
+            throw new ArgumentException($"crop {x},{y},{width},{height} is not inside the {source.Width}x{source.Height} image");
+        if (x == 0 && y == 0 && width == source.Width && height == source.Height) return source;
+        var pixels = new byte[width * height * 3];
+        for (var row = 0; row < height; row++)
+            Array.Copy(source.Pixels, ((y + row) * source.Width + x) * 3, pixels, row * width * 3, width * 3);
+        return new RgbImage(width, height, pixels);
+    }
+
     /// <summary>[1,3,H,W] floats: in [0,1] for ControlNet hints, or [-1,1] for the VAE.</summary>
     public static float[] ToChw(RgbImage image, bool signed)
     {

@@ -170,7 +170,7 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
             if (_request.InitLatent is { } initLatent)
             {
                 _clean = (float[])initLatent.Clone();
-                FirstStep = _request.Steps - Math.Min((int)(_request.Steps * _request.Strength), _request.Steps);
+                FirstStep = _request.Steps - _request.StrengthSteps;
                 _scheduler.AddNoise(_clean, _noise, FirstStep, Latent);
             }
             else if (_request.InitImage is { } init)
@@ -180,7 +180,7 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
                 if (_request.Mask is { } mask)
                     _inpaint = Inpainting.Create(fittedInit, ImageIo.Fit(mask, _width, _height, ResizeMode.JustResize),
                         _inpaintingUnet ? chw => _pipeline.EncodeChw(chw, _height, _width, _h, _w) : null);
-                FirstStep = _request.Steps - Math.Min((int)(_request.Steps * _request.Strength), _request.Steps);
+                FirstStep = _request.Steps - _request.StrengthSteps;
                 _scheduler.AddNoise(MaskedStart(), _noise, FirstStep, Latent);
             }
             else

@@ -25,6 +25,9 @@ public sealed record GenerationRequest
     public RgbImage? InitImage { get; init; }
     public double Strength { get; init; } = 0.75;
 
+    /// <summary>The steps an img2img run executes: the last Steps x Strength of the schedule (A1111's rule).</summary>
+    public int StrengthSteps => Math.Min((int)(Steps * Strength), Steps);
+
     /// <summary>img2img from a latent instead of an image ([1,4,H/8,W/8] in the diffusion latent's space, as
     /// <see cref="GenerationResult.FinalLatent"/>): the hires fix's second pass after a latent upscale.</summary>
     public float[]? InitLatent { get; init; }

@@ -109,7 +109,7 @@ internal static class SdExtraRoutes
             var name = body.Str(key);
             var match = Upscalers.Canonical(name, files);
             if (match is null)
-                body.Errors.Add(new FieldError(body.LocOf(key), $"unknown upscaler '{name}' (known: {string.Join(", ", Upscalers.NamesWith(files))}); an ESRGAN-type upscaler runs from its ONNX export in an ESRGAN/, RealESRGAN/ or upscale_models/ folder under a model root", "value_error.not_found"));
+                body.Errors.Add(new FieldError(body.LocOf(key), $"unknown upscaler '{name}' (known: {string.Join(", ", Upscalers.NamesWith(files))}); {Upscalers.WhereFilesGo}", "value_error.not_found"));
             return match ?? "None";
         }
         var first = Upscaler("upscaler_1");

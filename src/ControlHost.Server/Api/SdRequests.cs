@@ -75,7 +75,7 @@ internal static class SdRequests
         var known = HiresSpec.UpscalerNamesWith(context.Service.Catalog.Files.Upscalers).ToList();
         if (!known.Contains(upscaler, StringComparer.OrdinalIgnoreCase))
             body.Errors.Add(new FieldError(body.LocOf("hr_upscaler"),
-                $"unknown upscaler '{upscaler}' (known: {string.Join(", ", known)}); an ESRGAN-type upscaler runs from its ONNX export in an ESRGAN/, RealESRGAN/ or upscale_models/ folder under a model root", "value_error.not_found"));
+                $"unknown upscaler '{upscaler}' (known: {string.Join(", ", known)}); {Application.Upscaling.Upscalers.WhereFilesGo}", "value_error.not_found"));
         if (body.Str("hr_checkpoint_name") is { } checkpoint && !checkpoint.StartsWith("Use same", StringComparison.OrdinalIgnoreCase))
             warnings.Add($"hr_checkpoint_name '{checkpoint}': the second pass uses the first pass's checkpoint");
         return new HiresSpec
