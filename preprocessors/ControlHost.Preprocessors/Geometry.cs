@@ -21,17 +21,19 @@ public static class Geometry
         return (int)Math.Round(k * Math.Min(inputWidth, inputHeight));
     }
 
-    /// <summary>Scales an image so that its short side is <paramref name="shortSide"/> (area filter down, cubic up).</summary>
+    /// <summary>Scales an image so that its short side is <paramref name="shortSide"/>, with <see cref="HintResize"/>'s rules
+    /// (the processor resolution of modules run on their own).</summary>
     public static RgbImage ResizeShortSide(RgbImage input, int shortSide)
     {
         if (shortSide < 1) throw new ArgumentException($"resolution {shortSide} must be at least 1");
         var scale = (double)shortSide / Math.Min(input.Width, input.Height);
         var w = Math.Max(1, (int)Math.Round(input.Width * scale));
         var h = Math.Max(1, (int)Math.Round(input.Height * scale));
-        return Resize(input, w, h);
+        return HintResize.Resize(input, w, h);
     }
 
-    /// <summary>Resizes to exactly width x height (area filter when shrinking, cubic when enlarging).</summary>
+    /// <summary>Resizes a picture to exactly width x height (area filter when shrinking, cubic when enlarging); control
+    /// maps go through <see cref="HintResize"/>, which keeps their colours.</summary>
     public static RgbImage Resize(RgbImage input, int width, int height)
     {
         if (width == input.Width && height == input.Height) return input;

@@ -55,7 +55,7 @@ public sealed class DetectedMapTests(ServerFixture f) : IClassFixture<ServerFixt
         var images = body.GetProperty("images");
         Assert.Equal(2, images.GetArrayLength());
         var map = images[1].GetString()!;
-        var fitted = ImageIo.Fit(ImageIo.Decode(new MemoryStream(Convert.FromBase64String(Scene)), "scene"), 64, 64, ResizeMode.CropAndResize);
+        var fitted = Preprocessors.HintResize.Fit(ImageIo.Decode(new MemoryStream(Convert.FromBase64String(Scene)), "scene"), 64, 64, Preprocessors.HintFit.Cover);
         Assert.Equal(Pixels(await Detect(Encode(fitted), -1)), Pixels(map));
     }
 

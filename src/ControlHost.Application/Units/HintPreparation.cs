@@ -1,6 +1,7 @@
 using ControlHost.Abstractions;
 using ControlHost.Application.Sources;
 using ControlHost.Engine.Imaging;
+using ControlHost.Preprocessors;
 
 namespace ControlHost.Application.Units;
 
@@ -9,9 +10,9 @@ public readonly record struct Canvas(int Width, int Height, ResizeMode Resize);
 
 /// <summary>
 /// The one way an image becomes a hint, for a unit of a generation and for /controlnet/detect alike: at a processor
-/// resolution the image's short side is scaled to it (OpenCV's resize, its size checked against the budget first); on
+/// resolution the image's short side is scaled to it (its size checked against the budget first); on
 /// a canvas without one (pixel perfect) the image is fitted to the canvas first; the condition type's preprocessor
-/// runs; on a canvas the hint is then fitted to it. So detect at a unit's resolution sees the unit's pixels.
+/// runs; on a canvas the hint is then fitted to it. Every resize is HintResize's (the extension's rules for maps). So detect at a unit's resolution sees the unit's pixels.
 /// </summary>
 public static class HintPreparation
 {
@@ -26,16 +27,23 @@ public static class HintPreparation
         if (resolution > 0 && preprocess)
         {
             var (w, h) = budget.ScaleShortSide(input.Width, input.Height, resolution, field);
-            prepared = Preprocessors.Geometry.Resize(input, w, h);
+            prepared = HintResize.Resize(input, w, h);
         }
         // A global condition describes the whole picture (its colours, the object in it) and has no geometry on the
         // canvas, so pixel perfect leaves it at its own size: fitting it to the canvas would crop a wide picture.
-        else if (canvas is { } c && !(type.Kind == ConditionKind.Global && preprocess)) prepared = ImageIo.Fit(input, c.Width, c.Height, c.Resize);
+        else if (canvas is { } c && !(type.Kind == ConditionKind.Global && preprocess)) prepared = HintResize.Fit(input, c.Width, c.Height, FitOf(c.Resize));
         else prepared = input;
         var hint = preprocess ? type.Preprocess(prepared, options, cancellation) : ConditionHint.FromImage(prepared);
         if (hint.Image is not { } raw || canvas is not { } target) return (hint, hint.Image);
         // Pixel perfect: the input was fitted already, so only a preprocessor that changed the size is stretched back.
         var pixelPerfect = resolution == 0 || !preprocess;
-        return (hint, ImageIo.Fit(raw, target.Width, target.Height, pixelPerfect ? ResizeMode.JustResize : target.Resize));
+        return (hint, HintResize.Fit(raw, target.Width, target.Height, pixelPerfect ? HintFit.Stretch : FitOf(target.Resize)));
     }
+
+    private static HintFit FitOf(ResizeMode mode) => mode switch
+    {
+        ResizeMode.JustResize => HintFit.Stretch,
+        ResizeMode.CropAndResize => HintFit.Cover,
+        _ => HintFit.Contain,
+    };
 }
