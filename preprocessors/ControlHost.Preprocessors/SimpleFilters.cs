@@ -70,7 +70,7 @@ public static class TileResample
         new("down_sampling_rate", OptionKind.Number, "1", 1, 8, "shrink factor"),
     ];
 
-    public static readonly IPreprocessor Module = PreprocessorModule.Image("tile", ["tile_resample", "tile_colorfix"],
+    public static readonly IPreprocessor Module = PreprocessorModule.Image("tile", ["tile_resample"],
         "tile resample: the image shrunk by a rate", Options, (i, o) => Run(i, o.GetDouble("down_sampling_rate")));
 
     public static RgbImage Run(RgbImage input, double rate = 1)
@@ -78,6 +78,28 @@ public static class TileResample
         if (rate < 1) throw new ArgumentException($"down_sampling_rate {rate} must be at least 1");
         return Geometry.Resize(input, Math.Max(1, (int)Math.Round(input.Width / rate)), Math.Max(1, (int)Math.Round(input.Height / rate)));
     }
+}
+
+/// <summary>
+/// sd-webui-controlnet's tile colour fix modules: the hint is the image itself; the work happens during sampling, where
+/// the engine holds the estimate's colours to the hint's (<c>ColourFix</c> in the engine). "variation" is the blur
+/// radius in latent cells (the extension's threshold_a), "sharpness" the "+sharp" module's threshold_b.
+/// </summary>
+public static class TileColourFix
+{
+    private static readonly OptionSpec Variation = new("variation", OptionKind.Integer, "8", 3, 32,
+        "blur radius in latent cells: colours are held to the image's below this scale");
+
+    public static readonly IReadOnlyList<OptionSpec> Options = [Variation];
+
+    public static readonly IReadOnlyList<OptionSpec> SharpOptions =
+        [Variation, new("sharpness", OptionKind.Number, "1", 0, 2, "how much detail the unconditional estimate loses (sharper with guidance)")];
+
+    public static readonly IPreprocessor Module = PreprocessorModule.Image("tile_colorfix", [],
+        "tile with colour fix: the image as the hint, its colours held during sampling", Options, (i, _) => i);
+
+    public static readonly IPreprocessor SharpModule = PreprocessorModule.Image("tile_colorfix+sharp", [],
+        "tile with colour fix and sharpening", SharpOptions, (i, _) => i);
 }
 
 /// <summary>The image as it is (sd-webui-controlnet's "none": the user's image is already a hint).</summary>

@@ -103,6 +103,7 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
         }
         return new ControlUnit
         {
+            ColourFix = ColourFixOf(type, options, hintImage, model),
             Branch = branch, Weight = spec.Weight, Start = spec.Start, End = spec.End, Mode = spec.Mode,
             Module = type.Id, ModelName = modelName, Options = options.All, Resize = spec.Resize,
             ProcessorResolution = pixelPerfect ? Math.Min(width, height) : spec.ProcessorResolution, PixelPerfect = pixelPerfect,
@@ -110,6 +111,18 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
             DetectedMap = !preprocess || !spec.ReturnMap ? null
                 : hintImage ?? (hint.Vector is { } v ? Detection.Detector.PictureOf(v) : null),
         };
+    }
+
+    /// <summary>
+    /// The extension keys its tile colour fix on the module's name (tile_colorfix, tile_colorfix+sharp), so does this:
+    /// the hint's latent and the module's variation (and sharpness) for the engine.
+    /// </summary>
+    private static ColourFix? ColourFixOf(IConditionType type, OptionValues options, RgbImage? hint, StableDiffusionModel model)
+    {
+        if (hint is null || !type.Id.StartsWith("tile_colorfix", StringComparison.OrdinalIgnoreCase)) return null;
+        var latent = new Engine.Pipeline.DiffusionPipeline(model).EncodeLatent(hint);
+        return new ColourFix(latent, options.GetInt("variation"),
+            type.Id.EndsWith("+sharp", StringComparison.OrdinalIgnoreCase) ? options.GetDouble("sharpness") : null);
     }
 
     /// <summary>A ready hint for a ControlNet condition no registered type covers; otherwise the registry's error.</summary>

@@ -36,6 +36,9 @@ public sealed class ControlUnit
     /// </summary>
     public RegionMask? Mask { get; init; }
 
+    /// <summary>The tile colour fix the unit applies to the model's estimate in its window, or null.</summary>
+    public ColourFix? ColourFix { get; init; }
+
     /// <summary>What the unit was made from, for messages and the application's records: module, model, options.</summary>
     public required string Module { get; init; }
     public required string ModelName { get; init; }

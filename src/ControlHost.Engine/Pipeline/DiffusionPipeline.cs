@@ -101,6 +101,7 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
 
         // Phase 4: loop buffers, made once.
         private float[] _modelIn = [], _unetIn = [], _modelOut = [], _guided = [];
+        private float[]?[] _blurredReferences = [];
         private int _unetEntry;
         private FloatTensor _sampleTensor = null!, _textTensor = null!, _latentTensor = null!;
         private float[][]? _sums, _scratch;
@@ -212,6 +213,7 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
             _unetIn = _inpaintingUnet ? new float[_batch * _unetEntry] : _modelIn;
             _modelOut = new float[_batch * _latentLength];
             _guided = new float[_latentLength];
+            _blurredReferences = new float[]?[_units.Count];
             _sampleTensor = new FloatTensor(_modelIn, _batch, 4, _h, _w);
             _textTensor = new FloatTensor(_textContext, _batch, _tokens, _dim);
             _latentTensor = new FloatTensor(Latent, 1, 4, _h, _w);
@@ -242,6 +244,7 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
             var residuals = SumResiduals(step, t) ? _sumSlices : null;
             UpdateContext(step);
             RunUnet(t, residuals);
+            ApplyColourFixes(step);
             Guide();
             _scheduler.Step(_guided, step, Latent, _rng);
             ApplyConstraints(step);
@@ -292,6 +295,41 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
                 unet.Run(_unetIn, 1, _h, _w, t, _textContext, _tokens, _dim, Half(residuals, _layout, 0, _h, _w), _modelOut);
             unet.Run(_unetIn.AsMemory((_batch - 1) * _unetEntry), 1, _h, _w, t, _condContext, condTokens, _dim,
                 Half(residuals, _layout, _batch - 1, _h, _w), _modelOut.AsMemory((_batch - 1) * _latentLength));
+        }
+
+        /// <summary>
+        /// Tile colour fixes of the active units, on each half of the batch before guidance (where the extension makes
+        /// them, inside the UNet's forward): the clean estimate's low frequencies replaced by the hint latent's, the
+        /// output moved toward it by the unit's weight.
+        /// </summary>
+        private void ApplyColourFixes(int step)
+        {
+            for (var u = 0; u < _units.Count; u++)
+            {
+                if (_units[u].ColourFix is not { } fix || !_units[u].IsActive(step, _request.Steps)) continue;
+                if (fix.Reference.Length != _latentLength)
+                    throw new ArgumentException($"{_units[u].Branch.Name}: the colour fix's latent has {fix.Reference.Length} values, the generation's {_latentLength}");
+                var reference = _blurredReferences[u] ??= ColourFix.Blur(fix.Reference, 4, _h, _w, fix.Radius);
+                var weight = Math.Clamp(_units[u].Weight, 0f, 1f);
+                var estimate = new float[_latentLength];
+                var corrected = new float[_latentLength];
+                for (var b = 0; b < _batch; b++)
+                {
+                    var output = _modelOut.AsSpan(b * _latentLength, _latentLength);
+                    _scheduler.Denoised(output, step, Latent, estimate);
+                    var own = ColourFix.Blur(estimate, 4, _h, _w, fix.Radius);
+                    for (var i = 0; i < estimate.Length; i++) estimate[i] += reference[i] - own[i];
+                    // "+sharp": the unconditional estimate loses some detail, so guidance pushes toward more.
+                    if (fix.Sharpness is { } sharpness && _useGuidance && b == 0)
+                    {
+                        var detail = (float)(sharpness * 0.01);
+                        var blurred = ColourFix.Blur(estimate, 4, _h, _w, fix.Radius);
+                        for (var i = 0; i < estimate.Length; i++) estimate[i] = detail * blurred[i] + (1 - detail) * estimate[i];
+                    }
+                    _scheduler.ModelOutputFor(estimate, step, Latent, corrected);
+                    for (var i = 0; i < output.Length; i++) output[i] = weight * corrected[i] + (1 - weight) * output[i];
+                }
+            }
         }
 
         /// <summary>Classifier-free guidance: uncond + scale * (cond - uncond).</summary>

@@ -26,6 +26,26 @@ public sealed class DdimScheduler(NoiseSchedule schedule) : IScheduler
 
     public void ScaleModelInput(ReadOnlySpan<float> sample, Span<float> destination, int step) => sample.CopyTo(destination);
 
+    public void Denoised(ReadOnlySpan<float> modelOutput, int step, ReadOnlySpan<float> sample, Span<float> denoised)
+    {
+        var alpha = schedule.AlphasCumprod[_timesteps[step]];
+        var (sa, sb) = (Math.Sqrt(alpha), Math.Sqrt(1 - alpha));
+        for (var i = 0; i < sample.Length; i++)
+            denoised[i] = schedule.Prediction == PredictionType.Epsilon
+                ? (float)((sample[i] - sb * modelOutput[i]) / sa)
+                : (float)(sa * sample[i] - sb * modelOutput[i]);
+    }
+
+    public void ModelOutputFor(ReadOnlySpan<float> denoised, int step, ReadOnlySpan<float> sample, Span<float> modelOutput)
+    {
+        var alpha = schedule.AlphasCumprod[_timesteps[step]];
+        var (sa, sb) = (Math.Sqrt(alpha), Math.Sqrt(1 - alpha));
+        for (var i = 0; i < sample.Length; i++)
+            modelOutput[i] = schedule.Prediction == PredictionType.Epsilon
+                ? (float)((sample[i] - sa * denoised[i]) / sb)
+                : (float)((sa * sample[i] - denoised[i]) / sb);
+    }
+
     public void Step(ReadOnlySpan<float> modelOutput, int step, Span<float> sample, NoiseGenerator noise)
     {
         var t = _timesteps[step];

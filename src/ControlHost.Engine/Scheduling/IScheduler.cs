@@ -26,6 +26,13 @@ public interface IScheduler
     /// <summary>Advances <paramref name="sample"/> in place from level <paramref name="step"/> to the next level.</summary>
     void Step(ReadOnlySpan<float> modelOutput, int step, Span<float> sample, NoiseGenerator noise);
 
+    /// <summary>The model's estimate of the clean latent at step <paramref name="step"/> from its output there.</summary>
+    void Denoised(ReadOnlySpan<float> modelOutput, int step, ReadOnlySpan<float> sample, Span<float> denoised);
+
+    /// <summary>The inverse of <see cref="Denoised"/>: the model output that estimates <paramref name="denoised"/>
+    /// (for corrections made to the clean estimate, such as the tile colour fix).</summary>
+    void ModelOutputFor(ReadOnlySpan<float> denoised, int step, ReadOnlySpan<float> sample, Span<float> modelOutput);
+
     /// <summary>Noises a clean latent to level <paramref name="level"/> (0..StepCount): img2img starts, masks.</summary>
     void AddNoise(ReadOnlySpan<float> clean, ReadOnlySpan<float> noise, int level, Span<float> destination);
 }

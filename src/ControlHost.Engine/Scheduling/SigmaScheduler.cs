@@ -57,6 +57,22 @@ public abstract class SigmaScheduler(NoiseSchedule schedule) : IScheduler
         return x / s2 - modelOutput * sigma / Math.Sqrt(s2);
     }
 
+    public void Denoised(ReadOnlySpan<float> modelOutput, int step, ReadOnlySpan<float> sample, Span<float> denoised)
+    {
+        var sigma = Sigmas[step];
+        for (var i = 0; i < sample.Length; i++) denoised[i] = (float)Denoised(sample[i], modelOutput[i], sigma);
+    }
+
+    public void ModelOutputFor(ReadOnlySpan<float> denoised, int step, ReadOnlySpan<float> sample, Span<float> modelOutput)
+    {
+        var sigma = Sigmas[step];
+        var s2 = sigma * sigma + 1;
+        for (var i = 0; i < sample.Length; i++)
+            modelOutput[i] = Schedule.Prediction == PredictionType.Epsilon
+                ? (float)((sample[i] - denoised[i]) / sigma)
+                : (float)((sample[i] / s2 - denoised[i]) * Math.Sqrt(s2) / sigma);
+    }
+
     public abstract void Step(ReadOnlySpan<float> modelOutput, int step, Span<float> sample, NoiseGenerator noise);
 
     public void AddNoise(ReadOnlySpan<float> clean, ReadOnlySpan<float> noise, int level, Span<float> destination)
