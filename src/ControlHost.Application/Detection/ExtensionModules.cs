@@ -63,7 +63,9 @@ public static class ExtensionModules
         if (Find(name) is not { } m) return null;
         if ((registry.Find(m.Name) ?? registry.Find(m.Label)) is { } known) return known;
         var file = roots.Select(r => Path.Combine(r, "annotators", FileName(m))).FirstOrDefault(File.Exists);
-        return file is null ? null : new AnnotatorCondition(m, file);
+        if (file is null) return null;
+        var module = OnnxAnnotator.Module(m.Label.Split(' ')[0], [m.Name], $"{m.Label} from {Path.GetFileName(file)} (a user's ONNX estimator)", file);
+        return new ModuleCondition(module, m.Condition);
     }
 
     /// <summary>Why an extension module cannot run here, and the fix; null when the name is not the extension's.</summary>
@@ -73,36 +75,5 @@ public static class ExtensionModules
         var folders = string.Join(", ", roots.Select(r => Path.GetFileName(r.TrimEnd('/')) + "/annotators").DefaultIfEmpty("annotators"));
         return $"module '{name}' needs the {m.Label.Split(' ')[0]} estimator, a neural network ControlHost does not ship: export it to ONNX " +
                $"(one image input [1,3,H,W], one map output) as {FileName(m)} in an annotators/ folder under a model root ({folders})";
-    }
-}
-
-/// <summary>A user's ONNX export of one of the extension's estimators: image in, map out, as a spatial condition.</summary>
-internal sealed class AnnotatorCondition(ExtensionModule module, string file) : IConditionType
-{
-    public string Id => module.Label.Split(' ')[0];
-    public IReadOnlyList<string> Aliases => [module.Name];
-    public string Description => $"{module.Label} from {Path.GetFileName(file)} (a user's ONNX estimator)";
-    public ConditionKind Kind => ConditionKind.Spatial;
-    public IReadOnlyList<OptionSpec> Options => [];
-    public string ModelCondition => module.Condition;
-
-    public ConditionHint Preprocess(RgbImage input, OptionValues options, CancellationToken cancellation)
-    {
-        var model = OnnxImageModel.Load(file);
-        var (data, shape) = model.Run(input);
-        if (shape.Length != 4 || shape[0] != 1 || shape[1] is not (1 or 3))
-            throw new ArgumentException($"{Path.GetFileName(file)}: output [{string.Join(",", shape)}]; a map [1,1,H,W] or [1,3,H,W] expected");
-        int h = shape[2], w = shape[3], plane = h * w;
-        var pixels = new byte[3 * input.Width * input.Height];
-        // Each channel min-max normalised to 0-255 at the input's size (one channel: grey).
-        for (var c = 0; c < 3; c++)
-        {
-            var channel = shape[1] == 1 ? 0 : c;
-            using var bytes = OnnxImageModel.NormaliseToBytes(data[(channel * plane)..((channel + 1) * plane)], h, w, input.Width, input.Height);
-            var row = new byte[input.Width * input.Height];
-            System.Runtime.InteropServices.Marshal.Copy(bytes.Data, row, 0, row.Length);
-            for (var i = 0; i < row.Length; i++) pixels[3 * i + c] = row[i];
-        }
-        return ConditionHint.FromImage(new RgbImage(input.Width, input.Height, pixels));
     }
 }
