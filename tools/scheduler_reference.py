@@ -13,7 +13,10 @@ Written from the published definitions, not from the engine:
 - UniPC: Zhao et al. 2023, data prediction, order 2, B(h) = expm1(h) ("bh2"), first order at the first and last
   step, the corrector (UniC) applied to every latent the predictor (UniP) made, written here with general
   Vandermonde solves over the step ratios (the paper's Algorithm 2 with p = 2) on the discrete sigmas.
-The model is a fixed analytic stand-in, eps(x, step) = 0.3 x + 0.1 sin(step + i), so every step is checked.
+The model is a fixed analytic stand-in, out(x, step) = 0.3 x + 0.1 sin(step + i), so every step is checked. It is
+read as a noise prediction (epsilon) and again as a velocity (v-prediction, Salimans & Ho 2022, as SD 2.x 768-v
+models are trained): in sigma space the clean estimate is x/(s^2+1) - v s/sqrt(s^2+1) (k-diffusion's VDenoiser with
+sigma_data 1), for DDIM x0 = sqrt(abar) x - sqrt(1-abar) v and eps = sqrt(abar) v + sqrt(1-abar) x.
 
 Writes tests/fixtures/schedulers/reference.json. Run: python3 tools/scheduler_reference.py
 """
@@ -46,6 +49,13 @@ def eps(x, step):
     return [0.3 * v + 0.1 * math.sin(step + i) for i, v in enumerate(x)]
 
 
+def denoised(x, s, out, pred):
+    """The clean estimate from the model output at sigma s (x unscaled, in sigma space)."""
+    if pred == "epsilon":
+        return [v - s * o for v, o in zip(x, out)]
+    return [v / (s * s + 1) - o * s / math.sqrt(s * s + 1) for v, o in zip(x, out)]
+
+
 def discrete_sigmas(n):
     ts = [(T - 1) - i * (T - 1) / (n - 1) for i in range(n)]
     return [sigma_at(t) for t in ts] + [0.0], ts
@@ -57,26 +67,24 @@ def karras_sigmas(n, rho=7.0):
     return [(a + i / (n - 1) * (b - a)) ** rho for i in range(n)] + [0.0]
 
 
-def euler(sigmas):
+def euler(sigmas, pred="epsilon"):
     x = [v * sigmas[0] for v in X0]
     for i in range(len(sigmas) - 1):
         s, nxt = sigmas[i], sigmas[i + 1]
         scaled = [v / math.sqrt(s * s + 1) for v in x]
-        e = eps(scaled, i)
-        den = [v - s * ei for v, ei in zip(x, e)]
+        den = denoised(x, s, eps(scaled, i), pred)
         x = [v + (v - d) / s * (nxt - s) for v, d in zip(x, den)]
     return x
 
 
-def dpmpp_2m(sigmas):
+def dpmpp_2m(sigmas, pred="epsilon"):
     x = [v * sigmas[0] for v in X0]
     old = None
     t_of = lambda s: -math.log(s)
     for i in range(len(sigmas) - 1):
         s, nxt = sigmas[i], sigmas[i + 1]
         scaled = [v / math.sqrt(s * s + 1) for v in x]
-        e = eps(scaled, i)
-        den = [v - s * ei for v, ei in zip(x, e)]
+        den = denoised(x, s, eps(scaled, i), pred)
         if nxt == 0:
             x = den
         else:
@@ -91,7 +99,7 @@ def dpmpp_2m(sigmas):
     return x
 
 
-def ddim(n):
+def ddim(n, pred="epsilon"):
     ratio = T // n
     ts = [min(i * ratio + 1, T - 1) for i in reversed(range(n))]
     x = list(X0)
@@ -99,8 +107,13 @@ def ddim(n):
         a = abar[t]
         prev = t - ratio
         ap = abar[prev] if prev >= 0 else abar[0]
-        e = eps(x, i)
-        x0 = [(v - math.sqrt(1 - a) * ei) / math.sqrt(a) for v, ei in zip(x, e)]
+        out = eps(x, i)
+        if pred == "epsilon":
+            e = out
+            x0 = [(v - math.sqrt(1 - a) * ei) / math.sqrt(a) for v, ei in zip(x, e)]
+        else:
+            x0 = [math.sqrt(a) * v - math.sqrt(1 - a) * o for v, o in zip(x, out)]
+            e = [math.sqrt(a) * o + math.sqrt(1 - a) * v for v, o in zip(x, out)]
         x = [math.sqrt(ap) * c + math.sqrt(1 - ap) * ei for c, ei in zip(x0, e)]
     return x, ts
 
@@ -132,7 +145,7 @@ def unipc_coefficients(rks, hh, bh):
     return rows, rhs
 
 
-def unipc(sigmas, order_max=2):
+def unipc(sigmas, order_max=2, pred="epsilon"):
     n = len(sigmas) - 1
     lam = lambda k: -math.log(sigmas[k])
     x = [v * sigmas[0] for v in X0]
@@ -140,8 +153,7 @@ def unipc(sigmas, order_max=2):
     for i in range(n):
         s = sigmas[i]
         scaled = [v / math.sqrt(s * s + 1) for v in x]
-        e = eps(scaled, i)
-        m = [v - s * ei for v, ei in zip(x, e)]
+        m = denoised(x, s, eps(scaled, i), pred)
         if i > 0 and last_order > 0:
             # UniC on the latent the last predictor made, from where it started (level i-1).
             h = lam(i) - lam(i - 1)
@@ -192,6 +204,8 @@ def main():
         "karras": {"sigmas": kar},
         "final": {"Euler": euler(disc), "DPM++ 2M": dpmpp_2m(disc), "DPM++ 2M Karras": dpmpp_2m(kar), "DDIM": ddim_x,
                   "UniPC": unipc(disc)},
+        "final_v": {"Euler": euler(disc, "v"), "DPM++ 2M": dpmpp_2m(disc, "v"), "DPM++ 2M Karras": dpmpp_2m(kar, "v"),
+                    "DDIM": ddim(STEPS, "v")[0], "UniPC": unipc(disc, pred="v")},
         "ddim_timesteps": ddim_t,
     }
     path = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "schedulers", "reference.json")

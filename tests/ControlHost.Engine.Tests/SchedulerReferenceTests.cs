@@ -35,15 +35,21 @@ public class SchedulerReferenceTests
     }
 
     [Theory]
-    [InlineData(SamplerId.Euler, "Euler")]
-    [InlineData(SamplerId.DpmPlusPlus2M, "DPM++ 2M")]
-    [InlineData(SamplerId.DpmPlusPlus2MKarras, "DPM++ 2M Karras")]
-    [InlineData(SamplerId.Ddim, "DDIM")]
-    [InlineData(SamplerId.UniPc, "UniPC")]
-    public void A_whole_trajectory_matches_the_reference(SamplerId id, string key)
+    [InlineData(SamplerId.Euler, "Euler", "final")]
+    [InlineData(SamplerId.DpmPlusPlus2M, "DPM++ 2M", "final")]
+    [InlineData(SamplerId.DpmPlusPlus2MKarras, "DPM++ 2M Karras", "final")]
+    [InlineData(SamplerId.Ddim, "DDIM", "final")]
+    [InlineData(SamplerId.UniPc, "UniPC", "final")]
+    // The same stand-in read as a velocity (v-prediction, SD 2.x 768-v models).
+    [InlineData(SamplerId.Euler, "Euler", "final_v")]
+    [InlineData(SamplerId.DpmPlusPlus2M, "DPM++ 2M", "final_v")]
+    [InlineData(SamplerId.DpmPlusPlus2MKarras, "DPM++ 2M Karras", "final_v")]
+    [InlineData(SamplerId.Ddim, "DDIM", "final_v")]
+    [InlineData(SamplerId.UniPc, "UniPC", "final_v")]
+    public void A_whole_trajectory_matches_the_reference(SamplerId id, string key, string prediction)
     {
         var steps = Reference.GetProperty("steps").GetInt32();
-        var scheduler = Samplers.Create(id, Sd);
+        var scheduler = Samplers.Create(id, prediction == "final" ? Sd : new NoiseSchedule(prediction: PredictionType.VPrediction));
         scheduler.SetTimesteps(steps);
         var x = Array(Reference.GetProperty("x0")).Select(v => (float)(v * scheduler.InitNoiseSigma)).ToArray();
         var scaled = new float[x.Length];
@@ -55,9 +61,9 @@ public class SchedulerReferenceTests
             var eps = scaled.Select((v, i) => (float)(0.3 * v + 0.1 * Math.Sin(step + i))).ToArray();
             scheduler.Step(eps, step, x, rng);
         }
-        var expected = Array(Reference.GetProperty("final").GetProperty(key));
+        var expected = Array(Reference.GetProperty(prediction).GetProperty(key));
         for (var i = 0; i < x.Length; i++)
-            Assert.True(Math.Abs(x[i] - expected[i]) < 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"{key} x[{i}] = {x[i]}, reference {expected[i]}");
+            Assert.True(Math.Abs(x[i] - expected[i]) < 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"{key} ({prediction}) x[{i}] = {x[i]}, reference {expected[i]}");
     }
 
     [Fact]
