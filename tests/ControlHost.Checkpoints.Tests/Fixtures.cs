@@ -28,15 +28,19 @@ internal static class Fixtures
         return dir;
     }
 
-    public static (float[] Values, long[] Shape) Ref(string name)
+    /// <summary>tests/fixtures/sd2-small: the reduced SD 2.x files and references (tools/forge/sd2_checkpoint.py).</summary>
+    public static string Sd2Dir => Path.Combine(Repo, "tests", "fixtures", "sd2-small");
+    public static string Sd2Reference => Path.Combine(Sd2Dir, "reference.safetensors");
+
+    public static (float[] Values, long[] Shape) Ref(string name, string? file = null)
     {
-        using var f = SafetensorsFile.Open(Reference);
+        using var f = SafetensorsFile.Open(file ?? Reference);
         return (f.ReadFloats(name), f.Entry(name).Shape);
     }
 
-    public static int[] RefInts(string name)
+    public static int[] RefInts(string name, string? file = null)
     {
-        using var f = SafetensorsFile.Open(Reference);
+        using var f = SafetensorsFile.Open(file ?? Reference);
         return f.ReadLongs(name).Select(v => (int)v).ToArray();
     }
 

@@ -108,21 +108,33 @@ class BasicTransformerBlock(nn.Module):
 
 
 class SpatialTransformer(nn.Module):
-    """SD 1.x: 1x1 convolutions in and out (SD 2.x uses linear layers), one block."""
+    """SD 1.x: 1x1 convolutions in and out; SD 2.x (linear=True): linear layers on the tokens. One block."""
 
-    def __init__(self, ch, heads, ctx):
+    def __init__(self, ch, heads, ctx, linear=False):
         super().__init__()
+        self.linear = linear
         self.norm = norm(ch, 1e-6)
-        self.proj_in = nn.Conv2d(ch, ch, 1)
+        self.proj_in = nn.Linear(ch, ch) if linear else nn.Conv2d(ch, ch, 1)
         self.transformer_blocks = nn.ModuleList([BasicTransformerBlock(ch, heads, ctx)])
-        self.proj_out = nn.Conv2d(ch, ch, 1)
+        self.proj_out = nn.Linear(ch, ch) if linear else nn.Conv2d(ch, ch, 1)
 
     def forward(self, x, ctx):
         b, c, h, w = x.shape
-        t = self.proj_in(self.norm(x)).reshape(b, c, h * w).transpose(1, 2)
+        if self.linear:
+            t = self.proj_in(self.norm(x).reshape(b, c, h * w).transpose(1, 2))
+        else:
+            t = self.proj_in(self.norm(x)).reshape(b, c, h * w).transpose(1, 2)
         for block in self.transformer_blocks:
             t = block(t, ctx)
+        if self.linear:
+            return x + self.proj_out(t).transpose(1, 2).reshape(b, c, h, w)
         return x + self.proj_out(t.transpose(1, 2).reshape(b, c, h, w))
+
+
+def transformer(cfg, ch):
+    """SD 1.x: a fixed head count (8); SD 2.x: heads of a fixed width (num_head_channels 64), so ch // 64 heads."""
+    heads = ch // cfg["head_dim"] if "head_dim" in cfg else cfg["heads"]
+    return SpatialTransformer(ch, heads, cfg["ctx"], cfg.get("linear", False))
 
 
 class Downsample(nn.Module):
@@ -160,7 +172,6 @@ class Step(nn.ModuleList):
 def encoder_blocks(cfg, in_ch):
     """conv_in, time embedding, input_blocks and middle_block: shared by the UNet and the ControlNet."""
     ch, emb = cfg["ch"], cfg["ch"] * 4
-    heads = cfg["heads"]
     time_embed = nn.Sequential(nn.Linear(ch, emb), nn.SiLU(), nn.Linear(emb, emb))
     blocks = nn.ModuleList([Step([nn.Conv2d(in_ch, ch, 3, padding=1)])])
     chans, cur = [ch], ch
@@ -169,13 +180,13 @@ def encoder_blocks(cfg, in_ch):
             layers = [ResBlock(cur, emb, ch * m)]
             cur = ch * m
             if level in cfg["attn_levels"]:
-                layers.append(SpatialTransformer(cur, heads, cfg["ctx"]))
+                layers.append(transformer(cfg, cur))
             blocks.append(Step(layers))
             chans.append(cur)
         if level < len(cfg["mult"]) - 1:
             blocks.append(Step([Downsample(cur)]))
             chans.append(cur)
-    middle = Step([ResBlock(cur, emb, cur), SpatialTransformer(cur, heads, cfg["ctx"]), ResBlock(cur, emb, cur)])
+    middle = Step([ResBlock(cur, emb, cur), transformer(cfg, cur), ResBlock(cur, emb, cur)])
     return time_embed, blocks, middle, chans
 
 
@@ -192,7 +203,7 @@ class UNetModel(nn.Module):
                 layers = [ResBlock(cur + chans.pop(), emb, ch * m)]
                 cur = ch * m
                 if level in cfg["attn_levels"]:
-                    layers.append(SpatialTransformer(cur, cfg["heads"], cfg["ctx"]))
+                    layers.append(transformer(cfg, cur))
                 if level > 0 and i == 2:
                     layers.append(Upsample(cur))
                 self.output_blocks.append(Step(layers))

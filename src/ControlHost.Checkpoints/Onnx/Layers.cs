@@ -76,10 +76,21 @@ public sealed class Layers(OnnxGraph graph, IWeightSource weights)
     }
 
     /// <summary>x @ W^T + b over the last axis.</summary>
-    public string Linear(string x, string prefix)
+    public string Linear(string x, string prefix) => Linear(x, prefix + ".weight", Has(prefix + ".bias") ? prefix + ".bias" : null);
+
+    /// <summary>x @ W^T + b with the weight and bias named in full (OpenCLIP's attn.in_proj_weight / in_proj_bias).</summary>
+    public string Linear(string x, string weight, string? bias)
     {
-        var y = Node("MatMul", [x, TransposedParam(prefix + ".weight")]);
-        return Has(prefix + ".bias") ? Add(y, Param(prefix + ".bias")) : y;
+        var y = Node("MatMul", [x, TransposedParam(weight)]);
+        return bias is null ? y : Add(y, Param(bias));
+    }
+
+    /// <summary>Splits the last axis into equal parts (q, k, v of a stacked projection).</summary>
+    public string[] SplitLast(string x, long part, int parts)
+    {
+        var outputs = Enumerable.Range(0, parts).Select(_ => graph.Fresh("split")).ToArray();
+        graph.Node("Split", [x, graph.ConstInts(Enumerable.Repeat(part, parts).ToArray())], outputs, ("axis", -1));
+        return outputs;
     }
 
     /// <summary>

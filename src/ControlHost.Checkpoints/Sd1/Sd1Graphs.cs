@@ -9,7 +9,8 @@ namespace ControlHost.Checkpoints.Sd1;
 /// </summary>
 public static class Sd1Graphs
 {
-    public const int UnetHeads = 8;
+    /// <summary>SD 1.x: 8 heads at every width.</summary>
+    public static readonly HeadRule UnetHeads = HeadRule.Fixed(8);
 
     /// <summary>The text encoder's initializer that holds textual-inversion vectors after the vocabulary.</summary>
     public const string EmbeddingRowsName = "textual_inversion.rows";
@@ -19,11 +20,11 @@ public static class Sd1Graphs
     /// down_block_{i}_additional_residual [B,C_i,h_i,w_i] (each with its own symbolic size), mid_block_additional_residual
     /// -> out_sample [B,4,h,w].
     /// </summary>
-    public static OnnxGraph Unet(IWeightSource weights, string prefix = "model.diffusion_model.", int heads = UnetHeads)
+    public static OnnxGraph Unet(IWeightSource weights, string prefix = "model.diffusion_model.", HeadRule? heads = null)
     {
         var g = new OnnxGraph("unet");
         var l = new Layers(g, weights);
-        var u = new UnetBlocks(l, prefix, heads);
+        var u = new UnetBlocks(l, prefix, heads ?? UnetHeads);
         var inCh = weights.Shape(prefix + "input_blocks.0.0.weight")[1];
         var ctx = ContextWidth(weights, prefix);
         var sample = g.Input("sample", OnnxType.Float, "batch", inCh, "height", "width");
@@ -63,11 +64,11 @@ public static class Sd1Graphs
     /// The ControlNet (cldm layout): sample, timestep, encoder_hidden_states, controlnet_cond [B,3,H,W] in [0,1] -> the
     /// UNet's residual inputs, by name.
     /// </summary>
-    public static OnnxGraph ControlNet(IWeightSource weights, string prefix, int heads = UnetHeads)
+    public static OnnxGraph ControlNet(IWeightSource weights, string prefix, HeadRule? heads = null)
     {
         var g = new OnnxGraph("controlnet");
         var l = new Layers(g, weights);
-        var u = new UnetBlocks(l, prefix, heads);
+        var u = new UnetBlocks(l, prefix, heads ?? UnetHeads);
         var ctx = ContextWidth(weights, prefix);
         var sample = g.Input("sample", OnnxType.Float, "batch", weights.Shape(prefix + "input_blocks.0.0.weight")[1], "height", "width");
         var timestep = g.Input("timestep", OnnxType.Float, "batch");

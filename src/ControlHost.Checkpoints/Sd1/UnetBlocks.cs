@@ -7,7 +7,7 @@ namespace ControlHost.Checkpoints.Sd1;
 /// original names. What each block holds is read from the weights present, so one walker serves every width, depth
 /// and attention layout (SD 1.x and SD 2.x differ in proj_in/proj_out being 1x1 convolutions or linear layers).
 /// </summary>
-internal sealed class UnetBlocks(Layers l, string prefix, int heads)
+internal sealed class UnetBlocks(Layers l, string prefix, HeadRule heads)
 {
     public Layers L => l;
 
@@ -71,7 +71,7 @@ internal sealed class UnetBlocks(Layers l, string prefix, int heads)
     private string SelfOrCross(string t, string? context, string p, long channels)
     {
         var kv = context ?? t;
-        var a = l.Attention(l.Linear(t, p + ".to_q"), l.Linear(kv, p + ".to_k"), l.Linear(kv, p + ".to_v"), heads, channels);
+        var a = l.Attention(l.Linear(t, p + ".to_q"), l.Linear(kv, p + ".to_k"), l.Linear(kv, p + ".to_v"), heads.For(channels), channels);
         return l.Linear(a, p + ".to_out.0");
     }
 
@@ -82,5 +82,23 @@ internal sealed class UnetBlocks(Layers l, string prefix, int heads)
         string half = l.Graph.Fresh("geglu_half"), gate = l.Graph.Fresh("geglu_gate");
         l.Graph.Node("Split", [projected, l.Graph.ConstInts(inner, inner)], [half, gate], ("axis", -1));
         return l.Linear(l.Mul(half, l.Gelu(gate)), p + ".net.2");
+    }
+}
+
+/// <summary>
+/// How a UNet's attention is split into heads: SD 1.x uses a fixed count (8 at every width), SD 2.x and SDXL heads of a
+/// fixed width (num_head_channels 64: 5, 10 and 20 heads at 320, 640 and 1280 channels).
+/// </summary>
+public readonly record struct HeadRule(int Count, int Width)
+{
+    public static HeadRule Fixed(int count) => new(count, 0);
+    public static HeadRule OfWidth(int width) => new(0, width);
+
+    public int For(long channels)
+    {
+        if (Count > 0) return Count;
+        if (channels % Width != 0)
+            throw new CheckpointException("attention", $"{channels} channels do not split into heads {Width} wide");
+        return (int)(channels / Width);
     }
 }
