@@ -94,13 +94,13 @@ public sealed class BadFileTests : IDisposable
     }
 
     [Fact]
-    public void An_SD2_checkpoint_is_named_as_such_and_refused()
+    public void An_incomplete_SD2_checkpoint_is_named_as_such_with_what_it_lacks()
     {
         TestFiles.Write(PathOf("v2.safetensors"), [
             ("model.diffusion_model.input_blocks.0.0.weight", [320, 4, 3, 3]),
             ("model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight", [320, 1024]),
             ("cond_stage_model.model.ln_final.weight", [1024])]);
-        ImportFails(PathOf("v2.safetensors"), "is an SD 2.x checkpoint");
+        ImportFails(PathOf("v2.safetensors"), "looks like an SD 2.x checkpoint (original single-file) but lacks");
     }
 
     [Fact]

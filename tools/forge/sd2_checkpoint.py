@@ -181,7 +181,8 @@ def main():
         r["text.last_hidden_state"] = te.penultimate(ids)
         # A whole generation: "a red square", empty negative prompt, 64x64, fixed noise and hint.
         r["run.noise"] = torch.randn(1, 4, lat, lat, generator=g)
-        r["run.hint"] = torch.rand(1, 3, lat * 8, lat * 8, generator=g)
+        # A hint of whole byte values, as an 8-bit image gives it.
+        r["run.hint"] = torch.randint(0, 256, (1, 3, lat * 8, lat * 8), generator=g).double() / 255
         cond, uncond = torch.tensor([ids_of(["a", "red", "square"], vocab)]), torch.tensor([ids_of([], vocab)])
         r["run.latent"], r["run.image"] = generate(unet, cn, vae, te, cond, uncond, r["run.noise"].double(), r["run.hint"].double(),
                                                    steps=4, cfg_scale=5.0)

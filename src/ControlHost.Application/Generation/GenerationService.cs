@@ -272,7 +272,9 @@ public sealed class GenerationService : IDisposable
             }, files, null);
         }
 
-        var live = _live.GetOrAdd(folder.Root, _ => new Lazy<LiveLora>(() => new LiveLora(LiveLoraWeights.Open(source)))).Value;
+        LiveLora live;
+        try { live = _live.GetOrAdd(folder.Root, _ => new Lazy<LiveLora>(() => new LiveLora(LiveLoraWeights.Open(source)))).Value; }
+        catch (CheckpointException e) { throw new BadInputException("lora", e.Message, e); }
         live.Gate.Wait(cancellation);
         try
         {

@@ -90,7 +90,7 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
         else if (type.Kind == ConditionKind.Spatial)
         {
             var image = hintImage ?? throw new BadInputException($"units[{index}]", $"{label}: preprocessor '{type.Id}' returned no hint image");
-            var folder = ResolveControlNet(spec.Model, type.ModelCondition, model.Name, index);
+            var folder = ResolveControlNet(spec.Model, type.ModelCondition, model, index);
             branch = new ControlNetBranch(label, model.ControlNet(folder), image);
             modelName = folder.Name;
         }
@@ -137,10 +137,10 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
             : $"unknown condition '{spec.Condition}' (known: {string.Join(", ", known.DefaultIfEmpty("none"))})");
     }
 
-    private ControlNetFolder ResolveControlNet(string? nameOrPath, string condition, string baseModel, int index)
+    private ControlNetFolder ResolveControlNet(string? nameOrPath, string condition, StableDiffusionModel model, int index)
     {
         if (nameOrPath is not null && PathPolicy.LooksLikePath(nameOrPath)) paths.CheckPath($"units[{index}].model", nameOrPath);
-        return catalog.ResolveControlNet(nameOrPath, condition, baseModel);
+        return catalog.ResolveControlNet(nameOrPath, condition, model.Name, model.Folder.Family);
     }
 
     private AdapterFolder ResolveAdapter(string? nameOrPath, string condition, int index)

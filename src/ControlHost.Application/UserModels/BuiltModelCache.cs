@@ -35,6 +35,19 @@ public sealed class BuiltModelCache(string root, string tokenizerDir) : IUserFil
 
     public string ConditionOf(string file) => ControlNetNames.ConditionOf(Path.GetFileNameWithoutExtension(file));
 
+    public string? FamilyOf(string file)
+    {
+        try
+        {
+            using var st = Checkpoints.Safetensors.SafetensorsFile.Open(file);
+            return Checkpoints.Layouts.RecognisedFile.FamilyId(Checkpoints.Layouts.FileLayout.Recognise(st).Family);
+        }
+        catch (Exception e) when (e is CheckpointException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Where a file's folder is (whether or not it is built yet).</summary>
     public string FolderOf(string file) =>
         Path.Combine(Root, $"{Sha256(file)[..16]}-b{BuilderVersion.Number}", Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(file)));
@@ -52,7 +65,7 @@ public sealed class BuiltModelCache(string root, string tokenizerDir) : IUserFil
             var folder = FolderOf(file);
             lock (Locks.GetOrAdd(folder, _ => new object()))
             {
-                if (!Directory.Exists(folder)) CheckpointImporter.Import(file, folder, TokenizerDir);
+                if (!Directory.Exists(folder)) CheckpointImporter.Import(file, folder, TokenizerDir, predictsVelocity: VelocityProbe.PredictsVelocity);
                 _sources[Path.GetFullPath(folder)] = Path.GetFullPath(file);
                 return folder;
             }

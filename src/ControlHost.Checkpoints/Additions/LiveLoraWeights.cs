@@ -24,6 +24,12 @@ public sealed class LiveLoraWeights : IDisposable
     private LiveLoraWeights(string checkpointPath)
     {
         _checkpoint = CheckpointWeights.Open(checkpointPath);
+        if (_checkpoint.Family != Layouts.ModelFamily.Sd1)
+        {
+            _checkpoint.Dispose();
+            throw new CheckpointException(checkpointPath, $"is an {Layouts.RecognisedFile.FamilyName(_checkpoint.Family)} checkpoint; LoRAs are applied to " +
+                                                          "SD 1.x checkpoints so far (SD 2.x and SDXL ones are planned): generate without the LoRA");
+        }
         var targetable = LoraFile.TargetsOf(_checkpoint.Weights, _checkpoint.TextPrefix).Values.ToHashSet(StringComparer.Ordinal);
         var weights = _checkpoint.Weights.With(_merge);
         _unetWeights = Sd1Graphs.Unet(weights).Weights.Where(w => targetable.Contains(w.Source)).ToList();

@@ -28,10 +28,9 @@ public sealed record ModelExtras(string Key, IReadOnlyList<ReplacementWeight> Te
     public static ModelExtras Build(string checkpointPath, IReadOnlyList<string> embeddings)
     {
         using var checkpoint = CheckpointWeights.Open(checkpointPath);
-        var textPrefix = checkpoint.TextPrefix;
         var warnings = new List<string>();
         var text = new List<ReplacementWeight>();
-        var width = (int)checkpoint.Weights.Shape(textPrefix + "embeddings.token_embedding.weight")[1];
+        var width = (int)checkpoint.Weights.Shape(checkpoint.TokenEmbeddingKey)[1];
         var words = new Dictionary<string, int[]>(StringComparer.OrdinalIgnoreCase);
         var rows = new float[CheckpointImporter.EmbeddingCapacity * width];
         var used = 0;

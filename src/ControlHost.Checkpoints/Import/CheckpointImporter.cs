@@ -6,6 +6,7 @@ using ControlHost.Checkpoints.Names;
 using ControlHost.Checkpoints.Onnx;
 using ControlHost.Checkpoints.Safetensors;
 using ControlHost.Checkpoints.Sd1;
+using ControlHost.Checkpoints.Sd2;
 
 namespace ControlHost.Checkpoints.Import;
 
@@ -23,9 +24,22 @@ public static class CheckpointImporter
     public const string TextPrefixNew = "cond_stage_model.transformer.text_model.";
     public const string TextPrefixOld = "cond_stage_model.transformer.";
 
+    /// <summary>Where SD 2.x checkpoints keep OpenCLIP's text tower.</summary>
+    public const string OpenClipPrefix = "cond_stage_model.model.";
+
+    /// <summary>SD 2.x and SDXL split attention into heads 64 wide (num_head_channels 64).</summary>
+    public static readonly HeadRule Sd2Heads = HeadRule.OfWidth(64);
+
+    /// <summary>The attention heads of a family's UNet and ControlNets.</summary>
+    public static HeadRule HeadsOf(ModelFamily family) => family == ModelFamily.Sd1 ? Sd1Graphs.UnetHeads : Sd2Heads;
+
     /// <summary>Imports a checkpoint or ControlNet file into <paramref name="outDir"/> (which must not exist).</summary>
     /// <param name="tokenizerDir">CLIP's vocab.json and merges.txt, copied into a base model's tokenizer/.</param>
-    public static ImportResult Import(string file, string outDir, string tokenizerDir, IProgress<string>? progress = null)
+    /// <param name="predictsVelocity">For an SD 2.x checkpoint without a .yaml beside it: given the built UNet's
+    /// model.onnx, whether it predicts velocity (A1111's test runs the UNet once; the caller owns a runtime). Without
+    /// it such a checkpoint is taken as epsilon-predicting and the result says so.</param>
+    public static ImportResult Import(string file, string outDir, string tokenizerDir, IProgress<string>? progress = null,
+        Func<string, bool>? predictsVelocity = null)
     {
         var watch = Stopwatch.StartNew();
         if (Directory.Exists(outDir) || File.Exists(outDir))
@@ -33,15 +47,16 @@ public static class CheckpointImporter
         if (Directory.Exists(file)) return ImportDiffusersFolder(file, outDir, tokenizerDir, progress, watch);
         using var st = SafetensorsFile.Open(file);
         var recognised = FileLayout.Recognise(st);
-        FileLayout.RequireSd1(recognised, file);
+        FileLayout.RequireRunnable(recognised, file);
+        var notes = new List<string>();
         var bytes = Staged(outDir, staging => recognised.Kind switch
         {
-            FileKind.Checkpoint => WriteBaseModel(SafetensorsWeights.Of(st), st.Path, recognised, staging, tokenizerDir, progress),
+            FileKind.Checkpoint => WriteBaseModel(SafetensorsWeights.Of(st), st.Path, recognised, staging, tokenizerDir, progress, predictsVelocity, notes),
             FileKind.ControlNet => WriteControlNet(st, recognised, staging, progress),
             _ => throw new CheckpointException(file,
                 $"is an {recognised.Describe()}; it is applied to a checkpoint at load (LoRA: --lora or <lora:NAME:W>; embedding: its name in the prompt), not imported alone"),
         });
-        return new ImportResult(Path.GetFullPath(outDir), recognised, bytes, watch.Elapsed);
+        return new ImportResult(Path.GetFullPath(outDir), recognised, bytes, watch.Elapsed) { Notes = notes };
     }
 
     private static ImportResult ImportDiffusersFolder(string dir, string outDir, string tokenizerDir, IProgress<string>? progress, Stopwatch watch)
@@ -51,8 +66,10 @@ public static class CheckpointImporter
         var family = k is null ? ModelFamily.Sd1 : folder.Weights.Shape(k)[1] switch { 1024 => ModelFamily.Sd2, 2048 => ModelFamily.Sdxl, _ => ModelFamily.Sd1 };
         var inChannels = folder.Weights.Has("model.diffusion_model.input_blocks.0.0.weight") ? folder.Weights.Shape("model.diffusion_model.input_blocks.0.0.weight")[1] : 4;
         var recognised = new RecognisedFile(FileKind.Checkpoint, family, "diffusers folder", "model.diffusion_model.", true, inChannels == 9);
-        FileLayout.RequireSd1(recognised, dir);
-        var bytes = Staged(outDir, staging => WriteBaseModel(folder.Weights, dir, recognised, staging, tokenizerDir, progress));
+        if (family == ModelFamily.Sd2)
+            throw new CheckpointException(dir, "is an SD 2.x diffusers folder; ControlHost reads SD 2.x as single-file checkpoints so far (the .safetensors with cond_stage_model.model. keys)");
+        FileLayout.RequireRunnable(recognised, dir);
+        var bytes = Staged(outDir, staging => WriteBaseModel(folder.Weights, dir, recognised, staging, tokenizerDir, progress, null, []));
         return new ImportResult(Path.GetFullPath(outDir), recognised, bytes, watch.Elapsed);
     }
 
@@ -76,18 +93,24 @@ public static class CheckpointImporter
         }
     }
 
-    private static long WriteBaseModel(SafetensorsWeights weights, string source, RecognisedFile recognised, string dir, string tokenizerDir, IProgress<string>? progress)
+    private static long WriteBaseModel(SafetensorsWeights weights, string source, RecognisedFile recognised, string dir, string tokenizerDir,
+        IProgress<string>? progress, Func<string, bool>? predictsVelocity, List<string> notes)
     {
-        var textPrefix = weights.Has(TextPrefixNew + "embeddings.token_embedding.weight") ? TextPrefixNew : TextPrefixOld;
+        var sd2 = recognised.Family == ModelFamily.Sd2;
+        var textPrefix = sd2 ? OpenClipPrefix : weights.Has(TextPrefixNew + "embeddings.token_embedding.weight") ? TextPrefixNew : TextPrefixOld;
         RequireKeys(weights.Has, source, recognised,
             "model.diffusion_model.input_blocks.0.0.weight", "model.diffusion_model.time_embed.0.weight", "model.diffusion_model.out.2.weight",
             "first_stage_model.decoder.conv_in.weight", "first_stage_model.encoder.conv_in.weight", "first_stage_model.post_quant_conv.weight",
-            textPrefix + "embeddings.token_embedding.weight", textPrefix + "final_layer_norm.weight");
+            sd2 ? textPrefix + "token_embedding.weight" : textPrefix + "embeddings.token_embedding.weight",
+            sd2 ? textPrefix + "ln_final.weight" : textPrefix + "final_layer_norm.weight");
         long bytes = 0;
-        bytes += Save(Sd1Graphs.Unet(weights), dir, "unet", progress);
-        bytes += Save(Sd1Graphs.TextEncoder(weights, textPrefix, EmbeddingCapacity), dir, "text_encoder", progress);
+        bytes += Save(Sd1Graphs.Unet(weights, heads: HeadsOf(recognised.Family)), dir, "unet", progress);
+        bytes += Save(sd2 ? OpenClipGraphs.TextEncoder(weights, textPrefix, skipLast: 1, normed: true, EmbeddingCapacity)
+            : Sd1Graphs.TextEncoder(weights, textPrefix, EmbeddingCapacity), dir, "text_encoder", progress);
         bytes += Save(Sd1Graphs.VaeEncoder(weights), dir, "vae_encoder", progress);
         bytes += Save(Sd1Graphs.VaeDecoder(weights), dir, "vae_decoder", progress);
+        var (velocity, why) = sd2 ? Sd2Prediction(source, Path.Combine(dir, "unet", "model.onnx"), predictsVelocity) : (false, "SD 1.x");
+        if (sd2) notes.Add($"{(velocity ? "v-prediction" : "epsilon prediction")} ({why})");
 
         var tokenizer = Path.Combine(dir, "tokenizer");
         Directory.CreateDirectory(tokenizer);
@@ -97,12 +120,16 @@ public static class CheckpointImporter
             if (!File.Exists(table)) throw new CheckpointException(tokenizerDir, $"has no {name}: the CLIP tokenizer tables are needed for a base model");
             File.Copy(table, Path.Combine(tokenizer, name));
         }
+        // OpenCLIP's tokenizer pads with id 0 ("!") after the end token, CLIP's with the end token (diffusers' SD 2.x
+        // tokenizer folders say so the same way).
+        if (sd2) WriteJson(Path.Combine(tokenizer, "special_tokens_map.json"), new JsonObject { ["pad_token"] = "!" });
         var unet = "model.diffusion_model.";
         var widths = Enumerable.Range(0, 64).Select(i => $"{unet}input_blocks.{i}.0.out_layers.3.weight").Where(weights.Has)
             .Select(k => weights.Shape(k)[0]).Distinct().ToArray();
         WriteJson(Path.Combine(dir, "unet", "config.json"), new JsonObject
         {
-            ["sample_size"] = 64,
+            // The 768-v models are trained at 768 (96 latent cells), SD 1.x and SD 2.x base at 512.
+            ["sample_size"] = velocity ? 96 : 64,
             ["in_channels"] = weights.Shape(unet + "input_blocks.0.0.weight")[1],
             ["out_channels"] = weights.Shape(unet + "out.2.weight")[0],
             ["layers_per_block"] = 2,
@@ -110,11 +137,12 @@ public static class CheckpointImporter
             ["cross_attention_dim"] = Sd1Graphs.ContextWidth(weights, unet),
         });
         WriteJson(Path.Combine(dir, "vae_decoder", "config.json"), new JsonObject { ["scaling_factor"] = 0.18215 });
-        // SD 1.x's training schedule (the CompVis v1 inference config: linear_start 0.00085, linear_end 0.012, 1000 steps).
+        // SD 1.x's and 2.x's training schedule (the CompVis v1 and Stability v2 inference configs: linear_start 0.00085,
+        // linear_end 0.012, 1000 steps); the 768-v models predict velocity.
         WriteJson(Path.Combine(dir, "scheduler", "scheduler_config.json"), new JsonObject
         {
             ["_class_name"] = "PNDMScheduler", ["beta_start"] = 0.00085, ["beta_end"] = 0.012, ["beta_schedule"] = "scaled_linear",
-            ["num_train_timesteps"] = 1000, ["prediction_type"] = "epsilon", ["set_alpha_to_one"] = false, ["skip_prk_steps"] = true,
+            ["num_train_timesteps"] = 1000, ["prediction_type"] = velocity ? "v_prediction" : "epsilon", ["set_alpha_to_one"] = false, ["skip_prk_steps"] = true,
             ["steps_offset"] = 1, ["clip_sample"] = false,
         });
         WriteJson(Path.Combine(dir, "model_index.json"), new JsonObject
@@ -132,11 +160,30 @@ public static class CheckpointImporter
         {
             ["source"] = Path.GetFileName(source),
             ["layout"] = recognised.Layout,
-            ["family"] = "sd1",
+            ["family"] = RecognisedFile.FamilyId(recognised.Family),
+            ["prediction"] = velocity ? "v" : "epsilon",
+            ["prediction_from"] = why,
             ["builder"] = BuilderVersion.Number,
             ["text_encoder_embedding_rows"] = EmbeddingCapacity,
         });
         return bytes;
+    }
+
+    /// <summary>
+    /// Whether an SD 2.x checkpoint predicts velocity (the 768-v models) or noise (the 512 base models); the keys are the
+    /// same. A1111's order: the .yaml config beside the checkpoint (<c>parameterization: "v"</c>), else a test run of
+    /// the UNet (<paramref name="probe"/>), else epsilon.
+    /// </summary>
+    private static (bool Velocity, string Why) Sd2Prediction(string source, string unetPath, Func<string, bool>? probe)
+    {
+        var yaml = Path.ChangeExtension(source, ".yaml");
+        if (File.Exists(yaml))
+        {
+            var match = System.Text.RegularExpressions.Regex.Match(File.ReadAllText(yaml), @"parameterization:\s*[""']?(\w+)");
+            return (match.Success && match.Groups[1].Value == "v", $"from {Path.GetFileName(yaml)}");
+        }
+        if (probe is not null) return (probe(unetPath), "from a test run of the UNet, as A1111 tells them apart");
+        return (false, $"assumed: no {Path.GetFileName(yaml)} beside the file to say \"parameterization: v\"");
     }
 
     private static long WriteControlNet(SafetensorsFile st, RecognisedFile recognised, string dir, IProgress<string>? progress)
@@ -144,11 +191,11 @@ public static class CheckpointImporter
         var p = recognised.Prefix;
         var weights = recognised.Diffusers ? DiffusersControlNet(st) : SafetensorsWeights.Of(st);
         RequireKeys(weights.Has, st.Path, recognised, p + "input_hint_block.0.weight", p + "input_blocks.0.0.weight", p + "zero_convs.0.0.weight", p + "middle_block_out.0.weight");
-        var bytes = Save(Sd1Graphs.ControlNet(weights, p), dir, null, progress);
+        var bytes = Save(Sd1Graphs.ControlNet(weights, p, HeadsOf(recognised.Family)), dir, null, progress);
         WriteJson(Path.Combine(dir, "controlnet.json"), new JsonObject
         {
             ["condition"] = ControlNetNames.ConditionOf(Path.GetFileNameWithoutExtension(st.Path)),
-            ["base"] = "sd1",
+            ["base"] = RecognisedFile.FamilyId(recognised.Family),
             ["resolution"] = 512,
             ["source"] = Path.GetFileName(st.Path),
             ["builder"] = BuilderVersion.Number,

@@ -11,34 +11,40 @@ public sealed class CheckpointWeights : IDisposable
 {
     private readonly IDisposable _owner;
 
-    private CheckpointWeights(IDisposable owner, SafetensorsWeights weights)
+    private CheckpointWeights(IDisposable owner, SafetensorsWeights weights, ModelFamily family)
     {
         _owner = owner;
         Weights = weights;
-        TextPrefix = weights.Has(CheckpointImporter.TextPrefixNew + "embeddings.token_embedding.weight")
-            ? CheckpointImporter.TextPrefixNew : CheckpointImporter.TextPrefixOld;
+        Family = family;
+        TextPrefix = family == ModelFamily.Sd2 ? CheckpointImporter.OpenClipPrefix
+            : weights.Has(CheckpointImporter.TextPrefixNew + "embeddings.token_embedding.weight") ? CheckpointImporter.TextPrefixNew : CheckpointImporter.TextPrefixOld;
     }
+
+    public ModelFamily Family { get; }
+
+    /// <summary>The text encoder's token table (its width is the width of the embeddings it takes).</summary>
+    public string TokenEmbeddingKey => Family == ModelFamily.Sd2 ? TextPrefix + "token_embedding.weight" : TextPrefix + "embeddings.token_embedding.weight";
 
     public SafetensorsWeights Weights { get; }
 
     /// <summary>Where the text encoder's weights sit (text_model. was added by later transformers versions).</summary>
     public string TextPrefix { get; }
 
-    /// <exception cref="CheckpointException">Not an SD 1.x checkpoint file or diffusers folder.</exception>
+    /// <exception cref="CheckpointException">Not an SD 1.x or SD 2.x checkpoint file, or an SD 1.x diffusers folder.</exception>
     public static CheckpointWeights Open(string path)
     {
         if (Directory.Exists(path))
         {
             var folder = DiffusersFolder.Open(path);
-            return new CheckpointWeights(folder, folder.Weights);
+            return new CheckpointWeights(folder, folder.Weights, ModelFamily.Sd1);
         }
         var file = SafetensorsFile.Open(path);
         try
         {
             var recognised = FileLayout.Recognise(file);
             if (recognised.Kind != FileKind.Checkpoint) throw new CheckpointException(path, $"is an {recognised.Describe()}, not a checkpoint");
-            FileLayout.RequireSd1(recognised, path);
-            return new CheckpointWeights(file, SafetensorsWeights.Of(file));
+            FileLayout.RequireRunnable(recognised, path);
+            return new CheckpointWeights(file, SafetensorsWeights.Of(file), recognised.Family);
         }
         catch
         {

@@ -5,7 +5,7 @@ namespace ControlHost.Checkpoints.Layouts;
 /// <summary>What a model file holds, as recognised from its tensor names and shapes.</summary>
 public enum FileKind { Checkpoint, ControlNet, Lora, Embedding }
 
-/// <summary>The model families ControlHost tells apart. Only Sd1 runs today; the others are recognised and refused by name.</summary>
+/// <summary>The model families ControlHost tells apart. SD 1.x and SD 2.x run; SDXL is recognised and refused by name.</summary>
 public enum ModelFamily { Sd1, Sd2, Sdxl }
 
 /// <summary>
@@ -16,6 +16,9 @@ public enum ModelFamily { Sd1, Sd2, Sdxl }
 public sealed record RecognisedFile(FileKind Kind, ModelFamily Family, string Layout, string Prefix, bool Diffusers, bool Inpainting)
 {
     public static string FamilyName(ModelFamily f) => f switch { ModelFamily.Sd1 => "SD 1.x", ModelFamily.Sd2 => "SD 2.x", _ => "SDXL" };
+
+    /// <summary>The family's id in model folders (controlhost.json "family", controlnet.json "base"): sd1, sd2, sdxl.</summary>
+    public static string FamilyId(ModelFamily f) => f switch { ModelFamily.Sd1 => "sd1", ModelFamily.Sd2 => "sd2", _ => "sdxl" };
 
     public string Describe() => $"{FamilyName(Family)} {KindName(Kind)} ({Layout}{(Inpainting ? ", 9-channel inpainting UNet" : "")})";
 
@@ -87,22 +90,38 @@ public static class FileLayout
         return new RecognisedFile(FileKind.Lora, family, kohya ? "kohya/A1111" : "diffusers/PEFT", "", !kohya, false);
     }
 
-    /// <summary>The family by the cross-attention width: 768 SD 1.x, 1024 SD 2.x, 2048 SDXL (reduced test models: below 768 is SD 1.x).</summary>
+    /// <summary>
+    /// The family of a UNet or ControlNet: SDXL by its label embedding, else by the cross-attention width (768 SD 1.x,
+    /// 1024 SD 2.x, 2048 SDXL), else by how its spatial transformers project: SD 2.x with linear layers, SD 1.x with 1x1
+    /// convolutions (so reduced test models of either family are told apart too).
+    /// </summary>
     private static ModelFamily FamilyOfUnet(SafetensorsFile file, string prefix)
     {
         var k = file.Names.FirstOrDefault(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith("attn2.to_k.weight", StringComparison.Ordinal));
         if (file.Names.Any(n => n.StartsWith(prefix + "label_emb.", StringComparison.Ordinal))) return ModelFamily.Sdxl;
-        return k is null ? ModelFamily.Sd1 : FamilyOfContext(file.Entry(k).Shape[1]);
+        if (k is null) return ModelFamily.Sd1;
+        var byWidth = FamilyOfContext(file.Entry(k).Shape[1]);
+        if (byWidth != ModelFamily.Sd1) return byWidth;
+        var projIn = file.Names.FirstOrDefault(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".proj_in.weight", StringComparison.Ordinal));
+        return projIn is not null && file.Entry(projIn).Shape.Length == 2 ? ModelFamily.Sd2 : ModelFamily.Sd1;
     }
 
     private static ModelFamily FamilyOfContext(long width) => width switch { 1024 => ModelFamily.Sd2, 2048 => ModelFamily.Sdxl, _ => ModelFamily.Sd1 };
 
-    /// <summary>Refuses families that cannot run yet, naming the family.</summary>
+    /// <summary>Refuses files of a family ControlHost cannot run yet as this kind, naming the family.</summary>
     public static void RequireSd1(RecognisedFile recognised, string path)
     {
         if (recognised.Family != ModelFamily.Sd1)
             throw new CheckpointException(path,
-                $"is an {RecognisedFile.FamilyName(recognised.Family)} {RecognisedFile.KindName(recognised.Kind)}; ControlHost runs SD 1.x files so far " +
-                "(SD 2.x and SDXL are planned); use an SD 1.x model");
+                $"is an {RecognisedFile.FamilyName(recognised.Family)} {RecognisedFile.KindName(recognised.Kind)}; ControlHost reads " +
+                $"{RecognisedFile.KindName(recognised.Kind)}s for SD 1.x so far (SD 2.x and SDXL ones are planned)");
+    }
+
+    /// <summary>Refuses checkpoints and ControlNets of a family that cannot run yet (SDXL), naming it.</summary>
+    public static void RequireRunnable(RecognisedFile recognised, string path)
+    {
+        if (recognised.Family == ModelFamily.Sdxl)
+            throw new CheckpointException(path,
+                $"is an SDXL {RecognisedFile.KindName(recognised.Kind)}; ControlHost runs SD 1.x and SD 2.x files so far (SDXL is planned); use one of those");
     }
 }

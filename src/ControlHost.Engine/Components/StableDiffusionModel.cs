@@ -74,6 +74,10 @@ public sealed class StableDiffusionModel : IDisposable
     private ControlNetModel LoadControlNet(ControlNetFolder folder)
     {
         if (_controlNets.TryGetValue(folder.ModelPath, out var cached)) return cached;
+        if (folder.Family is { } family && family != Folder.Family)
+            throw new InvalidOperationException(
+                $"ControlNet '{folder.Name}' is made for {family.Name} models and '{Folder.Name}' is an {Folder.Family.Name} model; " +
+                $"use a ControlNet for {Folder.Family.Name} (or an {family.Name} model)");
         var layout = Unet.Residuals ?? throw new InvalidOperationException(
             $"ControlNet '{folder.Name}' needs a UNet with ControlNet residual inputs; {Folder.Unet} has none " +
             "(export the UNet with down_block_i_additional_residual and mid_block_additional_residual inputs)");

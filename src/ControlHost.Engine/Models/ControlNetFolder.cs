@@ -7,6 +7,9 @@ public sealed record ControlNetFolder(string Root, string Name, string Condition
 {
     public string ModelPath => Path.Combine(Root, "model.onnx");
 
+    /// <summary>The family "base" names, or null where it names a model (the embedded ControlNets name tiny-sd).</summary>
+    public Families.ModelFamily? Family => Families.ModelFamily.Find(Base);
+
     public static bool LooksLikeControlNet(string dir) => File.Exists(Path.Combine(dir, "controlnet.json"));
 
     /// <exception cref="InvalidDataException">controlnet.json or model.onnx missing, or no condition named.</exception>

@@ -84,7 +84,7 @@ public sealed class ModelCatalog
     /// The ControlNet a unit uses: the one it names (folder or name), else one for its condition, preferring the
     /// base model's family.
     /// </summary>
-    public ControlNetFolder ResolveControlNet(string? nameOrPath, string condition, string baseModel)
+    public ControlNetFolder ResolveControlNet(string? nameOrPath, string condition, string baseModel, Families.ModelFamily? family = null)
     {
         if (nameOrPath is not null)
         {
@@ -96,14 +96,16 @@ public sealed class ModelCatalog
             throw new DirectoryNotFoundException(
                 $"ControlNet '{nameOrPath}' not found (found: {string.Join(", ", ControlNetNames.DefaultIfEmpty("none"))})");
         }
+        // A folder made for this model (by name) or for its family serves it; other families' ControlNets are passed by.
+        bool Serves(ControlNetFolder c) => string.Equals(c.Base, baseModel, StringComparison.OrdinalIgnoreCase) || (family is not null && c.Family == family);
         var forCondition = ControlNets.Where(c => string.Equals(c.Condition, condition, StringComparison.OrdinalIgnoreCase)).ToArray();
-        var fileForCondition = Builder is null ? null
-            : Files.ControlNets.FirstOrDefault(f => string.Equals(Builder.ConditionOf(f), condition, StringComparison.OrdinalIgnoreCase));
+        var files = Builder is null ? [] : Files.ControlNets.Where(f => string.Equals(Builder.ConditionOf(f), condition, StringComparison.OrdinalIgnoreCase)).ToArray();
+        var fileForCondition = files.FirstOrDefault(f => family is not null && Builder!.FamilyOf(f) == family.Id) ?? files.FirstOrDefault();
         // A user's ControlNet file for the condition serves a model built from a user's file; the embedded family's own
         // folders serve the embedded models.
-        if (fileForCondition is not null && (!forCondition.Any(c => string.Equals(c.Base, baseModel, StringComparison.OrdinalIgnoreCase))))
+        if (fileForCondition is not null && !forCondition.Any(Serves))
             return OpenControlNetFile(fileForCondition);
-        return forCondition.FirstOrDefault(c => string.Equals(c.Base, baseModel, StringComparison.OrdinalIgnoreCase))
+        return forCondition.FirstOrDefault(Serves)
             ?? forCondition.FirstOrDefault()
             ?? throw new DirectoryNotFoundException(
                 $"no ControlNet for condition '{condition}' under {string.Join(", ", Roots.Select(Path.GetFileName).DefaultIfEmpty("no model roots"))}; " +

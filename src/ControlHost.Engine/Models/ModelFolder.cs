@@ -78,6 +78,12 @@ public sealed class ModelFolder
     /// </summary>
     public double? RecommendedCfg => JsonConfig.Read(Path.Combine(Root, "controlhost.json")).Number("cfg_scale");
 
+    /// <summary>The model's family: controlhost.json's "family" (written by the importer), else the UNet config's
+    /// cross-attention width (diffusers exports).</summary>
+    public Families.ModelFamily Family =>
+        Families.ModelFamily.Find(JsonConfig.Read(Path.Combine(Root, "controlhost.json")).Text("family"))
+        ?? Families.ModelFamily.OfContextWidth(JsonConfig.Read(UnetConfig).Number("cross_attention_dim"));
+
     /// <summary>The native image size: unet/config.json's sample_size times 8, else 512.</summary>
     public int NativeSize => (int)(JsonConfig.Read(UnetConfig).Number("sample_size") ?? 64) * 8;
 }

@@ -14,6 +14,9 @@ public interface IUserFileBuilder
 
     /// <summary>The condition a ControlNet file serves, from its name ("unknown" when its name does not say).</summary>
     string ConditionOf(string file);
+
+    /// <summary>The family id a model file is made for (sd1, sd2, sdxl) from its header, or null when it cannot be read.</summary>
+    string? FamilyOf(string file) => null;
 }
 
 /// <summary>

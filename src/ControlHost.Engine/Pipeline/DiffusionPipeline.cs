@@ -145,6 +145,8 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
                     throw new ArgumentException($"unit {u + 1}: model '{units[u].ModelName}' expects a UNet with ControlNet residual inputs; {model.Folder.Unet} has none");
             var width = request.Width == 0 ? model.Folder.NativeSize : request.Width;
             var height = request.Height == 0 ? model.Folder.NativeSize : request.Height;
+            if (request.Noise is { } noise && noise.Length != 4 * (height / 8) * (width / 8))
+                throw new ArgumentException($"starting noise of {noise.Length} values does not match {width}x{height} ([1,4,{height / 8},{width / 8}])");
             if (request.InitLatent is { } initLatent && initLatent.Length != 4 * (height / 8) * (width / 8))
                 throw new ArgumentException($"init latent of {initLatent.Length} values does not match {width}x{height} ([1,4,{height / 8},{width / 8}])");
             return new GenerationRun(pipeline, request, units, width, height);
@@ -166,7 +168,7 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
         /// <summary>Phase 3: pure noise, or the encoded init image noised to the first executed level.</summary>
         public void PrepareLatents()
         {
-            _noise = _rng.Normal(_latentLength);
+            _noise = _request.Noise is { } given ? (float[])given.Clone() : _rng.Normal(_latentLength);
             Latent = new float[_latentLength];
             if (_request.InitLatent is { } initLatent)
             {

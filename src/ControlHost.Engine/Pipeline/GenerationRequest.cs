@@ -28,6 +28,10 @@ public sealed record GenerationRequest
     /// <summary>The steps an img2img run executes: the last Steps x Strength of the schedule (A1111's rule).</summary>
     public int StrengthSteps => Math.Min((int)(Steps * Strength), Steps);
 
+    /// <summary>The starting noise, [1,4,h,w], in place of the seed's: for comparing a whole generation with another
+    /// implementation from the same noise. Null (the default): the seed's noise.</summary>
+    public float[]? Noise { get; init; }
+
     /// <summary>img2img from a latent instead of an image ([1,4,H/8,W/8] in the diffusion latent's space, as
     /// <see cref="GenerationResult.FinalLatent"/>): the hires fix's second pass after a latent upscale.</summary>
     public float[]? InitLatent { get; init; }

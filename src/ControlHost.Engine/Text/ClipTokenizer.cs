@@ -7,7 +7,8 @@ namespace ControlHost.Engine.Text;
 /// <summary>
 /// CLIP's byte-level BPE tokenizer as Stable Diffusion 1.x uses it: lower-case, collapse whitespace, split with
 /// CLIP's pattern, map bytes to printable characters, merge by rank, end each word with "&lt;/w&gt;", wrap in start
-/// and end tokens, truncate and pad to 77 with the end token.
+/// and end tokens, truncate and pad to 77 with the end token (SD 1.x) or the folder's pad token (SD 2.x's OpenCLIP
+/// tokenizer pads with id 0, "!", as its special_tokens_map.json says).
 /// </summary>
 public sealed partial class ClipTokenizer
 {
@@ -19,7 +20,7 @@ public sealed partial class ClipTokenizer
     private readonly Dictionary<string, string[]> _cache = new();
     private readonly char[] _byteToChar = BuildByteMap();
 
-    public ClipTokenizer(Dictionary<string, int> vocab, IEnumerable<(string Left, string Right)> merges)
+    public ClipTokenizer(Dictionary<string, int> vocab, IEnumerable<(string Left, string Right)> merges, string? padToken = null)
     {
         _vocab = vocab;
         _mergeRanks = new Dictionary<(string, string), int>();
@@ -27,7 +28,11 @@ public sealed partial class ClipTokenizer
         foreach (var pair in merges) _mergeRanks.TryAdd(pair, rank++);
         StartToken = Lookup("<|startoftext|>");
         EndToken = Lookup("<|endoftext|>");
+        PadToken = padToken is null ? EndToken : Lookup(padToken);
+        _padText = padToken;
     }
+
+    private readonly string? _padText;
 
     private readonly List<(int[] Name, int[] Rows)> _embeddings = [];
 
@@ -37,7 +42,7 @@ public sealed partial class ClipTokenizer
     /// </summary>
     public ClipTokenizer WithEmbeddings(IReadOnlyDictionary<string, int[]> words)
     {
-        var copy = new ClipTokenizer(_vocab, _mergeRanks.OrderBy(p => p.Value).Select(p => p.Key));
+        var copy = new ClipTokenizer(_vocab, _mergeRanks.OrderBy(p => p.Value).Select(p => p.Key), _padText);
         foreach (var (word, rows) in words) copy._embeddings.Add((Encode(word).ToArray(), rows));
         copy._embeddings.Sort((a, b) => b.Name.Length.CompareTo(a.Name.Length));
         return copy;
@@ -48,6 +53,9 @@ public sealed partial class ClipTokenizer
 
     public int StartToken { get; }
     public int EndToken { get; }
+
+    /// <summary>What fills the 77 positions after the end token.</summary>
+    public int PadToken { get; }
     public int VocabularySize => _vocab.Count;
 
     /// <summary>Loads vocab.json and merges.txt from a diffusers <c>tokenizer/</c> folder.</summary>
@@ -67,7 +75,24 @@ public sealed partial class ClipTokenizer
             if (space <= 0) throw new InvalidDataException($"'{mergesPath}': bad merge line '{line}'");
             merges.Add((line[..space], line[(space + 1)..]));
         }
-        return new ClipTokenizer(vocab, merges);
+        return new ClipTokenizer(vocab, merges, PadTokenOf(folder));
+    }
+
+    /// <summary>The pad_token of special_tokens_map.json, else of tokenizer_config.json (a string or {"content": ...}),
+    /// or null for CLIP's end-token padding.</summary>
+    private static string? PadTokenOf(string folder)
+    {
+        foreach (var name in new[] { "special_tokens_map.json", "tokenizer_config.json" })
+        {
+            var path = Path.Combine(folder, name);
+            if (!File.Exists(path)) continue;
+            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("pad_token", out var pad)) continue;
+            var text = pad.ValueKind == JsonValueKind.String ? pad.GetString()
+                : pad.ValueKind == JsonValueKind.Object && pad.TryGetProperty("content", out var c) ? c.GetString() : null;
+            if (text is not null) return text;
+        }
+        return null;
     }
 
     /// <summary>Token ids of <paramref name="text"/> without start/end tokens, padding or truncation.</summary>
@@ -102,12 +127,12 @@ public sealed partial class ClipTokenizer
         return result;
     }
 
-    /// <summary>The 77 ids SD's text encoder takes: start, tokens (truncated to 75), end, end-token padding.</summary>
+    /// <summary>The 77 ids SD's text encoder takes: start, tokens (truncated to 75), end, padding.</summary>
     public int[] EncodeForModel(string text)
     {
         var body = Encode(text);
         var ids = new int[ContextLength];
-        Array.Fill(ids, EndToken);
+        Array.Fill(ids, PadToken);
         ids[0] = StartToken;
         var n = Math.Min(body.Count, ContextLength - 2);
         for (var i = 0; i < n; i++) ids[i + 1] = body[i];
