@@ -10,13 +10,29 @@ public interface IControlBranch : IDisposable
     string Name { get; }
 }
 
-/// <summary>What a residual branch is given for one UNet call.</summary>
-/// <param name="Sample">The UNet's input latents for this call, [B,4,h,w] (B = 2 with guidance: uncond, cond).</param>
+/// <summary>What a residual branch is given for one UNet call: the step's whole conditioning, so that a branch works
+/// for any model family.</summary>
+/// <param name="Sample">The UNet's input latents for this call, [B,C,h,w] (B = 2 with guidance: uncond, cond).</param>
 /// <param name="Timestep">The model timestep of this step.</param>
-/// <param name="TextEmbeddings">The text embeddings of the same batch, [B,77,D].</param>
+/// <param name="TextEmbeddings">The text embeddings of the same batch, [B,77,D] (D: 768 SD 1.x, 1024 SD 2.x, 2048 SDXL).</param>
 /// <param name="StepIndex">0-based step.</param>
 /// <param name="StepCount">Steps in this generation.</param>
-public sealed record ResidualRequest(FloatTensor Sample, float Timestep, FloatTensor TextEmbeddings, int StepIndex, int StepCount);
+public sealed record ResidualRequest(FloatTensor Sample, float Timestep, FloatTensor TextEmbeddings, int StepIndex, int StepCount)
+{
+    private static readonly IReadOnlyDictionary<string, FloatTensor> NoInputs = new Dictionary<string, FloatTensor>();
+
+    /// <summary>The model's family: "sd1", "sd2" or "sdxl" (contract 1.3).</summary>
+    public string Family { get; init; } = "sd1";
+
+    /// <summary>The pooled text embeddings of the same batch, [B,P], where the family has them (SDXL's text_embeds); null
+    /// for SD 1.x and 2.x (contract 1.3).</summary>
+    public FloatTensor? PooledEmbeddings { get; init; }
+
+    /// <summary>Further inputs the family's UNet and ControlNets take, by their input names, for the same batch (SDXL:
+    /// "text_embeds" [B,1280] and "time_ids" [B,6]: original size, crop top-left, target size); empty for SD 1.x and 2.x
+    /// (contract 1.3).</summary>
+    public IReadOnlyDictionary<string, FloatTensor> ExtraInputs { get; init; } = NoInputs;
+}
 
 /// <summary>Spatial residuals (ControlNet): one tensor per UNet skip connection, then the middle block.</summary>
 public interface IResidualBranch : IControlBranch

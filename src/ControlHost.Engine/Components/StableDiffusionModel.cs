@@ -40,6 +40,9 @@ public sealed class StableDiffusionModel : IDisposable
     public double LatentScale { get; }
     public string Name => Folder.Name;
 
+    /// <summary>The model's family: what the loop asks about conditioning and the latent.</summary>
+    public Families.ModelFamily Family => Folder.Family;
+
     /// <exception cref="ModelLoadException">A part is not a loadable ONNX model.</exception>
     /// <exception cref="InvalidDataException">The folder is not a model folder.</exception>
     public static StableDiffusionModel Load(ModelFolder folder, ExecutionDevice device) => new(folder, device, ModelAdditions.None);

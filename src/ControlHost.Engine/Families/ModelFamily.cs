@@ -2,16 +2,18 @@ namespace ControlHost.Engine.Families;
 
 /// <summary>
 /// What differs between model families and is not read from a model's own files: the name users know, the latent
-/// layout, the default size, and the id model folders use (controlhost.json "family", controlnet.json "base"). SD 1.x
-/// and SD 2.x share the loop's inputs (one text encoder, context only); the difference in text encoders lives in the
-/// built graph and the tokenizer folder (SD 2.x: OpenCLIP's penultimate layer, pad id 0), and the prediction type in
-/// the scheduler config. Per model, the folder's own files (sample_size, prediction_type) refine this.
+/// layout, how prompts become conditioning, and the id model folders use (controlhost.json "family", controlnet.json
+/// "base"). SD 1.x and SD 2.x share the loop's inputs (one text encoder, context only); the difference in text encoders
+/// lives in the built graph and the tokenizer folder (SD 2.x: OpenCLIP's penultimate layer, pad id 0), and the
+/// prediction type in the scheduler config. Per model, the folder's own files (sample_size, prediction_type) refine this.
 /// </summary>
-public sealed record ModelFamily(string Id, string Name, int LatentChannels, int LatentFactor)
+/// <param name="Conditioning">How prompts become the networks' conditioning (text encoders, pooled embedding, extra inputs).</param>
+/// <param name="Runnable">Whether ControlHost runs this family yet (SDXL is recognised and refused by name).</param>
+public sealed record ModelFamily(string Id, string Name, int LatentChannels, int LatentFactor, IFamilyConditioning Conditioning, bool Runnable = true)
 {
-    public static readonly ModelFamily Sd1 = new("sd1", "SD 1.x", 4, 8);
-    public static readonly ModelFamily Sd2 = new("sd2", "SD 2.x", 4, 8);
-    public static readonly ModelFamily Sdxl = new("sdxl", "SDXL", 4, 8);
+    public static readonly ModelFamily Sd1 = new("sd1", "SD 1.x", 4, 8, SingleEncoderConditioning.Instance);
+    public static readonly ModelFamily Sd2 = new("sd2", "SD 2.x", 4, 8, SingleEncoderConditioning.Instance);
+    public static readonly ModelFamily Sdxl = new("sdxl", "SDXL", 4, 8, SingleEncoderConditioning.Instance, Runnable: false);
 
     public static IReadOnlyList<ModelFamily> All { get; } = [Sd1, Sd2, Sdxl];
 

@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using ControlHost.Abstractions;
 using ControlHost.Engine.Components;
 using ControlHost.Engine.Conditioning;
+using ControlHost.Engine.Families;
 using ControlHost.Engine.Imaging;
 using ControlHost.Engine.Onnx;
 using ControlHost.Engine.Scheduling;
@@ -81,12 +82,15 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
         private readonly IReadOnlyList<ControlUnit> _units;
         private readonly IScheduler _scheduler;
         private readonly NoiseGenerator _rng;
-        private readonly int _width, _height, _h, _w, _latentLength, _batch;
+        private readonly int _width, _height, _h, _w, _channels, _latentLength, _batch;
+        private readonly Families.ModelFamily _family;
         private readonly bool _useGuidance, _inpaintingUnet;
         private readonly ResidualLayout? _layout;
 
         // Phase 2: text.
-        private FloatTensorData _cond = null!;
+        private Families.PromptConditioning _cond = null!;
+        private FloatTensor? _pooledTensor;
+        private IReadOnlyDictionary<string, FloatTensor> _extraInputs = new Dictionary<string, FloatTensor>();
         private float[] _textContext = [];
         private float[]?[] _contextTokens = [];
         private int _tokens, _dim;
@@ -119,8 +123,10 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
             _model = pipeline.Model;
             _request = request;
             _units = units;
-            (_width, _height, _h, _w) = (width, height, height / 8, width / 8);
-            _latentLength = 4 * _h * _w;
+            _family = _model.Family;
+            var factor = _family.LatentFactor;
+            (_width, _height, _h, _w, _channels) = (width, height, height / factor, width / factor, _family.LatentChannels);
+            _latentLength = _channels * _h * _w;
             _scheduler = Samplers.Create(request.Sampler, _model.Schedule);
             _scheduler.SetTimesteps(request.Steps);
             _rng = new NoiseGenerator(request.Seed);
@@ -145,10 +151,13 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
                     throw new ArgumentException($"unit {u + 1}: model '{units[u].ModelName}' expects a UNet with ControlNet residual inputs; {model.Folder.Unet} has none");
             var width = request.Width == 0 ? model.Folder.NativeSize : request.Width;
             var height = request.Height == 0 ? model.Folder.NativeSize : request.Height;
-            if (request.Noise is { } noise && noise.Length != 4 * (height / 8) * (width / 8))
-                throw new ArgumentException($"starting noise of {noise.Length} values does not match {width}x{height} ([1,4,{height / 8},{width / 8}])");
-            if (request.InitLatent is { } initLatent && initLatent.Length != 4 * (height / 8) * (width / 8))
-                throw new ArgumentException($"init latent of {initLatent.Length} values does not match {width}x{height} ([1,4,{height / 8},{width / 8}])");
+            var (c, f) = (model.Family.LatentChannels, model.Family.LatentFactor);
+            if (!model.Family.Runnable)
+                throw new ArgumentException($"'{model.Name}' is an {model.Family.Name} model, which ControlHost does not run yet");
+            if (request.Noise is { } noise && noise.Length != c * (height / f) * (width / f))
+                throw new ArgumentException($"starting noise of {noise.Length} values does not match {width}x{height} ([1,{c},{height / f},{width / f}])");
+            if (request.InitLatent is { } initLatent && initLatent.Length != c * (height / f) * (width / f))
+                throw new ArgumentException($"init latent of {initLatent.Length} values does not match {width}x{height} ([1,{c},{height / f},{width / f}])");
             return new GenerationRun(pipeline, request, units, width, height);
         }
 
@@ -156,12 +165,17 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
         /// and the context tokens of global units (computed once, scaled by their weight).</summary>
         public void EncodeText()
         {
-            _cond = _model.TextEncoder.Encode(_model.Tokenizer.EncodeForModel(_request.Prompt));
-            var uncond = _useGuidance ? _model.TextEncoder.Encode(_model.Tokenizer.EncodeForModel(_request.NegativePrompt)) : null;
+            var conditioning = _family.Conditioning;
+            _cond = conditioning.Encode(_model, _request.Prompt);
+            var uncond = _useGuidance ? conditioning.Encode(_model, _request.NegativePrompt) : null;
             (_tokens, _dim) = (_cond.Tokens, _cond.Dim);
             _textContext = new float[_batch * _tokens * _dim];
-            if (uncond is not null) uncond.Data.CopyTo(_textContext, 0);
-            _cond.Data.CopyTo(_textContext, (_batch - 1) * _tokens * _dim);
+            if (uncond is not null) uncond.Context.CopyTo(_textContext, 0);
+            _cond.Context.CopyTo(_textContext, (_batch - 1) * _tokens * _dim);
+            PromptConditioning[] batch = uncond is null ? [_cond] : [uncond, _cond];
+            if (_cond.Pooled is { } pooled)
+                _pooledTensor = new FloatTensor(batch.SelectMany(p => p.Pooled!).ToArray(), _batch, pooled.Length);
+            _extraInputs = conditioning.ExtraInputs(batch, _width, _height);
             _contextTokens = _units.Select((u, i) => u.Branch is IContextBranch c && u.Weight != 0f ? ScaledTokens(c, u.Weight, _dim, i) : null).ToArray();
         }
 
@@ -216,9 +230,9 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
             _modelOut = new float[_batch * _latentLength];
             _guided = new float[_latentLength];
             _blurredReferences = new float[]?[_units.Count];
-            _sampleTensor = new FloatTensor(_modelIn, _batch, 4, _h, _w);
+            _sampleTensor = new FloatTensor(_modelIn, _batch, _channels, _h, _w);
             _textTensor = new FloatTensor(_textContext, _batch, _tokens, _dim);
-            _latentTensor = new FloatTensor(Latent, 1, 4, _h, _w);
+            _latentTensor = new FloatTensor(Latent, 1, _channels, _h, _w);
             if (_layout is not null && _units.Any(u => u.Branch is IResidualBranch))
             {
                 var shapes = Enumerable.Range(0, _layout.Count).Select(i => _layout.Shape(i, _batch, _h, _w)).ToArray();
@@ -261,7 +275,11 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
             for (var u = 0; u < _units.Count; u++)
             {
                 if (_units[u].Branch is not IResidualBranch branch || !_units[u].IsActive(step, _request.Steps)) continue;
-                RunBranch(u, _units[u], () => branch.Compute(new ResidualRequest(_sampleTensor, (float)t, _textTensor, step, _request.Steps), _scratchTensors!));
+                var request = new ResidualRequest(_sampleTensor, (float)t, _textTensor, step, _request.Steps)
+                {
+                    Family = _family.Id, PooledEmbeddings = _pooledTensor, ExtraInputs = _extraInputs,
+                };
+                RunBranch(u, _units[u], () => branch.Compute(request, _scratchTensors!));
                 if (_units[u].Mask is { } mask) ApplyMask(mask, _scratchTensors!);
                 AddScaled(_units[u], _scratch!, _sums, _batch);
                 any = true;
@@ -279,7 +297,7 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
             for (var u = 0; u < _units.Count; u++)
                 if (_contextTokens[u] is not null && _units[u].IsActive(step, _request.Steps)) _activeNow.Add(u);
             if (_activeNow.SequenceEqual(_activeBefore)) return;
-            _condContext = _activeNow.Count == 0 ? null : _cond.Data.Concat(_activeNow.SelectMany(u => _contextTokens[u]!)).ToArray();
+            _condContext = _activeNow.Count == 0 ? null : _cond.Context.Concat(_activeNow.SelectMany(u => _contextTokens[u]!)).ToArray();
             (_activeBefore, _activeNow) = (_activeNow, _activeBefore);
         }
 
@@ -311,7 +329,7 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
                 if (_units[u].ColourFix is not { } fix || !_units[u].IsActive(step, _request.Steps)) continue;
                 if (fix.Reference.Length != _latentLength)
                     throw new ArgumentException($"{_units[u].Branch.Name}: the colour fix's latent has {fix.Reference.Length} values, the generation's {_latentLength}");
-                var reference = _blurredReferences[u] ??= ColourFix.Blur(fix.Reference, 4, _h, _w, fix.Radius);
+                var reference = _blurredReferences[u] ??= ColourFix.Blur(fix.Reference, _channels, _h, _w, fix.Radius);
                 var weight = Math.Clamp(_units[u].Weight, 0f, 1f);
                 var estimate = new float[_latentLength];
                 var corrected = new float[_latentLength];
@@ -319,13 +337,13 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
                 {
                     var output = _modelOut.AsSpan(b * _latentLength, _latentLength);
                     _scheduler.Denoised(output, step, Latent, estimate);
-                    var own = ColourFix.Blur(estimate, 4, _h, _w, fix.Radius);
+                    var own = ColourFix.Blur(estimate, _channels, _h, _w, fix.Radius);
                     for (var i = 0; i < estimate.Length; i++) estimate[i] += reference[i] - own[i];
                     // "+sharp": the unconditional estimate loses some detail, so guidance pushes toward more.
                     if (fix.Sharpness is { } sharpness && _useGuidance && b == 0)
                     {
                         var detail = (float)(sharpness * 0.01);
-                        var blurred = ColourFix.Blur(estimate, 4, _h, _w, fix.Radius);
+                        var blurred = ColourFix.Blur(estimate, _channels, _h, _w, fix.Radius);
                         for (var i = 0; i < estimate.Length; i++) estimate[i] = detail * blurred[i] + (1 - detail) * estimate[i];
                     }
                     _scheduler.ModelOutputFor(estimate, step, Latent, corrected);
