@@ -32,6 +32,10 @@ internal static class Fixtures
     public static string Sd2Dir => Path.Combine(Repo, "tests", "fixtures", "sd2-small");
     public static string Sd2Reference => Path.Combine(Sd2Dir, "reference.safetensors");
 
+    /// <summary>tests/fixtures/sdxl-small: the reduced SDXL checkpoint and references (tools/forge/sdxl_checkpoint.py).</summary>
+    public static string SdxlDir => Path.Combine(Repo, "tests", "fixtures", "sdxl-small");
+    public static string SdxlReference => Path.Combine(SdxlDir, "reference.safetensors");
+
     public static (float[] Values, long[] Shape) Ref(string name, string? file = null)
     {
         using var f = SafetensorsFile.Open(file ?? Reference);

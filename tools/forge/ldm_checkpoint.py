@@ -110,12 +110,12 @@ class BasicTransformerBlock(nn.Module):
 class SpatialTransformer(nn.Module):
     """SD 1.x: 1x1 convolutions in and out; SD 2.x (linear=True): linear layers on the tokens. One block."""
 
-    def __init__(self, ch, heads, ctx, linear=False):
+    def __init__(self, ch, heads, ctx, linear=False, depth=1):
         super().__init__()
         self.linear = linear
         self.norm = norm(ch, 1e-6)
         self.proj_in = nn.Linear(ch, ch) if linear else nn.Conv2d(ch, ch, 1)
-        self.transformer_blocks = nn.ModuleList([BasicTransformerBlock(ch, heads, ctx)])
+        self.transformer_blocks = nn.ModuleList([BasicTransformerBlock(ch, heads, ctx) for _ in range(depth)])
         self.proj_out = nn.Linear(ch, ch) if linear else nn.Conv2d(ch, ch, 1)
 
     def forward(self, x, ctx):
@@ -131,10 +131,18 @@ class SpatialTransformer(nn.Module):
         return x + self.proj_out(t.transpose(1, 2).reshape(b, c, h, w))
 
 
-def transformer(cfg, ch):
-    """SD 1.x: a fixed head count (8); SD 2.x: heads of a fixed width (num_head_channels 64), so ch // 64 heads."""
+def transformer(cfg, ch, depth=1):
+    """SD 1.x: a fixed head count (8); SD 2.x and SDXL: heads of a fixed width (num_head_channels 64), so ch // 64
+    heads. SDXL stacks several blocks (transformer_depth per level)."""
     heads = ch // cfg["head_dim"] if "head_dim" in cfg else cfg["heads"]
-    return SpatialTransformer(ch, heads, cfg["ctx"], cfg.get("linear", False))
+    return SpatialTransformer(ch, heads, cfg["ctx"], cfg.get("linear", False), depth)
+
+
+def depth_of(cfg, level):
+    """Blocks per spatial transformer at a level: SDXL's transformer_depth, else one where attn_levels say."""
+    if "depth" in cfg:
+        return cfg["depth"][level]
+    return 1 if level in cfg["attn_levels"] else 0
 
 
 class Downsample(nn.Module):
@@ -179,14 +187,14 @@ def encoder_blocks(cfg, in_ch):
         for _ in range(2):
             layers = [ResBlock(cur, emb, ch * m)]
             cur = ch * m
-            if level in cfg["attn_levels"]:
-                layers.append(transformer(cfg, cur))
+            if depth_of(cfg, level):
+                layers.append(transformer(cfg, cur, depth_of(cfg, level)))
             blocks.append(Step(layers))
             chans.append(cur)
         if level < len(cfg["mult"]) - 1:
             blocks.append(Step([Downsample(cur)]))
             chans.append(cur)
-    middle = Step([ResBlock(cur, emb, cur), transformer(cfg, cur), ResBlock(cur, emb, cur)])
+    middle = Step([ResBlock(cur, emb, cur), transformer(cfg, cur, cfg.get("mid_depth", 1)), ResBlock(cur, emb, cur)])
     return time_embed, blocks, middle, chans
 
 
@@ -202,8 +210,8 @@ class UNetModel(nn.Module):
             for i in range(3):
                 layers = [ResBlock(cur + chans.pop(), emb, ch * m)]
                 cur = ch * m
-                if level in cfg["attn_levels"]:
-                    layers.append(transformer(cfg, cur))
+                if depth_of(cfg, level):
+                    layers.append(transformer(cfg, cur, depth_of(cfg, level)))
                 if level > 0 and i == 2:
                     layers.append(Upsample(cur))
                 self.output_blocks.append(Step(layers))

@@ -30,7 +30,7 @@ public static class Sd1Graphs
         var sample = g.Input("sample", OnnxType.Float, "batch", inCh, "height", "width");
         var timestep = g.Input("timestep", OnnxType.Float, "batch");
         var context = g.Input("encoder_hidden_states", OnnxType.Float, "batch", "sequence", ctx);
-        var emb = u.TimeEmbedding(timestep);
+        var emb = WithSizeConditioning(u, g, u.TimeEmbedding(timestep));
 
         var skips = new List<string>();
         var h = sample;
@@ -58,6 +58,30 @@ public static class Sd1Graphs
         h = l.Conv(l.Silu(l.GroupNorm(h, prefix + "out.0", 1e-5f)), prefix + "out.2");
         g.Output(h, "out_sample", OnnxType.Float, "batch", weights.Shape(prefix + "out.2.weight")[0], "height", "width");
         return g;
+    }
+
+    /// <summary>SDXL's size conditioning (sgm's ConcatTimestepEmbedderND): each of the six numbers as 256 sinusoidal features.</summary>
+    public const int TimeIdFeatures = 256;
+
+    /// <summary>
+    /// SDXL's vector conditioning, where the UNet has a label embedding: inputs text_embeds [B,P] (the pooled text
+    /// embedding) and time_ids [B,6] (original height, width, crop top, left, target height, width); y = [text_embeds;
+    /// 256 sinusoidal features of each time id] through label_emb (linear, SiLU, linear), added to the time embedding.
+    /// </summary>
+    private static string WithSizeConditioning(UnetBlocks u, OnnxGraph g, string emb)
+    {
+        if (!u.Has("label_emb.0.0.weight")) return emb;
+        var l = u.L;
+        var adm = l.Shape(u.Weight("label_emb.0.0.weight"))[1];
+        var pooled = adm - 6 * TimeIdFeatures;
+        if (pooled <= 0) throw new CheckpointException(u.Weight("label_emb.0.0.weight"), $"takes {adm} values; SDXL's is the pooled width plus 6 x {TimeIdFeatures}");
+        var textEmbeds = g.Input("text_embeds", OnnxType.Float, "batch", pooled);
+        var timeIds = g.Input("time_ids", OnnxType.Float, "batch", 6);
+        var flat = g.Node("Reshape", [timeIds, g.ConstInts(-1)]);
+        var features = g.Node("Reshape", [l.TimestepFeatures(flat, TimeIdFeatures), g.ConstInts(-1, 6 * TimeIdFeatures)]);
+        var y = g.Node("Concat", [textEmbeds, features], null, ("axis", 1));
+        var label = l.Linear(l.Silu(l.Linear(y, u.Weight("label_emb.0.0"))), u.Weight("label_emb.0.2"));
+        return l.Add(emb, label);
     }
 
     /// <summary>
@@ -182,7 +206,9 @@ public static class Sd1Graphs
     /// inversion vectors) follow the vocabulary as ids 49408, 49409, ...: <paramref name="embeddingRows"/> rows, zero in the
     /// file, that a session fills by overriding the <see cref="EmbeddingRowsName"/> initializer (no graph rebuild).
     /// </summary>
-    public static OnnxGraph TextEncoder(IWeightSource weights, string prefix, int embeddingRows = 0)
+    /// <param name="skipLast">Layers left out at the end (SDXL reads CLIP's penultimate layer: 1).</param>
+    /// <param name="finalNorm">Whether the output goes through final_layer_norm (SD 1.x: yes; SDXL's penultimate: no).</param>
+    public static OnnxGraph TextEncoder(IWeightSource weights, string prefix, int embeddingRows = 0, int skipLast = 0, bool finalNorm = true)
     {
         var g = new OnnxGraph("text_encoder");
         var l = new Layers(g, weights);
@@ -200,13 +226,19 @@ public static class Sd1Graphs
         for (var i = 0; i < positions; i++)
             for (var j = i + 1; j < positions; j++) mask[i * positions + j] = float.NegativeInfinity;
         var causal = g.ConstFloats(mask, positions, positions);
-        for (var i = 0; weights.Has($"{prefix}encoder.layers.{i}.layer_norm1.weight"); i++)
+        var layers = Enumerable.Range(0, 256).Count(i => weights.Has($"{prefix}encoder.layers.{i}.layer_norm1.weight"));
+        for (var i = 0; i < layers - skipLast; i++)
         {
             var p = $"{prefix}encoder.layers.{i}";
             var h = l.LayerNorm(x, p + ".layer_norm1");
             var a = l.Attention(l.Linear(h, p + ".self_attn.q_proj"), l.Linear(h, p + ".self_attn.k_proj"), l.Linear(h, p + ".self_attn.v_proj"), heads, d, causal);
             x = l.Add(x, l.Linear(a, p + ".self_attn.out_proj"));
             x = l.Add(x, l.Linear(l.QuickGelu(l.Linear(l.LayerNorm(x, p + ".layer_norm2"), p + ".mlp.fc1")), p + ".mlp.fc2"));
+        }
+        if (!finalNorm)
+        {
+            g.Output(x, "last_hidden_state", OnnxType.Float, "batch", positions, d);
+            return g;
         }
         var last = l.LayerNorm(x, prefix + "final_layer_norm");
         // pooled: the state at the end-of-text token, the sequence's highest id

@@ -16,7 +16,9 @@ public static class OpenClipGraphs
     /// <paramref name="skipLast"/>, through ln_final when <paramref name="normed"/> (SD 2.x: skip 1, normed). Extra
     /// token rows for textual-inversion vectors follow the vocabulary as in <see cref="Sd1Graphs.TextEncoder"/>.
     /// </summary>
-    public static OnnxGraph TextEncoder(IWeightSource weights, string prefix, int skipLast = 1, bool normed = true, int embeddingRows = 0)
+    /// <param name="pooled">Also output text_embeds [B,P]: the last block's output through ln_final at the end-of-text
+    /// token (the highest id), times text_projection (SDXL's pooled embedding from bigG).</param>
+    public static OnnxGraph TextEncoder(IWeightSource weights, string prefix, int skipLast = 1, bool normed = true, int embeddingRows = 0, bool pooled = false)
     {
         var g = new OnnxGraph("text_encoder");
         var l = new Layers(g, weights);
@@ -36,16 +38,26 @@ public static class OpenClipGraphs
         var causal = g.ConstFloats(mask, positions, positions);
         var blocks = Enumerable.Range(0, 256).Count(i => weights.Has($"{prefix}transformer.resblocks.{i}.ln_1.weight"));
         if (blocks <= skipLast) throw new CheckpointException(prefix + "transformer.resblocks", $"has {blocks} blocks; at least {skipLast + 1} are needed");
-        for (var i = 0; i < blocks - skipLast; i++)
+        string Block(string h, int i)
         {
             var p = $"{prefix}transformer.resblocks.{i}";
-            var qkv = l.Linear(l.LayerNorm(x, p + ".ln_1"), p + ".attn.in_proj_weight", p + ".attn.in_proj_bias");
+            var qkv = l.Linear(l.LayerNorm(h, p + ".ln_1"), p + ".attn.in_proj_weight", p + ".attn.in_proj_bias");
             var parts = l.SplitLast(qkv, d, 3);
-            x = l.Add(x, l.Linear(l.Attention(parts[0], parts[1], parts[2], heads, d, causal), p + ".attn.out_proj"));
-            x = l.Add(x, l.Linear(l.Gelu(l.Linear(l.LayerNorm(x, p + ".ln_2"), p + ".mlp.c_fc")), p + ".mlp.c_proj"));
+            h = l.Add(h, l.Linear(l.Attention(parts[0], parts[1], parts[2], heads, d, causal), p + ".attn.out_proj"));
+            return l.Add(h, l.Linear(l.Gelu(l.Linear(l.LayerNorm(h, p + ".ln_2"), p + ".mlp.c_fc")), p + ".mlp.c_proj"));
         }
+        for (var i = 0; i < blocks - skipLast; i++) x = Block(x, i);
         var hidden = normed ? l.LayerNorm(x, prefix + "ln_final") : x;
         g.Output(hidden, "last_hidden_state", OnnxType.Float, "batch", positions, d);
+        if (!pooled) return g;
+        var full = x;
+        for (var i = blocks - skipLast; i < blocks; i++) full = Block(full, i);
+        var last = l.LayerNorm(full, prefix + "ln_final");
+        var at = g.Node("ArgMax", [ids64], null, ("axis", 1), ("keepdims", 1));
+        var index = g.Node("Expand", [l.Unsqueeze(at, 2), g.ConstInts(1, 1, d)]);
+        var eot = g.Node("Squeeze", [g.Node("GatherElements", [last, index], null, ("axis", 1)), g.ConstInts(1)]);
+        var projection = weights.Shape(prefix + "text_projection");
+        g.Output(g.Node("MatMul", [eot, l.Param(prefix + "text_projection")]), "text_embeds", OnnxType.Float, "batch", projection[1]);
         return g;
     }
 }

@@ -1,0 +1,186 @@
+"""SDXL files with random weights, and PyTorch reference outputs, for ControlHost's SDXL family (issue 24).
+
+What SDXL changes, written here from Stability AI's sd_xl_base.yaml and the generative-models (sgm) code it names,
+independently of ControlHost's C# graph builder:
+- two text encoders: CLIP ViT-L/14 (`conditioner.embedders.0.transformer.text_model.*`, quick GELU) and OpenCLIP
+  ViT-bigG/14 (`conditioner.embedders.1.model.*`, exact GELU); the context is both penultimate layers' outputs without
+  the final layer norm, concatenated (768 + 1280 = 2048 at full size); the pooled embedding is bigG's last layer
+  through ln_final at the end-of-text token, times text_projection;
+- the UNet takes a vector y as well: [pooled; 256-wide sinusoidal features of original height, original width, crop
+  top, crop left, target height, target width] (adm_in_channels 2816 = 1280 + 6 x 256), through label_emb
+  (linear, SiLU, linear) added to the time embedding;
+- three resolution levels (320, 640, 1280 at full size) with 0, 2 and 10 transformer blocks, 10 in the middle,
+  64-wide heads, linear projections; 9 down residuals plus the middle one;
+- the VAE's latents are scaled by 0.13025; epsilon prediction on SD's scaled-linear schedule;
+- the OpenCLIP tokenizer pads with id 0 after the end token, the CLIP one with the end token.
+
+    /usr/bin/python3 tools/forge/sdxl_checkpoint.py --out tests/fixtures/sdxl-small
+
+Writes `checkpoint.safetensors` (float16, the original single-file names) and `reference.safetensors`: each network's
+outputs on fixed inputs, and a whole generation (Euler, 4 steps, guidance 5) from fixed noise, in float64.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(__file__))
+import ldm_checkpoint as ldm  # noqa: E402
+import sd2_checkpoint as sd2  # noqa: E402
+
+# Reduced widths with SDXL's rules: three levels, transformer depths (0, 1, 2) and 2 in the middle, 64-wide heads.
+SMALL = dict(ch=64, mult=(1, 2, 2), depth=(0, 1, 2), mid_depth=2, head_dim=64, linear=True, ctx=64 + 128, in_ch=4,
+             te_width=64, te_layers=3, te_heads=1, te_ff=256,
+             g_width=128, g_layers=3, g_heads=2, g_ff=512,
+             time_id_width=256, vae_ch=32, vae_mult=(1, 1, 2, 2), hint=(16, 16, 32, 32))
+FULL = dict(ch=320, mult=(1, 2, 4), depth=(0, 2, 10), mid_depth=10, head_dim=64, linear=True, ctx=2048, in_ch=4,
+            te_width=768, te_layers=12, te_heads=12, te_ff=3072,
+            g_width=1280, g_layers=32, g_heads=20, g_ff=5120,
+            time_id_width=256, vae_ch=128, vae_mult=(1, 2, 4, 4), hint=(16, 32, 96, 256))
+SCALE = 0.13025
+
+
+class SdxlUNet(ldm.UNetModel):
+    """ldm's UNet plus the vector conditioning (label_emb) SDXL adds to the time embedding."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        emb = cfg["ch"] * 4
+        adm = cfg["g_width"] + 6 * cfg["time_id_width"]
+        self.label_emb = nn.Sequential(nn.Sequential(nn.Linear(adm, emb), nn.SiLU(), nn.Linear(emb, emb)))
+
+    def forward(self, x, t, ctx, y, residuals=None):
+        emb = self.time_embed(ldm.timestep_embedding(t, self.cfg["ch"])) + self.label_emb(y)
+        hs, h = [], x
+        for block in self.input_blocks:
+            h = block(h, emb, ctx)
+            hs.append(h)
+        h = self.middle_block(h, emb, ctx)
+        if residuals is not None:
+            hs = [s + r for s, r in zip(hs, residuals[:-1])]
+            h = h + residuals[-1]
+        for block in self.output_blocks:
+            h = block(torch.cat([h, hs.pop()], 1), emb, ctx)
+        return self.out(h)
+
+
+def clip_penultimate(te, ids):
+    """CLIP's hidden_states[-2]: every layer but the last, no final layer norm."""
+    tm = te.text_model
+    x = tm.embeddings.token_embedding(ids) + tm.embeddings.position_embedding.weight[: ids.shape[1]]
+    for layer in tm.encoder.layers[:-1]:
+        x = layer(x)
+    return x
+
+
+def big_g(te, ids):
+    """bigG's penultimate layer (no ln_final) and its pooled, projected embedding."""
+    n = ids.shape[1]
+    mask = torch.full((n, n), float("-inf"), dtype=te.positional_embedding.dtype).triu(1)
+    x = te.token_embedding(ids) + te.positional_embedding[:n]
+    blocks = te.transformer.resblocks
+    for block in blocks[:-1]:
+        x = block(x, mask)
+    penultimate = x
+    last = te.ln_final(blocks[-1](x, mask))
+    pooled = last[torch.arange(ids.shape[0]), ids.argmax(dim=-1)] @ te.text_projection
+    return penultimate, pooled
+
+
+def vector(pooled, time_ids, width):
+    """y: the pooled embedding, then each of the six size numbers as sinusoidal features (cos first), in order."""
+    b = time_ids.shape[0]
+    feats = ldm.timestep_embedding(time_ids.reshape(-1), width).reshape(b, -1)
+    return torch.cat([pooled, feats], dim=1)
+
+
+def conditioning(te1, te2, words, vocab):
+    ids1 = torch.tensor([sd2.ids_of(words, vocab)])
+    ids1[ids1 == sd2.PAD] = sd2.EOS  # CLIP pads with the end token
+    ids1[0, 0] = sd2.BOS
+    ids2 = torch.tensor([sd2.ids_of(words, vocab)])
+    p2, pooled = big_g(te2, ids2)
+    return torch.cat([clip_penultimate(te1, ids1), p2], dim=-1), pooled
+
+
+def generate(unet, vae, te1, te2, vocab, words, noise, time_ids, steps, cfg_scale, width):
+    c, pc = conditioning(te1, te2, words, vocab)
+    u, pu = conditioning(te1, te2, [], vocab)
+    ctx = torch.cat([u, c])
+    y = vector(torch.cat([pu, pc]), torch.cat([time_ids, time_ids]), width)
+    sigmas, ts = sd2.k_diffusion_sigmas(steps)
+    x = noise * sigmas[0]
+    for i in range(steps):
+        s, nxt = sigmas[i], sigmas[i + 1]
+        scaled = torch.cat([x, x]) / (s * s + 1).sqrt()
+        t = torch.full((2,), float(ts[i]), dtype=torch.float64)
+        out = unet(scaled, t, ctx, y)
+        eps = out[:1] + cfg_scale * (out[1:] - out[:1])
+        denoised = x - s * eps
+        x = x + (x - denoised) / s * (nxt - s)
+    return x, vae.decode(x / SCALE)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="tests/fixtures/sdxl-small")
+    ap.add_argument("--full", action="store_true", help="full SDXL size, checkpoint only (a benchmark input, ~5 GB float16)")
+    ap.add_argument("--seed", type=int, default=20261204)
+    args = ap.parse_args()
+    cfg = FULL if args.full else SMALL
+    torch.manual_seed(args.seed)
+    g_cfg = dict(te_width=cfg["g_width"], te_layers=cfg["g_layers"], te_heads=cfg["g_heads"], te_ff=cfg["g_ff"])
+    unet, vae, te1, te2 = SdxlUNet(cfg), ldm.AutoencoderKL(cfg), ldm.ClipTextModel(cfg), sd2.OpenClipText(g_cfg)
+    for i, m in enumerate((unet, vae, te1, te2)):
+        ldm.randomise(m, args.seed + i)
+    out = args.out
+    os.makedirs(out, exist_ok=True)
+    half = torch.float16
+    ckpt = {**ldm.prefixed("model.diffusion_model.", unet, half), **ldm.prefixed("first_stage_model.", vae, half),
+            **ldm.prefixed("conditioner.embedders.0.transformer.", te1, half), **ldm.prefixed("conditioner.embedders.1.model.", te2, half)}
+    ldm.save_safetensors(os.path.join(out, "checkpoint.safetensors"), ckpt, {"format": "pt"})
+    if args.full:
+        print("wrote", out)
+        return
+
+    for m in (unet, vae, te1, te2):
+        ldm.stored(m)
+    with open(os.path.join(sd2.ldm_shared(), "clip-tokenizer", "vocab.json"), encoding="utf-8") as f:
+        vocab = json.load(f)
+    g = torch.Generator().manual_seed(args.seed + 40)
+    b, lat = 2, 8
+    r = {}
+    r["unet.sample"] = torch.randn(b, 4, lat, lat, generator=g)
+    r["unet.timestep"] = torch.tensor([981.0, 1.0])
+    r["unet.context"] = torch.randn(b, ldm.POSITIONS, cfg["ctx"], generator=g)
+    r["unet.text_embeds"] = torch.randn(b, cfg["g_width"], generator=g)
+    r["unet.time_ids"] = torch.tensor([[1024.0, 1024.0, 0.0, 0.0, 1024.0, 1024.0], [768.0, 1344.0, 16.0, 32.0, 832.0, 1216.0]])
+    with torch.no_grad():
+        x, t, ctx = (r[k].double() for k in ("unet.sample", "unet.timestep", "unet.context"))
+        y = vector(r["unet.text_embeds"].double(), r["unet.time_ids"].double(), cfg["time_id_width"])
+        r["unet.out_sample"] = unet(x, t, ctx, y)
+        ids1 = torch.tensor([sd2.ids_of(["a", "photo", "of"], vocab), sd2.ids_of(["red", "square"], vocab)])
+        ids2 = ids1.clone()
+        ids1[ids1 == sd2.PAD] = sd2.EOS
+        ids1[:, 0] = sd2.BOS
+        r["text.input_ids"] = ids1.int()
+        r["text.input_ids_2"] = ids2.int()
+        r["text.hidden_penultimate"] = clip_penultimate(te1, ids1)
+        r["text_2.hidden_penultimate"], r["text_2.text_embeds"] = big_g(te2, ids2)
+        r["vae.decoded"] = vae.decode(r["unet.sample"].double())
+        r["run.noise"] = torch.randn(1, 4, lat, lat, generator=g)
+        time_ids = torch.tensor([[64.0, 64.0, 0.0, 0.0, 64.0, 64.0]], dtype=torch.float64)
+        r["run.latent"], r["run.image"] = generate(unet, vae, te1, te2, vocab, ["a", "red", "square"], r["run.noise"].double(), time_ids,
+                                                   steps=4, cfg_scale=5.0, width=cfg["time_id_width"])
+    ldm.save_safetensors(os.path.join(out, "reference.safetensors"), {k: (v.float() if v.is_floating_point() else v) for k, v in r.items()},
+                         {"prompt": "a red square", "negative_prompt": "", "steps": "4", "cfg_scale": "5", "sampler": "Euler",
+                          "size": "64x64", "time_ids": "64,64,0,0,64,64"})
+    print("wrote", out, sorted(os.listdir(out)))
+
+
+if __name__ == "__main__":
+    main()
