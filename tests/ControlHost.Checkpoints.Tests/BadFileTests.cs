@@ -84,13 +84,22 @@ public sealed class BadFileTests : IDisposable
     }
 
     [Fact]
-    public void An_SDXL_checkpoint_is_named_as_such_and_refused()
+    public void An_incomplete_SDXL_checkpoint_is_named_as_such_with_what_it_lacks()
     {
         TestFiles.Write(PathOf("xl.safetensors"), [
             ("model.diffusion_model.input_blocks.0.0.weight", [320, 4, 3, 3]), ("model.diffusion_model.label_emb.0.0.weight", [1280, 2816]),
             ("conditioner.embedders.0.transformer.text_model.final_layer_norm.weight", [768]),
             ("model.diffusion_model.input_blocks.4.1.transformer_blocks.0.attn2.to_k.weight", [640, 2048])]);
-        ImportFails(PathOf("xl.safetensors"), "is an SDXL checkpoint");
+        ImportFails(PathOf("xl.safetensors"), "looks like an SDXL checkpoint (original single-file) but lacks");
+    }
+
+    [Fact]
+    public void An_SDXL_ControlNet_is_named_as_such_and_refused()
+    {
+        TestFiles.Write(PathOf("xl-cn.safetensors"), [
+            ("controlnet_cond_embedding.conv_in.weight", [16, 3, 3, 3]), ("add_embedding.linear_1.weight", [1280, 2816]),
+            ("down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight", [640, 2048])]);
+        ImportFails(PathOf("xl-cn.safetensors"), "is an SDXL ControlNet");
     }
 
     [Fact]

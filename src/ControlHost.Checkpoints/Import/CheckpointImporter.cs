@@ -66,8 +66,8 @@ public static class CheckpointImporter
         var family = k is null ? ModelFamily.Sd1 : folder.Weights.Shape(k)[1] switch { 1024 => ModelFamily.Sd2, 2048 => ModelFamily.Sdxl, _ => ModelFamily.Sd1 };
         var inChannels = folder.Weights.Has("model.diffusion_model.input_blocks.0.0.weight") ? folder.Weights.Shape("model.diffusion_model.input_blocks.0.0.weight")[1] : 4;
         var recognised = new RecognisedFile(FileKind.Checkpoint, family, "diffusers folder", "model.diffusion_model.", true, inChannels == 9);
-        if (family == ModelFamily.Sd2)
-            throw new CheckpointException(dir, "is an SD 2.x diffusers folder; ControlHost reads SD 2.x as single-file checkpoints so far (the .safetensors with cond_stage_model.model. keys)");
+        if (family != ModelFamily.Sd1)
+            throw new CheckpointException(dir, $"is an {RecognisedFile.FamilyName(family)} diffusers folder; ControlHost reads {RecognisedFile.FamilyName(family)} as single-file checkpoints so far (the .safetensors A1111 and ComfyUI keep in models/Stable-diffusion)");
         FileLayout.RequireRunnable(recognised, dir);
         var bytes = Staged(outDir, staging => WriteBaseModel(folder.Weights, dir, recognised, staging, tokenizerDir, progress, null, []));
         return new ImportResult(Path.GetFullPath(outDir), recognised, bytes, watch.Elapsed);
@@ -93,23 +93,37 @@ public static class CheckpointImporter
         }
     }
 
+    /// <summary>Where SDXL checkpoints keep CLIP ViT-L and OpenCLIP bigG.</summary>
+    public const string SdxlClipPrefix = "conditioner.embedders.0.transformer.text_model.";
+    public const string SdxlBigGPrefix = "conditioner.embedders.1.model.";
+
     private static long WriteBaseModel(SafetensorsWeights weights, string source, RecognisedFile recognised, string dir, string tokenizerDir,
         IProgress<string>? progress, Func<string, bool>? predictsVelocity, List<string> notes)
     {
-        var sd2 = recognised.Family == ModelFamily.Sd2;
-        var textPrefix = sd2 ? OpenClipPrefix : weights.Has(TextPrefixNew + "embeddings.token_embedding.weight") ? TextPrefixNew : TextPrefixOld;
+        var family = recognised.Family;
+        var sd2 = family == ModelFamily.Sd2;
+        var sdxl = family == ModelFamily.Sdxl;
+        var textPrefix = sd2 ? OpenClipPrefix : sdxl ? SdxlClipPrefix
+            : weights.Has(TextPrefixNew + "embeddings.token_embedding.weight") ? TextPrefixNew : TextPrefixOld;
+        string[] textKeys = sd2 ? [textPrefix + "token_embedding.weight", textPrefix + "ln_final.weight"]
+            : sdxl ? [textPrefix + "embeddings.token_embedding.weight", SdxlBigGPrefix + "token_embedding.weight", SdxlBigGPrefix + "text_projection"]
+            : [textPrefix + "embeddings.token_embedding.weight", textPrefix + "final_layer_norm.weight"];
         RequireKeys(weights.Has, source, recognised,
-            "model.diffusion_model.input_blocks.0.0.weight", "model.diffusion_model.time_embed.0.weight", "model.diffusion_model.out.2.weight",
-            "first_stage_model.decoder.conv_in.weight", "first_stage_model.encoder.conv_in.weight", "first_stage_model.post_quant_conv.weight",
-            sd2 ? textPrefix + "token_embedding.weight" : textPrefix + "embeddings.token_embedding.weight",
-            sd2 ? textPrefix + "ln_final.weight" : textPrefix + "final_layer_norm.weight");
+            ["model.diffusion_model.input_blocks.0.0.weight", "model.diffusion_model.time_embed.0.weight", "model.diffusion_model.out.2.weight",
+            "first_stage_model.decoder.conv_in.weight", "first_stage_model.encoder.conv_in.weight", "first_stage_model.post_quant_conv.weight", .. textKeys]);
         long bytes = 0;
-        bytes += Save(Sd1Graphs.Unet(weights, heads: HeadsOf(recognised.Family)), dir, "unet", progress);
+        bytes += Save(Sd1Graphs.Unet(weights, heads: HeadsOf(family)), dir, "unet", progress);
+        // SD 2.x reads OpenCLIP's penultimate layer through ln_final; SDXL reads both encoders' penultimate layers
+        // without their final norms, and bigG's pooled projection (sgm's FrozenCLIPEmbedder and FrozenOpenCLIPEmbedder2
+        // with layer "penultimate"/"hidden", always_return_pooled for bigG).
         bytes += Save(sd2 ? OpenClipGraphs.TextEncoder(weights, textPrefix, skipLast: 1, normed: true, EmbeddingCapacity)
+            : sdxl ? Sd1Graphs.TextEncoder(weights, textPrefix, EmbeddingCapacity, skipLast: 1, finalNorm: false)
             : Sd1Graphs.TextEncoder(weights, textPrefix, EmbeddingCapacity), dir, "text_encoder", progress);
+        if (sdxl)
+            bytes += Save(OpenClipGraphs.TextEncoder(weights, SdxlBigGPrefix, skipLast: 1, normed: false, EmbeddingCapacity, pooled: true), dir, "text_encoder_2", progress);
         bytes += Save(Sd1Graphs.VaeEncoder(weights), dir, "vae_encoder", progress);
         bytes += Save(Sd1Graphs.VaeDecoder(weights), dir, "vae_decoder", progress);
-        var (velocity, why) = sd2 ? Sd2Prediction(source, Path.Combine(dir, "unet", "model.onnx"), predictsVelocity) : (false, "SD 1.x");
+        var (velocity, why) = sd2 ? Sd2Prediction(source, Path.Combine(dir, "unet", "model.onnx"), predictsVelocity) : (false, RecognisedFile.FamilyName(family));
         if (sd2) notes.Add($"{(velocity ? "v-prediction" : "epsilon prediction")} ({why})");
 
         var tokenizer = Path.Combine(dir, "tokenizer");
@@ -123,20 +137,30 @@ public static class CheckpointImporter
         // OpenCLIP's tokenizer pads with id 0 ("!") after the end token, CLIP's with the end token (diffusers' SD 2.x
         // tokenizer folders say so the same way).
         if (sd2) WriteJson(Path.Combine(tokenizer, "special_tokens_map.json"), new JsonObject { ["pad_token"] = "!" });
+        if (sdxl)
+        {
+            // SDXL: CLIP-L's tokenizer pads with the end token, bigG's (tokenizer_2) with "!".
+            var second = Path.Combine(dir, "tokenizer_2");
+            Directory.CreateDirectory(second);
+            foreach (var name in new[] { "vocab.json", "merges.txt" }) File.Copy(Path.Combine(tokenizer, name), Path.Combine(second, name));
+            WriteJson(Path.Combine(second, "special_tokens_map.json"), new JsonObject { ["pad_token"] = "!" });
+        }
         var unet = "model.diffusion_model.";
         var widths = Enumerable.Range(0, 64).Select(i => $"{unet}input_blocks.{i}.0.out_layers.3.weight").Where(weights.Has)
             .Select(k => weights.Shape(k)[0]).Distinct().ToArray();
         WriteJson(Path.Combine(dir, "unet", "config.json"), new JsonObject
         {
             // The 768-v models are trained at 768 (96 latent cells), SD 1.x and SD 2.x base at 512.
-            ["sample_size"] = velocity ? 96 : 64,
+            // SDXL at 1024 (128 cells).
+            ["sample_size"] = sdxl ? 128 : velocity ? 96 : 64,
             ["in_channels"] = weights.Shape(unet + "input_blocks.0.0.weight")[1],
             ["out_channels"] = weights.Shape(unet + "out.2.weight")[0],
             ["layers_per_block"] = 2,
             ["block_out_channels"] = new JsonArray(widths.Select(w => (JsonNode)w).ToArray()),
             ["cross_attention_dim"] = Sd1Graphs.ContextWidth(weights, unet),
         });
-        WriteJson(Path.Combine(dir, "vae_decoder", "config.json"), new JsonObject { ["scaling_factor"] = 0.18215 });
+        // SDXL's VAE was retrained with another latent scale (sgm's scale_factor 0.13025).
+        WriteJson(Path.Combine(dir, "vae_decoder", "config.json"), new JsonObject { ["scaling_factor"] = sdxl ? 0.13025 : 0.18215 });
         // SD 1.x's and 2.x's training schedule (the CompVis v1 and Stability v2 inference configs: linear_start 0.00085,
         // linear_end 0.012, 1000 steps); the 768-v models predict velocity.
         WriteJson(Path.Combine(dir, "scheduler", "scheduler_config.json"), new JsonObject
@@ -145,9 +169,10 @@ public static class CheckpointImporter
             ["num_train_timesteps"] = 1000, ["prediction_type"] = velocity ? "v_prediction" : "epsilon", ["set_alpha_to_one"] = false, ["skip_prk_steps"] = true,
             ["steps_offset"] = 1, ["clip_sample"] = false,
         });
-        WriteJson(Path.Combine(dir, "model_index.json"), new JsonObject
+        var index = new JsonObject
         {
-            ["_class_name"] = "OnnxStableDiffusionPipeline",
+            // optimum's name for an SDXL ONNX pipeline folder; diffusers' for the others.
+            ["_class_name"] = sdxl ? "ORTStableDiffusionXLPipeline" : "OnnxStableDiffusionPipeline",
             ["scheduler"] = new JsonArray("diffusers", "PNDMScheduler"),
             ["text_encoder"] = new JsonArray("diffusers", "OnnxRuntimeModel"),
             ["tokenizer"] = new JsonArray("transformers", "CLIPTokenizer"),
@@ -155,7 +180,13 @@ public static class CheckpointImporter
             ["vae_decoder"] = new JsonArray("diffusers", "OnnxRuntimeModel"),
             ["vae_encoder"] = new JsonArray("diffusers", "OnnxRuntimeModel"),
             ["requires_safety_checker"] = false,
-        });
+        };
+        if (sdxl)
+        {
+            index["text_encoder_2"] = new JsonArray("diffusers", "OnnxRuntimeModel");
+            index["tokenizer_2"] = new JsonArray("transformers", "CLIPTokenizer");
+        }
+        WriteJson(Path.Combine(dir, "model_index.json"), index);
         WriteJson(Path.Combine(dir, "controlhost.json"), new JsonObject
         {
             ["source"] = Path.GetFileName(source),

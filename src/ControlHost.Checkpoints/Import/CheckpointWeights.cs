@@ -17,6 +17,7 @@ public sealed class CheckpointWeights : IDisposable
         Weights = weights;
         Family = family;
         TextPrefix = family == ModelFamily.Sd2 ? CheckpointImporter.OpenClipPrefix
+            : family == ModelFamily.Sdxl ? CheckpointImporter.SdxlClipPrefix
             : weights.Has(CheckpointImporter.TextPrefixNew + "embeddings.token_embedding.weight") ? CheckpointImporter.TextPrefixNew : CheckpointImporter.TextPrefixOld;
     }
 

@@ -5,7 +5,7 @@ namespace ControlHost.Checkpoints.Layouts;
 /// <summary>What a model file holds, as recognised from its tensor names and shapes.</summary>
 public enum FileKind { Checkpoint, ControlNet, Lora, Embedding }
 
-/// <summary>The model families ControlHost tells apart. SD 1.x and SD 2.x run; SDXL is recognised and refused by name.</summary>
+/// <summary>The model families ControlHost tells apart and runs.</summary>
 public enum ModelFamily { Sd1, Sd2, Sdxl }
 
 /// <summary>
@@ -117,11 +117,11 @@ public static class FileLayout
                 $"{RecognisedFile.KindName(recognised.Kind)}s for SD 1.x so far (SD 2.x and SDXL ones are planned)");
     }
 
-    /// <summary>Refuses checkpoints and ControlNets of a family that cannot run yet (SDXL), naming it.</summary>
+    /// <summary>Refuses files of a family that cannot run yet as this kind (SDXL ControlNets), naming it.</summary>
     public static void RequireRunnable(RecognisedFile recognised, string path)
     {
-        if (recognised.Family == ModelFamily.Sdxl)
+        if (recognised.Family == ModelFamily.Sdxl && recognised.Kind != FileKind.Checkpoint)
             throw new CheckpointException(path,
-                $"is an SDXL {RecognisedFile.KindName(recognised.Kind)}; ControlHost runs SD 1.x and SD 2.x files so far (SDXL is planned); use one of those");
+                $"is an SDXL {RecognisedFile.KindName(recognised.Kind)}; ControlHost runs SDXL checkpoints and SD 1.x and SD 2.x ControlNets so far (SDXL ControlNets are planned)");
     }
 }

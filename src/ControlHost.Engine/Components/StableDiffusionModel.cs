@@ -25,6 +25,11 @@ public sealed class StableDiffusionModel : IDisposable
         Tokenizer = additions.EmbeddingWords.Count > 0 ? tokenizer.WithEmbeddings(additions.EmbeddingWords) : tokenizer;
         Schedule = File.Exists(folder.SchedulerConfig) ? NoiseSchedule.FromConfig(folder.SchedulerConfig) : new NoiseSchedule();
         TextEncoder = new TextEncoderModel(OnnxModel.Load(folder.TextEncoder, device, additions.TextEncoder, additions.LiveWeights));
+        if (File.Exists(folder.TextEncoder2))
+        {
+            TextEncoder2 = new TextEncoderModel(OnnxModel.Load(folder.TextEncoder2, device));
+            Tokenizer2 = ClipTokenizer.FromFolder(folder.Tokenizer2Dir);
+        }
         Unet = new UNetModel(OnnxModel.Load(folder.Unet, device, additions.Unet, additions.LiveWeights), folder.UnetConfig);
         VaeDecoder = new VaeModel(OnnxModel.Load(folder.VaeDecoder, device));
         LatentScale = folder.LatentScale;
@@ -35,6 +40,10 @@ public sealed class StableDiffusionModel : IDisposable
     public ClipTokenizer Tokenizer { get; }
     public NoiseSchedule Schedule { get; }
     public TextEncoderModel TextEncoder { get; }
+
+    /// <summary>SDXL's second text encoder (OpenCLIP bigG) and its tokenizer; null for SD 1.x and 2.x.</summary>
+    public TextEncoderModel? TextEncoder2 { get; }
+    public ClipTokenizer? Tokenizer2 { get; }
     public UNetModel Unet { get; }
     public VaeModel VaeDecoder { get; }
     public double LatentScale { get; }
@@ -113,6 +122,7 @@ public sealed class StableDiffusionModel : IDisposable
         {
             lock (_controlNets)
                 return new[] { TextEncoder.Model, Unet.Model, VaeDecoder.Model }
+                    .Concat(TextEncoder2 is null ? [] : [TextEncoder2.Model])
                     .Concat(_vaeEncoder is null ? [] : [_vaeEncoder.Model])
                     .Concat(_controlNets.Values.Select(c => c.Model))
                     .Concat(_adapters.Values).ToArray();
@@ -138,6 +148,7 @@ public sealed class StableDiffusionModel : IDisposable
     public void Dispose()
     {
         TextEncoder.Dispose();
+        TextEncoder2?.Dispose();
         Unet.Dispose();
         VaeDecoder.Dispose();
         _vaeEncoder?.Dispose();

@@ -23,6 +23,22 @@ public sealed class TextEncoderModel : IDisposable
         HiddenSize = hidden.Dimensions[2];
     }
 
+    /// <summary>Whether the encoder also gives a pooled, projected embedding (text_embeds [B,P]: SDXL's second encoder).</summary>
+    public bool HasTextEmbeds => _model.Outputs.Any(o => o.Name == "text_embeds");
+
+    /// <summary>Encodes one 77-token sequence to [77 x D] floats and its text_embeds [P].</summary>
+    public (FloatTensorData Hidden, float[] Pooled) EncodeWithPooled(int[] ids)
+    {
+        using var input = _ids.ElementType == TensorElementType.Int32
+            ? OrtTensors.Wrap(ids.ToArray(), 1, ids.Length)
+            : OrtTensors.Wrap(ids.Select(i => (long)i).ToArray(), 1, ids.Length);
+        using var outputs = _model.Run([_ids.Name], [input], [_hiddenName, "text_embeds"]);
+        var hidden = outputs.First();
+        var shape = hidden.GetTensorTypeAndShape().Shape;
+        return (new FloatTensorData(OrtTensors.ReadFloats(hidden, _model.Path), (int)shape[1], (int)shape[2]),
+            OrtTensors.ReadFloats(outputs.Last(), _model.Path));
+    }
+
     /// <summary>D, when the model declares it (-1 if dynamic).</summary>
     public int HiddenSize { get; }
 

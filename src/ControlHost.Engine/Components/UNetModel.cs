@@ -27,7 +27,18 @@ public sealed class UNetModel : IDisposable
         ContextDim = _context.Dimensions[2];
         _output = model.Outputs[0];
         Residuals = ResidualLayout.FromUnet(model, configPath);
+        _extras = model.Inputs.Where(i => i.Name is "text_embeds" or "time_ids").ToArray();
+        foreach (var e in _extras)
+        {
+            if (e.Rank != 2 || e.Dimensions[1] <= 0) throw new ModelLoadException(model.Path, $"input '{e.Name}' is {e.ShapeText}; [B,N] with a fixed N expected");
+            OrtTensors.Require(e, model.Path);
+        }
     }
+
+    private readonly TensorSpec[] _extras;
+
+    /// <summary>The family's further inputs this UNet takes (SDXL: text_embeds, time_ids), by name, with their widths.</summary>
+    public IReadOnlyList<(string Name, int Width)> ExtraInputs => _extras.Select(e => (e.Name, e.Dimensions[1])).ToArray();
 
     public OnnxModel Model => _model;
 
@@ -53,13 +64,18 @@ public sealed class UNetModel : IDisposable
     /// slices hold the same batch entries, and zeros are fed when <paramref name="residuals"/> is null. Calls over
     /// the same buffers and shapes (every step of a generation) reuse one binding, so a step allocates nothing.
     /// </summary>
+    /// <param name="extras">The family's further inputs by name, as [B,N] buffers of the same batch entries (SDXL:
+    /// text_embeds, time_ids); each one the UNet takes must be there.</param>
     public void Run(Memory<float> sample, int batch, int height, int width, double timestep,
-        Memory<float> context, int tokens, int dim, IReadOnlyList<Memory<float>>? residuals, Memory<float> output)
+        Memory<float> context, int tokens, int dim, IReadOnlyList<Memory<float>>? residuals, Memory<float> output,
+        IReadOnlyDictionary<string, Memory<float>>? extras = null)
     {
         lock (_runs)
         {
+            var slices = ResidualSlices(residuals, batch, height, width);
+            if (_extras.Length > 0) slices = WithExtras(slices, extras, batch);
             var key = new RunKey(sample[..(batch * InChannels * height * width)], context[..(batch * tokens * dim)],
-                output[..(batch * 4 * height * width)], ResidualSlices(residuals, batch, height, width), batch, height, width, tokens, dim);
+                output[..(batch * 4 * height * width)], slices, batch, height, width, tokens, dim);
             var run = _runs.Find(key) ?? _runs.Add(Bind(key));
             run.Run(_model, timestep);
             _entriesRun += batch;
@@ -85,7 +101,22 @@ public sealed class UNetModel : IDisposable
         return _slices;
     }
 
-    private Memory<float>[] _slices = [];
+    private Memory<float>[] _slices = [], _withExtras = [];
+
+    /// <summary>The residual slices followed by the extra inputs' (into a reused array, so a step allocates nothing).</summary>
+    private Memory<float>[] WithExtras(Memory<float>[] residuals, IReadOnlyDictionary<string, Memory<float>>? extras, int batch)
+    {
+        if (_withExtras.Length != residuals.Length + _extras.Length) _withExtras = new Memory<float>[residuals.Length + _extras.Length];
+        residuals.CopyTo(_withExtras, 0);
+        for (var e = 0; e < _extras.Length; e++)
+        {
+            var spec = _extras[e];
+            if (extras is null || !extras.TryGetValue(spec.Name, out var buffer))
+                throw new ArgumentException($"{_model.Path}: the UNet takes '{spec.Name}' [B,{spec.Dimensions[1]}] and none was given (a model of another family?)");
+            _withExtras[residuals.Length + e] = buffer[..(batch * spec.Dimensions[1])];
+        }
+        return _withExtras;
+    }
     private readonly BoundRuns<RunKey> _runs = new(4);
 
     private BoundRun<RunKey> Bind(RunKey probe)
@@ -95,17 +126,20 @@ public sealed class UNetModel : IDisposable
         var run = new BoundRun<RunKey>(_model, key, _timestep, key.Batch);
         run.Input(_sample, key.Sample, key.Batch, InChannels, key.Height, key.Width);
         run.Input(_context, key.Context, key.Batch, key.Tokens, key.Dim);
+        var count = Residuals?.Count ?? 0;
         if (Residuals is { } layout)
             for (var i = 0; i < layout.Count; i++)
             {
                 var shape = layout.Shape(i, key.Batch, key.Height, key.Width);
                 run.Input(_model.Input(layout.Names[i]), key.Residuals[i], key.Batch, shape[1], shape[2], shape[3]);
             }
+        // The extra inputs' buffers follow the residuals' in the key.
+        for (var e = 0; e < _extras.Length; e++) run.Input(_extras[e], key.Residuals[count + e], key.Batch, _extras[e].Dimensions[1]);
         run.Output(_output, key.Output, key.Batch, 4, key.Height, key.Width);
         return run;
     }
 
-    /// <summary>The buffers and shapes a bound run was made for; residual slices compared one by one.</summary>
+    /// <summary>The buffers and shapes a bound run was made for; residual (and extra input) slices compared one by one.</summary>
     private readonly record struct RunKey(Memory<float> Sample, Memory<float> Context, Memory<float> Output, Memory<float>[] Residuals,
         int Batch, int Height, int Width, int Tokens, int Dim)
     {

@@ -41,3 +41,50 @@ public sealed class SingleEncoderConditioning : IFamilyConditioning
 
     public IReadOnlyDictionary<string, FloatTensor> ExtraInputs(IReadOnlyList<PromptConditioning> batch, int width, int height) => None;
 }
+
+/// <summary>
+/// SDXL: CLIP ViT-L and OpenCLIP bigG each tokenize the prompt (bigG's tokenizer pads with id 0) and give their
+/// penultimate layer; the context is the two side by side per token (768 + 1280 = 2048 wide), the pooled embedding
+/// bigG's text_embeds. The UNet and ControlNets also take text_embeds and time_ids: original size, crop top-left and
+/// target size, which A1111 sets to (height, width), (0, 0) and (height, width) for a plain generation.
+/// </summary>
+public sealed class SdxlConditioning : IFamilyConditioning
+{
+    public static readonly SdxlConditioning Instance = new();
+
+    public PromptConditioning Encode(StableDiffusionModel model, string prompt)
+    {
+        var second = model.TextEncoder2 ?? throw new InvalidOperationException($"{model.Folder.Root}: an SDXL model needs text_encoder_2/model.onnx");
+        var tokenizer2 = model.Tokenizer2!;
+        var first = model.TextEncoder.Encode(model.Tokenizer.EncodeForModel(prompt));
+        var (hidden, pooled) = second.EncodeWithPooled(tokenizer2.EncodeForModel(prompt));
+        if (first.Tokens != hidden.Tokens)
+            throw new InvalidOperationException($"{model.Folder.Root}: the text encoders give {first.Tokens} and {hidden.Tokens} tokens");
+        var dim = first.Dim + hidden.Dim;
+        var context = new float[first.Tokens * dim];
+        for (var t = 0; t < first.Tokens; t++)
+        {
+            Array.Copy(first.Data, t * first.Dim, context, t * dim, first.Dim);
+            Array.Copy(hidden.Data, t * hidden.Dim, context, t * dim + first.Dim, hidden.Dim);
+        }
+        return new PromptConditioning(context, first.Tokens, dim, pooled);
+    }
+
+    public IReadOnlyDictionary<string, FloatTensor> ExtraInputs(IReadOnlyList<PromptConditioning> batch, int width, int height)
+    {
+        var pooledWidth = batch[0].Pooled!.Length;
+        var textEmbeds = new float[batch.Count * pooledWidth];
+        var timeIds = new float[batch.Count * 6];
+        for (var b = 0; b < batch.Count; b++)
+        {
+            batch[b].Pooled!.CopyTo(textEmbeds, b * pooledWidth);
+            float[] ids = [height, width, 0, 0, height, width];
+            ids.CopyTo(timeIds, b * 6);
+        }
+        return new Dictionary<string, FloatTensor>
+        {
+            ["text_embeds"] = new(textEmbeds, batch.Count, pooledWidth),
+            ["time_ids"] = new(timeIds, batch.Count, 6),
+        };
+    }
+}

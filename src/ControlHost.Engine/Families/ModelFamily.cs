@@ -8,12 +8,12 @@ namespace ControlHost.Engine.Families;
 /// prediction type in the scheduler config. Per model, the folder's own files (sample_size, prediction_type) refine this.
 /// </summary>
 /// <param name="Conditioning">How prompts become the networks' conditioning (text encoders, pooled embedding, extra inputs).</param>
-/// <param name="Runnable">Whether ControlHost runs this family yet (SDXL is recognised and refused by name).</param>
+/// <param name="Runnable">Whether ControlHost runs this family (a family recognised but not run is refused by name).</param>
 public sealed record ModelFamily(string Id, string Name, int LatentChannels, int LatentFactor, IFamilyConditioning Conditioning, bool Runnable = true)
 {
     public static readonly ModelFamily Sd1 = new("sd1", "SD 1.x", 4, 8, SingleEncoderConditioning.Instance);
     public static readonly ModelFamily Sd2 = new("sd2", "SD 2.x", 4, 8, SingleEncoderConditioning.Instance);
-    public static readonly ModelFamily Sdxl = new("sdxl", "SDXL", 4, 8, SingleEncoderConditioning.Instance, Runnable: false);
+    public static readonly ModelFamily Sdxl = new("sdxl", "SDXL", 4, 8, SdxlConditioning.Instance);
 
     public static IReadOnlyList<ModelFamily> All { get; } = [Sd1, Sd2, Sdxl];
 

@@ -24,6 +24,10 @@ public sealed class ModelFolder
     public string TokenizerDir => Part("tokenizer");
     public string SchedulerConfig => Path.Combine(Part("scheduler"), "scheduler_config.json");
     public string TextEncoder => Path.Combine(Part("text_encoder"), "model.onnx");
+
+    /// <summary>SDXL's second text encoder and its tokenizer (absent for SD 1.x and 2.x).</summary>
+    public string TextEncoder2 => Path.Combine(Part("text_encoder_2"), "model.onnx");
+    public string Tokenizer2Dir => Part("tokenizer_2");
     public string Unet => Path.Combine(Root, "unet", "model.onnx");
     public string UnetConfig => Path.Combine(Root, "unet", "config.json");
     public string VaeEncoder => Path.Combine(Part("vae_encoder"), "model.onnx");

@@ -91,6 +91,7 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
         private Families.PromptConditioning _cond = null!;
         private FloatTensor? _pooledTensor;
         private IReadOnlyDictionary<string, FloatTensor> _extraInputs = new Dictionary<string, FloatTensor>();
+        private Dictionary<string, Memory<float>> _unetExtras = [];
         private float[] _textContext = [];
         private float[]?[] _contextTokens = [];
         private int _tokens, _dim;
@@ -176,6 +177,7 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
             if (_cond.Pooled is { } pooled)
                 _pooledTensor = new FloatTensor(batch.SelectMany(p => p.Pooled!).ToArray(), _batch, pooled.Length);
             _extraInputs = conditioning.ExtraInputs(batch, _width, _height);
+            _unetExtras = _extraInputs.ToDictionary(e => e.Key, e => new Memory<float>(e.Value.Data));
             _contextTokens = _units.Select((u, i) => u.Branch is IContextBranch c && u.Weight != 0f ? ScaledTokens(c, u.Weight, _dim, i) : null).ToArray();
         }
 
@@ -306,15 +308,15 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
             var unet = _model.Unet;
             if (_condContext is null)
             {
-                unet.Run(_unetIn, _batch, _h, _w, t, _textContext, _tokens, _dim, residuals, _modelOut);
+                unet.Run(_unetIn, _batch, _h, _w, t, _textContext, _tokens, _dim, residuals, _modelOut, _unetExtras);
                 return;
             }
             // Different token counts cannot share a batch: run the halves one by one.
             var condTokens = _condContext.Length / _dim;
             if (_useGuidance)
-                unet.Run(_unetIn, 1, _h, _w, t, _textContext, _tokens, _dim, Half(residuals, _layout, 0, _h, _w), _modelOut);
+                unet.Run(_unetIn, 1, _h, _w, t, _textContext, _tokens, _dim, Half(residuals, _layout, 0, _h, _w), _modelOut, EntryExtras(0));
             unet.Run(_unetIn.AsMemory((_batch - 1) * _unetEntry), 1, _h, _w, t, _condContext, condTokens, _dim,
-                Half(residuals, _layout, _batch - 1, _h, _w), _modelOut.AsMemory((_batch - 1) * _latentLength));
+                Half(residuals, _layout, _batch - 1, _h, _w), _modelOut.AsMemory((_batch - 1) * _latentLength), EntryExtras(_batch - 1));
         }
 
         /// <summary>
@@ -351,6 +353,10 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
                 }
             }
         }
+
+        /// <summary>The extra inputs of one batch entry (for the half-by-half runs).</summary>
+        private Dictionary<string, Memory<float>> EntryExtras(int entry) =>
+            _unetExtras.ToDictionary(e => e.Key, e => { var n = e.Value.Length / _batch; return e.Value.Slice(entry * n, n); });
 
         /// <summary>Classifier-free guidance: uncond + scale * (cond - uncond).</summary>
         private void Guide()
