@@ -58,6 +58,13 @@ public class InfotextTests
     }
 
     [Fact]
+    public void Soft_injection_on_SDXL_takes_the_first_ten_of_sds_thirteen_factors_as_the_extension_does()
+    {
+        Assert.Equal(Math.Pow(0.825, 12), DiffusionPipeline.SoftInjection(0, 10, sdxl: true), 12);
+        Assert.Equal(Math.Pow(0.825, 3), DiffusionPipeline.SoftInjection(9, 10, sdxl: true), 12);
+    }
+
+    [Fact]
     public void A1111_1_9_infotexts_with_a_schedule_type_read_back_as_the_combined_sampler()
     {
         var (job, _) = ControlHost.Application.Names.Infotext.ReadJob("a cat\nSteps: 20, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7, Seed: 1, Size: 512x512", "test");

@@ -16,8 +16,10 @@ independently of ControlHost's C# graph builder:
 
     /usr/bin/python3 tools/forge/sdxl_checkpoint.py --out tests/fixtures/sdxl-small
 
-Writes `checkpoint.safetensors` (float16, the original single-file names) and `reference.safetensors`: each network's
-outputs on fixed inputs, and a whole generation (Euler, 4 steps, guidance 5) from fixed noise, in float64.
+Writes `checkpoint.safetensors` (float16, the original single-file names), `controlnet-diffusers.safetensors` (an SDXL
+ControlNet under diffusers' names, as diffusers/controlnet-canny-sdxl-1.0 ships: add_embedding for the vector
+conditioning) and `reference.safetensors`: each network's outputs on fixed inputs, and whole generations (Euler, 4 steps,
+guidance 5) from fixed noise without and with the ControlNet at weight 1, in float64.
 """
 import argparse
 import json
@@ -68,6 +70,41 @@ class SdxlUNet(ldm.UNetModel):
         return self.out(h)
 
 
+class SdxlControlNet(ldm.ControlNet):
+    """cldm's ControlNet with SDXL's label_emb: the same vector y is added to its time embedding."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        emb = cfg["ch"] * 4
+        adm = cfg["g_width"] + 6 * cfg["time_id_width"]
+        self.label_emb = nn.Sequential(nn.Sequential(nn.Linear(adm, emb), nn.SiLU(), nn.Linear(emb, emb)))
+
+    def forward(self, x, t, ctx, hint, y):
+        emb = self.time_embed(ldm.timestep_embedding(t, self.cfg["ch"])) + self.label_emb(y)
+        guided = self.input_hint_block(hint, emb, ctx)
+        outs, h = [], x
+        for i, (block, zero) in enumerate(zip(self.input_blocks, self.zero_convs)):
+            h = block(h, emb, ctx)
+            if i == 0:
+                h = h + guided
+            outs.append(zero(h, emb, ctx))
+        h = self.middle_block(h, emb, ctx)
+        outs.append(self.middle_block_out(h, emb, ctx))
+        return outs
+
+
+def diffusers_controlnet(cn, cfg, dtype):
+    """The ControlNet under diffusers' names (what diffusers/controlnet-*-sdxl-1.0 files hold): label_emb is add_embedding."""
+    out = {}
+    for k, v in cn.state_dict().items():
+        if k.startswith("label_emb.0."):
+            name = {"0": "add_embedding.linear_1", "2": "add_embedding.linear_2"}[k.split(".")[2]] + "." + k.split(".")[-1]
+        else:
+            name = ldm.diffusers_controlnet_key(k, cfg)
+        out[name] = v.to(dtype)
+    return out
+
+
 def clip_penultimate(te, ids):
     """CLIP's hidden_states[-2]: every layer but the last, no final layer norm."""
     tm = te.text_model
@@ -107,7 +144,8 @@ def conditioning(te1, te2, words, vocab):
     return torch.cat([clip_penultimate(te1, ids1), p2], dim=-1), pooled
 
 
-def generate(unet, vae, te1, te2, vocab, words, noise, time_ids, steps, cfg_scale, width):
+def generate(unet, vae, te1, te2, vocab, words, noise, time_ids, steps, cfg_scale, width, cn=None, hint=None):
+    """Euler (epsilon), guidance with the unconditional half first; with a ControlNet at weight 1 on both halves."""
     c, pc = conditioning(te1, te2, words, vocab)
     u, pu = conditioning(te1, te2, [], vocab)
     ctx = torch.cat([u, c])
@@ -118,7 +156,7 @@ def generate(unet, vae, te1, te2, vocab, words, noise, time_ids, steps, cfg_scal
         s, nxt = sigmas[i], sigmas[i + 1]
         scaled = torch.cat([x, x]) / (s * s + 1).sqrt()
         t = torch.full((2,), float(ts[i]), dtype=torch.float64)
-        out = unet(scaled, t, ctx, y)
+        out = unet(scaled, t, ctx, y, None if cn is None else cn(scaled, t, ctx, torch.cat([hint, hint]), y))
         eps = out[:1] + cfg_scale * (out[1:] - out[:1])
         denoised = x - s * eps
         x = x + (x - denoised) / s * (nxt - s)
@@ -134,8 +172,8 @@ def main():
     cfg = FULL if args.full else SMALL
     torch.manual_seed(args.seed)
     g_cfg = dict(te_width=cfg["g_width"], te_layers=cfg["g_layers"], te_heads=cfg["g_heads"], te_ff=cfg["g_ff"])
-    unet, vae, te1, te2 = SdxlUNet(cfg), ldm.AutoencoderKL(cfg), ldm.ClipTextModel(cfg), sd2.OpenClipText(g_cfg)
-    for i, m in enumerate((unet, vae, te1, te2)):
+    unet, vae, te1, te2, cn = SdxlUNet(cfg), ldm.AutoencoderKL(cfg), ldm.ClipTextModel(cfg), sd2.OpenClipText(g_cfg), SdxlControlNet(cfg)
+    for i, m in enumerate((unet, vae, te1, te2, cn)):
         ldm.randomise(m, args.seed + i)
     out = args.out
     os.makedirs(out, exist_ok=True)
@@ -143,11 +181,12 @@ def main():
     ckpt = {**ldm.prefixed("model.diffusion_model.", unet, half), **ldm.prefixed("first_stage_model.", vae, half),
             **ldm.prefixed("conditioner.embedders.0.transformer.", te1, half), **ldm.prefixed("conditioner.embedders.1.model.", te2, half)}
     ldm.save_safetensors(os.path.join(out, "checkpoint.safetensors"), ckpt, {"format": "pt"})
+    ldm.save_safetensors(os.path.join(out, "controlnet-diffusers.safetensors"), diffusers_controlnet(cn, cfg, half), {"format": "pt"})
     if args.full:
         print("wrote", out)
         return
 
-    for m in (unet, vae, te1, te2):
+    for m in (unet, vae, te1, te2, cn):
         ldm.stored(m)
     with open(os.path.join(sd2.ldm_shared(), "clip-tokenizer", "vocab.json"), encoding="utf-8") as f:
         vocab = json.load(f)
@@ -176,6 +215,15 @@ def main():
         time_ids = torch.tensor([[64.0, 64.0, 0.0, 0.0, 64.0, 64.0]], dtype=torch.float64)
         r["run.latent"], r["run.image"] = generate(unet, vae, te1, te2, vocab, ["a", "red", "square"], r["run.noise"].double(), time_ids,
                                                    steps=4, cfg_scale=5.0, width=cfg["time_id_width"])
+        # The ControlNet alone on the UNet test inputs, and a second whole run with it at weight 1 (hint of whole bytes).
+        r["controlnet.hint"] = torch.rand(b, 3, lat * 8, lat * 8, generator=g)
+        res = cn(x, t, ctx, r["controlnet.hint"].double(), y)
+        for i, v in enumerate(res[:-1]):
+            r[f"controlnet.down_block_{i}_additional_residual"] = v
+        r["controlnet.mid_block_additional_residual"] = res[-1]
+        r["run_cn.hint"] = torch.randint(0, 256, (1, 3, lat * 8, lat * 8), generator=g).double() / 255
+        r["run_cn.latent"], r["run_cn.image"] = generate(unet, vae, te1, te2, vocab, ["a", "red", "square"], r["run.noise"].double(), time_ids,
+                                                         steps=4, cfg_scale=5.0, width=cfg["time_id_width"], cn=cn, hint=r["run_cn.hint"].double())
     ldm.save_safetensors(os.path.join(out, "reference.safetensors"), {k: (v.float() if v.is_floating_point() else v) for k, v in r.items()},
                          {"prompt": "a red square", "negative_prompt": "", "steps": "4", "cfg_scale": "5", "sampler": "Euler",
                           "size": "64x64", "time_ids": "64,64,0,0,64,64"})

@@ -47,7 +47,6 @@ public static class CheckpointImporter
         if (Directory.Exists(file)) return ImportDiffusersFolder(file, outDir, tokenizerDir, progress, watch);
         using var st = SafetensorsFile.Open(file);
         var recognised = FileLayout.Recognise(st);
-        FileLayout.RequireRunnable(recognised, file);
         var notes = new List<string>();
         var bytes = Staged(outDir, staging => recognised.Kind switch
         {
@@ -68,7 +67,6 @@ public static class CheckpointImporter
         var recognised = new RecognisedFile(FileKind.Checkpoint, family, "diffusers folder", "model.diffusion_model.", true, inChannels == 9);
         if (family != ModelFamily.Sd1)
             throw new CheckpointException(dir, $"is an {RecognisedFile.FamilyName(family)} diffusers folder; ControlHost reads {RecognisedFile.FamilyName(family)} as single-file checkpoints so far (the .safetensors A1111 and ComfyUI keep in models/Stable-diffusion)");
-        FileLayout.RequireRunnable(recognised, dir);
         var bytes = Staged(outDir, staging => WriteBaseModel(folder.Weights, dir, recognised, staging, tokenizerDir, progress, null, []));
         return new ImportResult(Path.GetFullPath(outDir), recognised, bytes, watch.Elapsed);
     }

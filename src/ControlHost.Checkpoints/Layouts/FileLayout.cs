@@ -116,12 +116,4 @@ public static class FileLayout
                 $"is an {RecognisedFile.FamilyName(recognised.Family)} {RecognisedFile.KindName(recognised.Kind)}; ControlHost reads " +
                 $"{RecognisedFile.KindName(recognised.Kind)}s for SD 1.x so far (SD 2.x and SDXL ones are planned)");
     }
-
-    /// <summary>Refuses files of a family that cannot run yet as this kind (SDXL ControlNets), naming it.</summary>
-    public static void RequireRunnable(RecognisedFile recognised, string path)
-    {
-        if (recognised.Family == ModelFamily.Sdxl && recognised.Kind != FileKind.Checkpoint)
-            throw new CheckpointException(path,
-                $"is an SDXL {RecognisedFile.KindName(recognised.Kind)}; ControlHost runs SDXL checkpoints and SD 1.x and SD 2.x ControlNets so far (SDXL ControlNets are planned)");
-    }
 }

@@ -2,7 +2,8 @@ namespace ControlHost.Checkpoints.Names;
 
 /// <summary>
 /// diffusers' state-dict names translated to the original (ldm) ones the graph builders read: the UNet, the VAE and
-/// the ControlNet (SD 1.x/2.x layout: two resnets per down level plus a downsampler, three per up level plus an upsampler).
+/// the ControlNet (two resnets per down level plus a downsampler, three per up level plus an upsampler; SDXL's
+/// add_embedding is ldm's label_emb).
 /// Keys that have no counterpart come back null and are reported, not guessed.
 /// </summary>
 public static class DiffusersNames
@@ -25,6 +26,8 @@ public static class DiffusersNames
             case "conv_norm_out": return $"out.0.{leaf}";
             case "conv_out": return $"out.2.{leaf}";
             case "time_embedding": return p[1] switch { "linear_1" => $"time_embed.0.{leaf}", "linear_2" => $"time_embed.2.{leaf}", _ => null };
+            // SDXL's vector conditioning (pooled text and size numbers)
+            case "add_embedding": return p[1] switch { "linear_1" => $"label_emb.0.0.{leaf}", "linear_2" => $"label_emb.0.2.{leaf}", _ => null };
         }
         if (p.Length < 4) return null;
         if (p[0] == "down_blocks" && int.TryParse(p[1], out var b))

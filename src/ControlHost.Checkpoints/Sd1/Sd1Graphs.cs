@@ -85,8 +85,8 @@ public static class Sd1Graphs
     }
 
     /// <summary>
-    /// The ControlNet (cldm layout): sample, timestep, encoder_hidden_states, controlnet_cond [B,3,H,W] in [0,1] -> the
-    /// UNet's residual inputs, by name.
+    /// The ControlNet (cldm layout): sample, timestep, encoder_hidden_states, controlnet_cond [B,3,H,W] in [0,1] (and
+    /// SDXL's text_embeds and time_ids where it has a label embedding) -> the UNet's residual inputs, by name.
     /// </summary>
     public static OnnxGraph ControlNet(IWeightSource weights, string prefix, HeadRule? heads = null)
     {
@@ -98,7 +98,7 @@ public static class Sd1Graphs
         var timestep = g.Input("timestep", OnnxType.Float, "batch");
         var context = g.Input("encoder_hidden_states", OnnxType.Float, "batch", "sequence", ctx);
         var hint = g.Input("controlnet_cond", OnnxType.Float, "batch", 3, "hint_height", "hint_width");
-        var emb = u.TimeEmbedding(timestep);
+        var emb = WithSizeConditioning(u, g, u.TimeEmbedding(timestep));
 
         // The hint encoder: eight 3x3 convolutions with SiLU between; the 3rd, 5th and 7th have stride 2 (cldm's
         // input_hint_block, 8x down to the latent grid). Indices are 0, 2, ..., 14 (SiLU layers in between).

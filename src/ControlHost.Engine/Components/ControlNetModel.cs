@@ -5,7 +5,8 @@ namespace ControlHost.Engine.Components;
 
 /// <summary>
 /// A ControlNet session: sample, timestep, encoder_hidden_states, controlnet_cond [B,3,H,W] in [0,1]
-/// (+ optional conditioning_scale, fed 1: the engine does the scaling) -> the UNet's residual inputs.
+/// (+ optional conditioning_scale, fed 1: the engine does the scaling; + the family's extra inputs, SDXL's text_embeds
+/// and time_ids) -> the UNet's residual inputs.
 /// </summary>
 public sealed class ControlNetModel : IDisposable
 {
@@ -37,9 +38,16 @@ public sealed class ControlNetModel : IDisposable
         foreach (var name in new[] { "sample", "encoder_hidden_states", "controlnet_cond" }) OrtTensors.Require(model.Input(name), model.Path);
         _outputs = unetLayout.Names.Select(n => outputs[n]).ToArray();
         foreach (var o in _outputs) OrtTensors.Require(o, model.Path);
+        _extras = model.Inputs.Where(i => i.Name is "text_embeds" or "time_ids").ToArray();
+        foreach (var e in _extras)
+        {
+            if (e.Rank != 2 || e.Dimensions[1] <= 0) throw new ModelLoadException(model.Path, $"input '{e.Name}' is {e.ShapeText}; [B,N] with a fixed N expected");
+            OrtTensors.Require(e, model.Path);
+        }
     }
 
     private readonly TensorSpec[] _outputs;
+    private readonly TensorSpec[] _extras;
 
     public OnnxModel Model => _model;
     public ResidualLayout Layout { get; }
@@ -48,12 +56,17 @@ public sealed class ControlNetModel : IDisposable
     /// One run over the whole batch; residuals are written into <paramref name="outputs"/>. Runs over the same buffers
     /// and shapes (every step a unit is active) reuse one binding, so they allocate nothing.
     /// </summary>
+    /// <param name="extras">The family's further inputs by name ([B,N] of the same batch entries); each one the
+    /// ControlNet takes must be there (an SDXL ControlNet needs text_embeds and time_ids).</param>
     public void Run(float[] sample, int batch, int channels, int height, int width, double timestep,
-        float[] context, int tokens, int dim, float[] hint, int hintHeight, int hintWidth, IReadOnlyList<float[]> outputs)
+        float[] context, int tokens, int dim, float[] hint, int hintHeight, int hintWidth, IReadOnlyList<float[]> outputs,
+        IReadOnlyDictionary<string, Abstractions.FloatTensor>? extras = null)
     {
         lock (_runs)
         {
-            var key = new RunKey(sample, context, hint, outputs, batch, channels, height, width, tokens, dim, hintHeight, hintWidth);
+            var extraArrays = _extras.Length == 0 ? [] : _extras.Select(e => extras is not null && extras.TryGetValue(e.Name, out var t) ? t.Data
+                : throw new ArgumentException($"{_model.Path}: the ControlNet takes '{e.Name}' [B,{e.Dimensions[1]}] and none was given (a ControlNet of another family?)")).ToArray();
+            var key = new RunKey(sample, context, hint, outputs, extraArrays, batch, channels, height, width, tokens, dim, hintHeight, hintWidth);
             var run = _runs.Find(key) ?? _runs.Add(Bind(key));
             run.Run(_model, timestep);
         }
@@ -75,6 +88,7 @@ public sealed class ControlNetModel : IDisposable
             scale.Set(1.0);
             run.Input("conditioning_scale", scale.Value);
         }
+        for (var e = 0; e < _extras.Length; e++) run.Input(_extras[e], key.Extras[e].AsMemory(0, batch * _extras[e].Dimensions[1]), batch, _extras[e].Dimensions[1]);
         for (var i = 0; i < Layout.Count; i++)
         {
             var s = Layout.Shape(i, batch, height, width);
@@ -84,7 +98,7 @@ public sealed class ControlNetModel : IDisposable
     }
 
     /// <summary>The buffers (by reference) and sizes a bound run was made for.</summary>
-    private readonly record struct RunKey(float[] Sample, float[] Context, float[] Hint, IReadOnlyList<float[]> Outputs,
+    private readonly record struct RunKey(float[] Sample, float[] Context, float[] Hint, IReadOnlyList<float[]> Outputs, float[][] Extras,
         int Batch, int Channels, int Height, int Width, int Tokens, int Dim, int HintHeight, int HintWidth)
     {
         public bool Equals(RunKey other)
@@ -92,9 +106,11 @@ public sealed class ControlNetModel : IDisposable
             if (Batch != other.Batch || Channels != other.Channels || Height != other.Height || Width != other.Width
                 || Tokens != other.Tokens || Dim != other.Dim || HintHeight != other.HintHeight || HintWidth != other.HintWidth
                 || !ReferenceEquals(Sample, other.Sample) || !ReferenceEquals(Context, other.Context) || !ReferenceEquals(Hint, other.Hint)
-                || Outputs.Count != other.Outputs.Count) return false;
+                || Outputs.Count != other.Outputs.Count || Extras.Length != other.Extras.Length) return false;
             for (var i = 0; i < Outputs.Count; i++)
                 if (!ReferenceEquals(Outputs[i], other.Outputs[i])) return false;
+            for (var i = 0; i < Extras.Length; i++)
+                if (!ReferenceEquals(Extras[i], other.Extras[i])) return false;
             return true;
         }
 

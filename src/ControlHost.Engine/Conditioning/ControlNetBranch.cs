@@ -46,7 +46,7 @@ public sealed class ControlNetBranch : IResidualBranch
             _outputsSeen = outputs;
         }
         _model.Run(request.Sample.Data, batch, s[1], s[2], s[3], request.Timestep, request.TextEmbeddings.Data, c[1], c[2],
-            _hintBatch, _hint.Height, _hint.Width, _outputArrays);
+            _hintBatch, _hint.Height, _hint.Width, _outputArrays, request.ExtraInputs);
         Runs++;
     }
 

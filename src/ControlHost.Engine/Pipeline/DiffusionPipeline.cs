@@ -283,7 +283,7 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
                 };
                 RunBranch(u, _units[u], () => branch.Compute(request, _scratchTensors!));
                 if (_units[u].Mask is { } mask) ApplyMask(mask, _scratchTensors!);
-                AddScaled(_units[u], _scratch!, _sums, _batch);
+                AddScaled(_units[u], _scratch!, _sums, _batch, _family == Families.ModelFamily.Sdxl);
                 any = true;
             }
             return any;
@@ -404,12 +404,12 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
     }
 
     /// <summary>Adds a unit's scratch residuals into the sums with its weight and mode.</summary>
-    private static void AddScaled(ControlUnit unit, float[][] scratch, float[][] sums, int batch)
+    private static void AddScaled(ControlUnit unit, float[][] scratch, float[][] sums, int batch, bool sdxl)
     {
         var n = scratch.Length;
         for (var i = 0; i < n; i++)
         {
-            var scale = unit.Mode == ControlMode.Balanced ? unit.Weight : unit.Weight * (float)SoftInjection(i, n);
+            var scale = unit.Mode == ControlMode.Balanced ? unit.Weight : unit.Weight * (float)SoftInjection(i, n, sdxl);
             if (unit.Mode == ControlMode.ControlFirst && batch == 2)
             {
                 // Only the conditional half (the second) gets this unit's residuals.
@@ -437,11 +437,12 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
 
     /// <summary>
     /// Soft-injection factor of residual <paramref name="i"/> of <paramref name="count"/> (the last is the middle
-    /// block): SD 1.x has 13 and uses 0.825^(12-i); other UNets map their index onto that range linearly.
+    /// block): SD 1.x has 13 and uses 0.825^(12-i); SDXL's 10 take the first 10 of those factors, as the extension
+    /// truncates the list (<paramref name="sdxl"/>); other UNets map their index onto that range linearly.
     /// </summary>
-    public static double SoftInjection(int i, int count)
+    public static double SoftInjection(int i, int count, bool sdxl = false)
     {
-        var sdIndex = count <= 1 ? 12.0 : i * 12.0 / (count - 1);
+        var sdIndex = sdxl ? i : count <= 1 ? 12.0 : i * 12.0 / (count - 1);
         return Math.Pow(SoftInjectionBase, 12.0 - sdIndex);
     }
 
