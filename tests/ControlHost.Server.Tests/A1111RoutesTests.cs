@@ -189,4 +189,15 @@ public sealed class A1111RoutesTests(ServerFixture f) : IClassFixture<ServerFixt
         Assert.Contains("scheduler", body.ToString());
         Assert.Contains(message, body.ToString());
     }
+
+    [Fact]
+    public async Task Asking_for_the_SDXL_refiner_is_a_422_that_says_it_is_not_supported_while_an_empty_refiner_field_passes()
+    {
+        var (status, body) = await f.Post("/sdapi/v1/txt2img", new { prompt = "x", steps = 2, width = 64, height = 64, refiner_checkpoint = "sd_xl_refiner_1.0", refiner_switch_at = 0.8 });
+        Assert.Equal(422, status);
+        Assert.Contains("refiner_checkpoint", body.ToString());
+        Assert.Contains("not supported", body.ToString());
+        var (empty, emptyBody) = await f.Post("/sdapi/v1/txt2img", new { prompt = "x", steps = 2, width = 64, height = 64, refiner_checkpoint = "", refiner_switch_at = 0.8 });
+        Assert.True(empty == 200, emptyBody.ToString());
+    }
 }

@@ -28,6 +28,9 @@ public sealed class UserFilesServerTests : IAsyncLifetime
         Place("controlnet.safetensors", "models/ControlNet/control_small_sd15_canny.safetensors");
         Place("lora.safetensors", "models/Lora/small-lora.safetensors");
         Place("embedding.safetensors", "embeddings/smallemb.safetensors");
+        // The reduced SDXL checkpoint and its diffusers ControlNet beside them.
+        File.Copy(Path.Combine(fixtures, "..", "sdxl-small", "checkpoint.safetensors"), Path.Combine(_root, "models/Stable-diffusion/small-sdxl.safetensors"));
+        File.Copy(Path.Combine(fixtures, "..", "sdxl-small", "controlnet-diffusers.safetensors"), Path.Combine(_root, "models/ControlNet/control_small_sdxl_canny.safetensors"));
         var settings = ServerFixture.Settings() with
         {
             Service = new ServiceOptions
@@ -97,6 +100,35 @@ public sealed class UserFilesServerTests : IAsyncLifetime
         Assert.Contains("Lora hashes: \"small-lora: ", infotext);
         Assert.Contains("Model: control_small_sd15_canny", infotext);
         Assert.DoesNotContain(_root, text);
+    }
+
+    [Fact]
+    public async Task Each_checkpoint_is_listed_with_its_family_and_native_size_for_the_page()
+    {
+        var checkpoints = (await Get("/controlhost/v1/models")).GetProperty("checkpoints").EnumerateArray()
+            .ToDictionary(m => m.GetProperty("name").GetString()!, m => (m.GetProperty("family").GetString(), m.GetProperty("native_size").GetInt32()));
+        Assert.Equal(("sdxl", 1024), checkpoints["small-sdxl"]);
+        Assert.Equal(("sd1", 512), checkpoints["small-sd15"]);
+        Assert.Equal("sd1", checkpoints["tiny-sd"].Item1);
+    }
+
+    [Fact]
+    public async Task Txt2img_on_the_SDXL_checkpoint_picks_the_SDXL_ControlNet_for_a_canny_unit_and_skips_the_SD1_embedding_with_a_word()
+    {
+        var body = new
+        {
+            prompt = "a photo of smallemb", steps = 2, seed = 5, width = 64, height = 64, cfg_scale = 5,
+            override_settings = new { sd_model_checkpoint = "small-sdxl" },
+            alwayson_scripts = new { ControlNet = new { args = new object[] { new { enabled = true, module = "canny", image = ServerFixture.Example("star-scene.png") } } } },
+        };
+        using var response = await _client.PostAsync("/sdapi/v1/txt2img", Json(body));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        var info = JsonDocument.Parse(JsonDocument.Parse(text).RootElement.GetProperty("info").GetString()!).RootElement;
+        var infotext = info.GetProperty("infotexts")[0].GetString()!;
+        Assert.Contains("Model: small-sdxl", infotext);
+        Assert.Contains("Model: control_small_sdxl_canny", infotext);
+        Assert.Contains(info.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("SDXL checkpoint"));
     }
 
     private static StringContent Json(object body) => new(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json");

@@ -163,13 +163,59 @@ def generate(unet, vae, te1, te2, vocab, words, noise, time_ids, steps, cfg_scal
     return x, vae.decode(x / SCALE)
 
 
+def save_streaming(path, tensors, metadata=None):
+    """save_safetensors without holding a second copy: the header from shapes, then each tensor written in turn."""
+    header, offset = {}, 0
+    for name, t in tensors.items():
+        n = t.numel() * t.element_size()
+        header[name] = {"dtype": ldm.DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + n]}
+        offset += n
+    if metadata:
+        header["__metadata__"] = metadata
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(len(text).to_bytes(8, "little"))
+        f.write(text)
+        for t in tensors.values():
+            f.write(t.contiguous().numpy().tobytes())
+
+
+def write_full(out, seed):
+    """Full-size SDXL base and ControlNet (a benchmark input, ~7 GB + ~2.5 GB float16): each network is built, given
+    random weights, turned to float16 and dropped before the next, so the peak stays near one float32 UNet (~10 GB)."""
+    cfg = FULL
+    g_cfg = dict(te_width=cfg["g_width"], te_layers=cfg["g_layers"], te_heads=cfg["g_heads"], te_ff=cfg["g_ff"])
+    makers = [("model.diffusion_model.", lambda: SdxlUNet(cfg)), ("first_stage_model.", lambda: ldm.AutoencoderKL(cfg)),
+              ("conditioner.embedders.0.transformer.", lambda: ldm.ClipTextModel(cfg)), ("conditioner.embedders.1.model.", lambda: sd2.OpenClipText(g_cfg))]
+    ckpt = {}
+    for i, (prefix, make) in enumerate(makers):
+        m = make()
+        ldm.randomise(m, seed + i)
+        ckpt.update(ldm.prefixed(prefix, m, torch.float16))
+        del m
+        print("built", prefix, flush=True)
+    save_streaming(os.path.join(out, "checkpoint.safetensors"), ckpt, {"format": "pt"})
+    del ckpt
+    cn = SdxlControlNet(cfg)
+    ldm.randomise(cn, seed + 4)
+    tensors = diffusers_controlnet(cn, cfg, torch.float16)
+    del cn
+    save_streaming(os.path.join(out, "controlnet-diffusers.safetensors"), tensors, {"format": "pt"})
+    print("wrote", out)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="tests/fixtures/sdxl-small")
     ap.add_argument("--full", action="store_true", help="full SDXL size, checkpoint only (a benchmark input, ~5 GB float16)")
     ap.add_argument("--seed", type=int, default=20261204)
     args = ap.parse_args()
-    cfg = FULL if args.full else SMALL
+    if args.full:
+        write_full(args.out, args.seed)
+        return
+    cfg = SMALL
     torch.manual_seed(args.seed)
     g_cfg = dict(te_width=cfg["g_width"], te_layers=cfg["g_layers"], te_heads=cfg["g_heads"], te_ff=cfg["g_ff"])
     unet, vae, te1, te2, cn = SdxlUNet(cfg), ldm.AutoencoderKL(cfg), ldm.ClipTextModel(cfg), sd2.OpenClipText(g_cfg), SdxlControlNet(cfg)
@@ -182,9 +228,6 @@ def main():
             **ldm.prefixed("conditioner.embedders.0.transformer.", te1, half), **ldm.prefixed("conditioner.embedders.1.model.", te2, half)}
     ldm.save_safetensors(os.path.join(out, "checkpoint.safetensors"), ckpt, {"format": "pt"})
     ldm.save_safetensors(os.path.join(out, "controlnet-diffusers.safetensors"), diffusers_controlnet(cn, cfg, half), {"format": "pt"})
-    if args.full:
-        print("wrote", out)
-        return
 
     for m in (unet, vae, te1, te2, cn):
         ldm.stored(m)

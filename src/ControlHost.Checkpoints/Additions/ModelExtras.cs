@@ -29,6 +29,13 @@ public sealed record ModelExtras(string Key, IReadOnlyList<ReplacementWeight> Te
     {
         using var checkpoint = CheckpointWeights.Open(checkpointPath);
         var warnings = new List<string>();
+        if (checkpoint.Family == Layouts.ModelFamily.Sdxl)
+        {
+            // SDXL embeddings carry a vector for each text encoder (clip_l, clip_g); an SD 1.x one would reach CLIP-L alone.
+            if (embeddings.Count > 0)
+                warnings.Add($"embeddings are applied to SD 1.x and SD 2.x checkpoints so far; {embeddings.Count} skipped for this SDXL checkpoint");
+            return new ModelExtras("", [], new Dictionary<string, int[]>(), warnings);
+        }
         var text = new List<ReplacementWeight>();
         var width = (int)checkpoint.Weights.Shape(checkpoint.TokenEmbeddingKey)[1];
         var words = new Dictionary<string, int[]>(StringComparer.OrdinalIgnoreCase);

@@ -8,12 +8,13 @@ namespace ControlHost.Engine.Families;
 /// prediction type in the scheduler config. Per model, the folder's own files (sample_size, prediction_type) refine this.
 /// </summary>
 /// <param name="Conditioning">How prompts become the networks' conditioning (text encoders, pooled embedding, extra inputs).</param>
-/// <param name="Runnable">Whether ControlHost runs this family (a family recognised but not run is refused by name).</param>
-public sealed record ModelFamily(string Id, string Name, int LatentChannels, int LatentFactor, IFamilyConditioning Conditioning, bool Runnable = true)
+/// <param name="NativeSize">The size the family's base models are trained at (a folder's unet/config.json sample_size
+/// refines it per model: SD 2.x's 768-v models).</param>
+public sealed record ModelFamily(string Id, string Name, int LatentChannels, int LatentFactor, IFamilyConditioning Conditioning, int NativeSize)
 {
-    public static readonly ModelFamily Sd1 = new("sd1", "SD 1.x", 4, 8, SingleEncoderConditioning.Instance);
-    public static readonly ModelFamily Sd2 = new("sd2", "SD 2.x", 4, 8, SingleEncoderConditioning.Instance);
-    public static readonly ModelFamily Sdxl = new("sdxl", "SDXL", 4, 8, SdxlConditioning.Instance);
+    public static readonly ModelFamily Sd1 = new("sd1", "SD 1.x", 4, 8, SingleEncoderConditioning.Instance, 512);
+    public static readonly ModelFamily Sd2 = new("sd2", "SD 2.x", 4, 8, SingleEncoderConditioning.Instance, 512);
+    public static readonly ModelFamily Sdxl = new("sdxl", "SDXL", 4, 8, SdxlConditioning.Instance, 1024);
 
     public static IReadOnlyList<ModelFamily> All { get; } = [Sd1, Sd2, Sdxl];
 

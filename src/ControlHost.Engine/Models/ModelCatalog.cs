@@ -112,6 +112,33 @@ public sealed class ModelCatalog
                 "put one there (a folder with model.onnx and controlnet.json) or name it with model=DIR");
     }
 
+    /// <summary>
+    /// Each model a request may name with its family and native size, without building anything: folders read their
+    /// own files; a user's checkpoint file is recognised from its header (family null when it cannot be read) and
+    /// given its family's size.
+    /// </summary>
+    public IEnumerable<(string Name, Families.ModelFamily? Family, int NativeSize)> Describe()
+    {
+        foreach (var m in Models)
+        {
+            var folder = ModelFolder.Open(m);
+            yield return (Path.GetFileName(m), folder.Family, folder.NativeSize);
+        }
+        foreach (var file in Files.Checkpoints)
+        {
+            var family = Families.ModelFamily.Find(Builder?.FamilyOf(file));
+            yield return (Path.GetFileNameWithoutExtension(file), family, family?.NativeSize ?? 512);
+        }
+    }
+
+    /// <summary>A ControlNet folder's family: its "base" when that names a family, else the family of the model it names.</summary>
+    public Families.ModelFamily? FamilyOf(ControlNetFolder controlNet)
+    {
+        if (controlNet.Family is { } family) return family;
+        var model = Models.FirstOrDefault(m => string.Equals(Path.GetFileName(m), controlNet.Base, StringComparison.OrdinalIgnoreCase));
+        return model is null ? null : ModelFolder.Open(model).Family;
+    }
+
     /// <summary>Every ControlNet name a unit may use: folders, then files by their stem.</summary>
     public IEnumerable<string> ControlNetNames =>
         ControlNets.Select(c => c.Name).Concat(Files.ControlNets.Select(f => Path.GetFileNameWithoutExtension(f)!));

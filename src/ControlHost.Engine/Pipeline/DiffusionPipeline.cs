@@ -153,8 +153,6 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
             var width = request.Width == 0 ? model.Folder.NativeSize : request.Width;
             var height = request.Height == 0 ? model.Folder.NativeSize : request.Height;
             var (c, f) = (model.Family.LatentChannels, model.Family.LatentFactor);
-            if (!model.Family.Runnable)
-                throw new ArgumentException($"'{model.Name}' is an {model.Family.Name} model, which ControlHost does not run yet");
             if (request.Noise is { } noise && noise.Length != c * (height / f) * (width / f))
                 throw new ArgumentException($"starting noise of {noise.Length} values does not match {width}x{height} ([1,{c},{height / f},{width / f}])");
             if (request.InitLatent is { } initLatent && initLatent.Length != c * (height / f) * (width / f))

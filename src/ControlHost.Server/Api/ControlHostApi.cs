@@ -18,7 +18,12 @@ internal static class ControlHostApi
         ch.MapGet("/models", (ServerContext c) => new
         {
             models = c.Service.Catalog.Models.Select(Path.GetFileName).ToList(),
-            controlnets = c.Service.Catalog.ControlNets.Select(n => new { name = n.Name, title = ModelNames.ControlNetTitle(n), condition = n.Condition, @base = n.Base }),
+            // Per model: its family and native size (what the page sets Size to when a checkpoint is picked).
+            checkpoints = c.Service.Catalog.Describe().Select(m => new { name = m.Name, family = m.Family?.Id, native_size = m.NativeSize }),
+            controlnets = c.Service.Catalog.ControlNets.Select(n => new
+            {
+                name = n.Name, title = ModelNames.ControlNetTitle(n), condition = n.Condition, @base = n.Base, family = c.Service.Catalog.FamilyOf(n)?.Id,
+            }),
             adapters = c.Service.Catalog.Adapters.Select(a => new { name = a.Name, condition = a.Condition, @base = a.Base }),
         });
         ch.MapGet("/plugins", (ServerContext c) => new

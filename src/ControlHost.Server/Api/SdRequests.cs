@@ -33,6 +33,20 @@ internal static class SdRequests
         "include_init_images", "send_images", "denoising_strength",
     ];
 
+    /// <summary>
+    /// SDXL's refiner (a second checkpoint that finishes the last steps) is not something ControlHost runs: a request
+    /// that names one is refused rather than answered with the base model's image as if refined. Clients that send the
+    /// field empty ("", null, "None") pass.
+    /// </summary>
+    private static void RefuseRefiner(Body body)
+    {
+        var refiner = body.Has("refiner_checkpoint") ? body.Str("refiner_checkpoint") : null;
+        if (string.IsNullOrWhiteSpace(refiner) || refiner == "None") return;
+        body.Errors.Add(new FieldError(body.LocOf("refiner_checkpoint"),
+            $"the SDXL refiner ('{refiner}') is not supported: ControlHost generates with the base model alone; send refiner_checkpoint empty or leave it out",
+            "value_error.not_supported"));
+    }
+
     public static SdRequest Read(JsonElement root, bool img2img, ServerContext context)
     {
         var errors = new List<FieldError>();
@@ -51,6 +65,7 @@ internal static class SdRequests
         var hires = body.Bool("enable_hr") == true;
         if (hires && img2img) warnings.Add("enable_hr is for txt2img (A1111 ignores it in img2img); it was ignored");
         else if (hires) job = job with { Hires = ReadHires(body, context, warnings) };
+        RefuseRefiner(body);
         foreach (var key in Accepted) body.TryGet(key, out _);
         if (img2img) job = ReadImg2Img(body, job, warnings);
         else if (!hires && body.Has("denoising_strength")) body.Num("denoising_strength", 0, 1);

@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { modules: [], controlNets: [], background: null, backgroundImage: null, mask: null, boxes: [], drag: null, painting: false, last: null };
+const state = { modules: [], controlNets: [], checkpoints: [], background: null, backgroundImage: null, mask: null, boxes: [], drag: null, painting: false, last: null };
 
 async function api(method, path, body) {
   const response = await fetch(path, {
@@ -113,7 +113,22 @@ function renderModels(unit) {
   const module = state.modules.find((m) => m.name === unit.querySelector(".condition").value);
   const select = unit.querySelector(".model");
   select.length = 1;
-  for (const c of state.controlNets.filter((c) => module && c.condition === module.model_condition)) select.add(new Option(c.title, c.title));
+  const family = checkpointFamily();
+  const fits = (c) => !family || !c.family || c.family === family;
+  for (const c of state.controlNets.filter((c) => module && c.condition === module.model_condition && fits(c))) select.add(new Option(c.title, c.title));
+}
+
+// The picked checkpoint's family (sd1, sd2, sdxl; null when unknown): ControlNets of other families are not offered.
+function checkpointFamily() {
+  const m = state.checkpoints.find((c) => c.name === $("checkpoint").value);
+  return m ? m.family : null;
+}
+
+// Picking a checkpoint sets Size to its native size (SDXL 1024) and narrows each unit's ControlNets to its family.
+function checkpointChanged() {
+  const m = state.checkpoints.find((c) => c.name === $("checkpoint").value);
+  if (m && m.native_size) { $("width").value = m.native_size; $("height").value = m.native_size; }
+  for (const unit of document.querySelectorAll("#units .unit")) renderModels(unit);
 }
 
 const processorRes = (u) => u.querySelector(".pixel-perfect").checked ? -1 : Number(u.querySelector(".processor-res").value);
@@ -388,6 +403,8 @@ async function start() {
   $("lora").addEventListener("change", (e) => { if (e.target.value) insertIntoPrompt(`<lora:${e.target.value}:1>`); e.target.value = ""; });
   $("embedding").addEventListener("change", (e) => { if (e.target.value) insertIntoPrompt(e.target.value); e.target.value = ""; });
   state.controlNets = models2.controlnets;
+  state.checkpoints = models2.checkpoints || [];
+  $("checkpoint").addEventListener("change", checkpointChanged);
   state.modules = plugins.modules;
   $("hires").addEventListener("change", () => { if ($("hires").checked) $("hires-box").open = true; });
   $("denoise").addEventListener("input", () => { $("denoise-value").textContent = $("denoise").value; });
