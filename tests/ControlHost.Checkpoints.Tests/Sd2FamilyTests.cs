@@ -133,7 +133,7 @@ public sealed class Sd2FamilyTests : IDisposable
         Assert.Contains(sd2.Warnings, w => w.Contains("smallemb") && w.Contains("made for another base"));
         Assert.Contains("Model: control_small_sd15_canny", service.Generate(Job("small-sd15")).Images[0].Infotext);
         var lora = Assert.Throws<Application.Errors.BadInputException>(() => service.Generate(Job("small-sd2", "a red square <lora:small-lora:1>")));
-        Assert.Contains("LoRAs are applied to SD 1.x checkpoints so far", lora.Message);
+        Assert.Contains("LoRAs are applied to SD 1.x and SDXL checkpoints so far", lora.Message);
     }
 
     public void Dispose()

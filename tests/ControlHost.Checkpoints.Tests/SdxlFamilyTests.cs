@@ -129,6 +129,105 @@ public sealed class SdxlFamilyTests : IDisposable
         Assert.Contains("an SDXL model", back.Message);
     }
 
+    [Fact]
+    public void A_kohya_SDXL_LoRA_reaches_the_UNet_and_both_text_encoders_and_matches_PyTorch_with_it_merged()
+    {
+        var folder = Import().Folder;
+        var lora = Path.Combine(Fixtures.SdxlDir, "lora.safetensors");
+        using var live = Additions.LiveLoraWeights.Open(Checkpoint);
+        live.Apply([new Additions.LoraChoice(lora, 1f)], "sdxl-lora");
+        Assert.Empty(live.Warnings); // every module found its weight, bigG's q/v as thirds of in_proj_weight
+        Assert.NotEmpty(live.TextEncoder2);
+        static IEnumerable<(string, float[], long[])> Of(IReadOnlyList<Additions.ReplacementWeight> w) => w.Select(x => (x.Name, x.Values, x.Shape));
+        void Close(float[] actual, string reference, string unmerged)
+        {
+            var error = Fixtures.RelativeError(actual, Fixtures.Ref(reference, Fixtures.SdxlReference).Values);
+            Assert.True(error < 1e-4, $"{reference}: relative error {error:E2}");
+            Assert.True(Fixtures.RelativeError(actual, Fixtures.Ref(unmerged, Fixtures.SdxlReference).Values) > 1e-2, $"{reference}: the LoRA changed nothing");
+        }
+        using (var unet = new OrtSession(Path.Combine(folder, "unet", "model.onnx"), Of(live.Unet), live: true))
+        {
+            long[][] shapes = [[2, 64, 8, 8], [2, 64, 8, 8], [2, 64, 8, 8], [2, 64, 4, 4], [2, 128, 4, 4], [2, 128, 4, 4], [2, 128, 2, 2], [2, 128, 2, 2], [2, 128, 2, 2]];
+            var residuals = shapes.Select((sh, i) => ($"down_block_{i}_additional_residual", (object)new float[sh.Aggregate(1L, (a, b) => a * b)], sh))
+                .Append(("mid_block_additional_residual", new float[2 * 128 * 2 * 2], [2, 128, 2, 2]));
+            var outputs = unet.Run([Input("sample", "unet.sample"), Input("timestep", "unet.timestep"), Input("encoder_hidden_states", "unet.context"),
+                Input("text_embeds", "unet.text_embeds"), Input("time_ids", "unet.time_ids"), .. residuals]);
+            Close(outputs["out_sample"], "lora.unet.out_sample", "unet.out_sample");
+        }
+        using (var text = new OrtSession(Path.Combine(folder, "text_encoder", "model.onnx"), Of(live.TextEncoder), live: true))
+            Close(text.Run(("input_ids", Fixtures.RefInts("text.input_ids", Fixtures.SdxlReference), [2, 77]))["last_hidden_state"],
+                "lora.text.hidden_penultimate", "text.hidden_penultimate");
+        using var text2 = new OrtSession(Path.Combine(folder, "text_encoder_2", "model.onnx"), Of(live.TextEncoder2), live: true);
+        var second = text2.Run(("input_ids", Fixtures.RefInts("text.input_ids_2", Fixtures.SdxlReference), [2, 77]));
+        Close(second["last_hidden_state"], "lora.text_2.hidden_penultimate", "text_2.hidden_penultimate");
+        Close(second["text_embeds"], "lora.text_2.text_embeds", "text_2.text_embeds");
+    }
+
+    [Fact]
+    public void An_SDXL_LoRA_on_an_SD1_checkpoint_is_refused_naming_both_families()
+    {
+        using var live = Additions.LiveLoraWeights.Open(Fixtures.Checkpoint);
+        var e = Assert.Throws<Checkpoints.CheckpointException>(() => live.Apply([new Additions.LoraChoice(Path.Combine(Fixtures.SdxlDir, "lora.safetensors"), 1f)], "x"));
+        Assert.Contains("is an SDXL LoRA and the checkpoint is an SD 1.x one", e.Message);
+    }
+
+    private static string UnionFile => Path.Combine(Fixtures.SdxlDir, "controlnet-union.safetensors");
+
+    [Fact]
+    public void A_union_ControlNet_imports_with_its_types_and_matches_PyTorch_for_the_type_asked()
+    {
+        var result = CheckpointImporter.Import(UnionFile, Path.Combine(_dir, "union"), Tokenizer);
+        var folder = ControlNetFolder.Open(result.Folder);
+        Assert.Equal("union", folder.Condition);
+        Assert.Equal(["openpose", "depth", "soft_edge", "hard_edge", "normal", "segment"], folder.UnionTypes!);
+        var row = folder.UnionRow("canny", null); // canny is a hard edge: type 3
+        Assert.Equal([0f, 0f, 0f, 1f, 0f, 0f], row);
+        Assert.Equal(row, folder.UnionRow("depth", "Hard Edge")); // the extension's union_control_type wins
+        using var cn = new OrtSession(Path.Combine(result.Folder, "model.onnx"));
+        var outputs = cn.Run(Input("sample", "unet.sample"), Input("timestep", "unet.timestep"), Input("encoder_hidden_states", "unet.context"),
+            Input("text_embeds", "unet.text_embeds"), Input("time_ids", "unet.time_ids"), Input("controlnet_cond", "controlnet.hint"),
+            ("control_type", row.Concat(row).ToArray(), [2, 6]));
+        foreach (var name in Enumerable.Range(0, 9).Select(i => $"down_block_{i}_additional_residual").Append("mid_block_additional_residual"))
+        {
+            var error = Fixtures.RelativeError(outputs[name], Fixtures.Ref($"union.{name}", Fixtures.SdxlReference).Values);
+            Assert.True(error < 1e-4, $"{name}: relative error {error:E2}");
+        }
+    }
+
+    [Fact]
+    public void A_whole_generation_with_a_union_ControlNet_unit_matches_PyTorch()
+    {
+        using var sd = StableDiffusionModel.Load(ModelFolder.Open(Import().Folder), ExecutionDevice.Resolve(DeviceChoice.Cpu, 2));
+        var folder = ControlNetFolder.Open(CheckpointImporter.Import(UnionFile, Path.Combine(_dir, "union"), Tokenizer).Folder);
+        var (hintValues, _) = Fixtures.Ref("run_cn.hint", Fixtures.SdxlReference);
+        var hint = new RgbImage(64, 64, new byte[64 * 64 * 3]);
+        for (var c = 0; c < 3; c++)
+            for (var i = 0; i < 64 * 64; i++) hint.Pixels[i * 3 + c] = (byte)Math.Round(hintValues[c * 64 * 64 + i] * 255);
+        var unit = new Engine.Conditioning.ControlUnit
+        {
+            Branch = new Engine.Conditioning.ControlNetBranch("unit 1", sd.ControlNet(folder), hint, folder.UnionRow("canny", null)),
+            Module = "canny", ModelName = folder.Name,
+        };
+        var request = new GenerationRequest
+        {
+            Prompt = "a red square", NegativePrompt = "", Width = 64, Height = 64, Steps = 4, CfgScale = 5, Sampler = SamplerId.Euler,
+            Noise = Fixtures.Ref("run.noise", Fixtures.SdxlReference).Values,
+        };
+        var latent = new DiffusionPipeline(sd).Generate(request, [unit]).FinalLatent;
+        var error = Fixtures.RelativeError(latent, Fixtures.Ref("run_union.latent", Fixtures.SdxlReference).Values);
+        Console.WriteLine($"SDXL whole generation with a union ControlNet: final latent relative error {error:E2}");
+        Assert.True(error < 1e-5, $"final latent: relative error {error:E2}");
+    }
+
+    [Fact]
+    public void A_union_ControlNet_asked_for_a_type_it_lacks_names_the_types_it_has()
+    {
+        var folder = ControlNetFolder.Open(CheckpointImporter.Import(UnionFile, Path.Combine(_dir, "union"), Tokenizer).Folder);
+        var e = Assert.Throws<InvalidOperationException>(() => folder.UnionRow("tile", null));
+        Assert.Contains("has no control type 'tile'", e.Message);
+        Assert.Contains("openpose, depth, soft_edge, hard_edge, normal, segment", e.Message);
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_dir, true); } catch (IOException) { }

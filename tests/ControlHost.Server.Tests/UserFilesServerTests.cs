@@ -31,6 +31,7 @@ public sealed class UserFilesServerTests : IAsyncLifetime
         // The reduced SDXL checkpoint and its diffusers ControlNet beside them.
         File.Copy(Path.Combine(fixtures, "..", "sdxl-small", "checkpoint.safetensors"), Path.Combine(_root, "models/Stable-diffusion/small-sdxl.safetensors"));
         File.Copy(Path.Combine(fixtures, "..", "sdxl-small", "controlnet-diffusers.safetensors"), Path.Combine(_root, "models/ControlNet/control_small_sdxl_canny.safetensors"));
+        File.Copy(Path.Combine(fixtures, "..", "sdxl-small", "controlnet-union.safetensors"), Path.Combine(_root, "models/ControlNet/controlnet-union-small-sdxl.safetensors"));
         var settings = ServerFixture.Settings() with
         {
             Service = new ServiceOptions
@@ -129,6 +130,36 @@ public sealed class UserFilesServerTests : IAsyncLifetime
         Assert.Contains("Model: small-sdxl", infotext);
         Assert.Contains("Model: control_small_sdxl_canny", infotext);
         Assert.Contains(info.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("SDXL checkpoint"));
+    }
+
+    [Fact]
+    public async Task A_union_ControlNet_serves_a_canny_unit_and_a_union_control_type_it_lacks_is_a_422_naming_the_types_it_has()
+    {
+        object Body(string? unionType) => new
+        {
+            prompt = "a red square", steps = 2, seed = 5, width = 64, height = 64, cfg_scale = 5,
+            override_settings = new { sd_model_checkpoint = "small-sdxl" },
+            alwayson_scripts = new
+            {
+                ControlNet = new
+                {
+                    args = new object[]
+                    {
+                        new { enabled = true, module = "canny", model = "controlnet-union-small-sdxl", union_control_type = unionType, image = ServerFixture.Example("star-scene.png") },
+                    },
+                },
+            },
+        };
+        using var response = await _client.PostAsync("/sdapi/v1/txt2img", Json(Body("Unknown")));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        var infotext = JsonDocument.Parse(JsonDocument.Parse(text).RootElement.GetProperty("info").GetString()!).RootElement.GetProperty("infotexts")[0].GetString()!;
+        Assert.Contains("Model: controlnet-union-small-sdxl", infotext);
+        using var tile = await _client.PostAsync("/sdapi/v1/txt2img", Json(Body("Tile")));
+        var tileText = await tile.Content.ReadAsStringAsync();
+        Assert.Equal(422, (int)tile.StatusCode);
+        Assert.Contains("has no control type 'Tile'", tileText);
+        Assert.Contains("openpose, depth, soft_edge, hard_edge, normal, segment", tileText);
     }
 
     private static StringContent Json(object body) => new(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json");

@@ -93,11 +93,72 @@ class SdxlControlNet(ldm.ControlNet):
         return outs
 
 
+class UnionBlock(nn.Module):
+    """The union ControlNet's token mixer: pre-norm multi-head attention over one entry's tokens, then a quick-GELU
+    MLP (4x wide), under OpenCLIP-style names (attn.in_proj_weight, attn.out_proj, ln_1, mlp.c_fc, mlp.c_proj, ln_2)."""
+
+    def __init__(self, d, heads):
+        super().__init__()
+        self.heads = heads
+        self.attn = nn.MultiheadAttention(d, heads, batch_first=True)
+        self.ln_1, self.ln_2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.mlp = nn.Module()
+        self.mlp.c_fc, self.mlp.c_proj = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+
+    def forward(self, x):
+        h = self.ln_1(x)
+        x = x + self.attn(h, h, h, need_weights=False)[0]
+        h = self.mlp.c_fc(self.ln_2(x))
+        return x + self.mlp.c_proj(h * torch.sigmoid(1.702 * h))
+
+
+class SdxlUnionControlNet(SdxlControlNet):
+    """xinsir's "union" ControlNet (diffusers' ControlNetUnionModel): one network for several control types. Per
+    entry, a one-hot control_type [B, N] is embedded (each value as 256 sinusoidal features, cos first, through a
+    two-layer MLP) and added to the time embedding; the hint's encoding (mean over space, plus the type's row of
+    task_embedding) and conv_in's output (mean over space) form two tokens mixed by one UnionBlock; the hint token's
+    result through spatial_ch_projs is added, per channel, with the hint's encoding to conv_in's output. Attention
+    runs over each entry's own tokens (as ComfyUI does), so an entry's result does not depend on the rest of the batch."""
+
+    def __init__(self, cfg, types=6):
+        super().__init__(cfg)
+        ch, emb = cfg["ch"], cfg["ch"] * 4
+        self.task_embedding = nn.Parameter(torch.empty(types, ch))
+        self.transformer_layes = nn.ModuleList([UnionBlock(ch, cfg.get("union_heads", 8))])
+        self.spatial_ch_projs = nn.Linear(ch, ch)
+        self.control_add_embedding = nn.Sequential(nn.Linear(256 * types, emb), nn.SiLU(), nn.Linear(emb, emb))
+
+    def forward(self, x, t, ctx, hint, y, control_type):
+        b = x.shape[0]
+        types = ldm.timestep_embedding(control_type.reshape(-1), 256).reshape(b, -1)
+        emb = self.time_embed(ldm.timestep_embedding(t, self.cfg["ch"])) + self.control_add_embedding(types) + self.label_emb(y)
+        h = self.input_blocks[0](x, emb, ctx)
+        cond = self.input_hint_block(hint, emb, ctx)
+        tokens = torch.stack([cond.mean(dim=(2, 3)) + control_type @ self.task_embedding, h.mean(dim=(2, 3))], dim=1)
+        for layer in self.transformer_layes:
+            tokens = layer(tokens)
+        h = h + cond + self.spatial_ch_projs(tokens[:, 0])[:, :, None, None]
+        outs = [self.zero_convs[0](h, emb, ctx)]
+        for block, zero in zip(self.input_blocks[1:], self.zero_convs[1:]):
+            h = block(h, emb, ctx)
+            outs.append(zero(h, emb, ctx))
+        h = self.middle_block(h, emb, ctx)
+        outs.append(self.middle_block_out(h, emb, ctx))
+        return outs
+
+
+UNION_KEYS = {"control_add_embedding.0.": "control_add_embedding.linear_1.", "control_add_embedding.2.": "control_add_embedding.linear_2."}
+
+
 def diffusers_controlnet(cn, cfg, dtype):
     """The ControlNet under diffusers' names (what diffusers/controlnet-*-sdxl-1.0 files hold): label_emb is add_embedding."""
     out = {}
     for k, v in cn.state_dict().items():
-        if k.startswith("label_emb.0."):
+        if k.startswith(("task_embedding", "transformer_layes.", "spatial_ch_projs.")):
+            name = k
+        elif k.startswith("control_add_embedding."):
+            name = next(v + k[len(p):] for p, v in UNION_KEYS.items() if k.startswith(p))
+        elif k.startswith("label_emb.0."):
             name = {"0": "add_embedding.linear_1", "2": "add_embedding.linear_2"}[k.split(".")[2]] + "." + k.split(".")[-1]
         else:
             name = ldm.diffusers_controlnet_key(k, cfg)
@@ -163,6 +224,61 @@ def generate(unet, vae, te1, te2, vocab, words, noise, time_ids, steps, cfg_scal
     return x, vae.decode(x / SCALE)
 
 
+def sdxl_lora_targets(unet, te1, te2):
+    """(module, parameter, rows, kohya key) for an SDXL LoRA as kohya's SDXL trainer names it: lora_unet_ with ldm module
+    paths, lora_te1_ with CLIP-L's Hugging Face names, lora_te2_ with bigG in Hugging Face spelling, where q/k/v_proj
+    are the thirds of OpenCLIP's fused in_proj_weight and fc1/fc2 its mlp.c_fc/c_proj."""
+    targets = []
+    for name, m in unet.named_modules():
+        if name.endswith(("attn1.to_q", "attn2.to_k", "attn2.to_out.0", "ff.net.2", "proj_in")) or \
+                (name.endswith("in_layers.2") and name.startswith("input_blocks.4")):
+            targets.append((unet, name + ".weight", None, "lora_unet_" + name.replace(".", "_")))
+    for name, m in te1.named_modules():
+        if name.endswith(("self_attn.q_proj", "self_attn.v_proj", "mlp.fc1")):
+            targets.append((te1, name + ".weight", None, "lora_te1_" + name.replace(".", "_")))
+    d = te2.token_embedding.weight.shape[1]
+    for i in range(len(te2.transformer.resblocks)):
+        block, hf = f"transformer.resblocks.{i}", f"lora_te2_text_model_encoder_layers_{i}_"
+        targets += [(te2, block + ".attn.in_proj_weight", (0, d), hf + "self_attn_q_proj"),
+                    (te2, block + ".attn.in_proj_weight", (2 * d, 3 * d), hf + "self_attn_v_proj"),
+                    (te2, block + ".attn.out_proj.weight", None, hf + "self_attn_out_proj"),
+                    (te2, block + ".mlp.c_fc.weight", None, hf + "mlp_fc1")]
+    return targets
+
+
+def make_sdxl_lora(unet, te1, te2, rank, alpha, seed):
+    """The LoRA's tensors (float16, as files hold them) and, per target, the delta they add (alpha / rank scaled)."""
+    g = torch.Generator().manual_seed(seed)
+    tensors, deltas = {}, []
+    for module, param, rows, key in sdxl_lora_targets(unet, te1, te2):
+        w = dict(module.named_parameters())[param]
+        shape = w.shape if rows is None else (rows[1] - rows[0],) + tuple(w.shape[1:])
+        fan_in = math.prod(shape[1:])
+        down = (torch.randn((rank,) + tuple(shape[1:]), generator=g) / math.sqrt(fan_in)).half()
+        up = (torch.randn((shape[0], rank) + (1,) * (len(shape) - 2), generator=g) * 0.3).half()
+        tensors[key + ".lora_down.weight"], tensors[key + ".lora_up.weight"] = down, up
+        tensors[key + ".alpha"] = torch.tensor(float(alpha)).half()
+        delta = (up.double().flatten(1) @ down.double().flatten(1)).reshape(shape) * (alpha / rank)
+        deltas.append((module, param, rows, delta))
+    return tensors, deltas
+
+
+def merged(deltas, module):
+    """A copy of the module with the LoRA's deltas added to its weights."""
+    import copy
+    m = copy.deepcopy(module)
+    params = dict(m.named_parameters())
+    with torch.no_grad():
+        for owner, param, rows, delta in deltas:
+            if owner is not module:
+                continue
+            if rows is None:
+                params[param].add_(delta)
+            else:
+                params[param][rows[0]:rows[1]].add_(delta)
+    return m
+
+
 def save_streaming(path, tensors, metadata=None):
     """save_safetensors without holding a second copy: the header from shapes, then each tensor written in turn."""
     header, offset = {}, 0
@@ -221,6 +337,13 @@ def main():
     unet, vae, te1, te2, cn = SdxlUNet(cfg), ldm.AutoencoderKL(cfg), ldm.ClipTextModel(cfg), sd2.OpenClipText(g_cfg), SdxlControlNet(cfg)
     for i, m in enumerate((unet, vae, te1, te2, cn)):
         ldm.randomise(m, args.seed + i)
+    union = SdxlUnionControlNet(cfg)
+    ldm.randomise(union, args.seed + 7)
+    with torch.no_grad():  # layer-norm scales near 1 (randomise keys on "norm", which ln_1 / ln_2 lack)
+        g_ln = torch.Generator().manual_seed(args.seed + 8)
+        for name, p in union.named_parameters():
+            if ".ln_" in name and name.endswith("weight"):
+                p.copy_(1 + 0.1 * torch.randn(p.shape, generator=g_ln))
     out = args.out
     os.makedirs(out, exist_ok=True)
     half = torch.float16
@@ -228,8 +351,9 @@ def main():
             **ldm.prefixed("conditioner.embedders.0.transformer.", te1, half), **ldm.prefixed("conditioner.embedders.1.model.", te2, half)}
     ldm.save_safetensors(os.path.join(out, "checkpoint.safetensors"), ckpt, {"format": "pt"})
     ldm.save_safetensors(os.path.join(out, "controlnet-diffusers.safetensors"), diffusers_controlnet(cn, cfg, half), {"format": "pt"})
+    ldm.save_safetensors(os.path.join(out, "controlnet-union.safetensors"), diffusers_controlnet(union, cfg, half), {"format": "pt"})
 
-    for m in (unet, vae, te1, te2, cn):
+    for m in (unet, vae, te1, te2, cn, union):
         ldm.stored(m)
     with open(os.path.join(sd2.ldm_shared(), "clip-tokenizer", "vocab.json"), encoding="utf-8") as f:
         vocab = json.load(f)
@@ -265,8 +389,26 @@ def main():
             r[f"controlnet.down_block_{i}_additional_residual"] = v
         r["controlnet.mid_block_additional_residual"] = res[-1]
         r["run_cn.hint"] = torch.randint(0, 256, (1, 3, lat * 8, lat * 8), generator=g).double() / 255
+        # A kohya SDXL LoRA (UNet, CLIP-L, bigG) at multiplier 1: each network with it merged, on the same inputs.
+        lora, deltas = make_sdxl_lora(unet, te1, te2, rank=4, alpha=2.0, seed=args.seed + 60)
+        ldm.save_safetensors(os.path.join(out, "lora.safetensors"), lora, {"ss_network_dim": "4", "ss_network_alpha": "2.0"})
+        r["lora.unet.out_sample"] = merged(deltas, unet)(x, t, ctx, y)
+        r["lora.text.hidden_penultimate"] = clip_penultimate(merged(deltas, te1), ids1)
+        r["lora.text_2.hidden_penultimate"], r["lora.text_2.text_embeds"] = big_g(merged(deltas, te2), ids2)
         r["run_cn.latent"], r["run_cn.image"] = generate(unet, vae, te1, te2, vocab, ["a", "red", "square"], r["run.noise"].double(), time_ids,
                                                          steps=4, cfg_scale=5.0, width=cfg["time_id_width"], cn=cn, hint=r["run_cn.hint"].double())
+        # The union ControlNet asked for type 3 (xinsir's hard edge: canny, lineart, mlsd) on the test inputs, and a
+        # whole run with it at weight 1 on the same hint.
+        hard_edge = torch.zeros(b, 6, dtype=torch.float64)
+        hard_edge[:, 3] = 1
+        res = union(x, t, ctx, r["controlnet.hint"].double(), y, hard_edge)
+        for i, v in enumerate(res[:-1]):
+            r[f"union.down_block_{i}_additional_residual"] = v
+        r["union.mid_block_additional_residual"] = res[-1]
+        as_cn = lambda xx, tt, cc, hh, yy: union(xx, tt, cc, hh, yy, hard_edge[: xx.shape[0]])  # noqa: E731
+        r["run_union.latent"], r["run_union.image"] = generate(unet, vae, te1, te2, vocab, ["a", "red", "square"], r["run.noise"].double(),
+                                                               time_ids, steps=4, cfg_scale=5.0, width=cfg["time_id_width"], cn=as_cn,
+                                                               hint=r["run_cn.hint"].double())
     ldm.save_safetensors(os.path.join(out, "reference.safetensors"), {k: (v.float() if v.is_floating_point() else v) for k, v in r.items()},
                          {"prompt": "a red square", "negative_prompt": "", "steps": "4", "cfg_scale": "5", "sampler": "Euler",
                           "size": "64x64", "time_ids": "64,64,0,0,64,64"})

@@ -286,7 +286,7 @@ public sealed class GenerationService : IDisposable
             {
                 var extras = EmbeddingExtras();
                 return new ModelAdditions(key, Overrides(live.Weights.Unet), Overrides(live.Weights.TextEncoder).Concat(Overrides(extras.TextEncoder)).ToList(),
-                    extras.EmbeddingWords) { Notes = extras.Warnings, LiveWeights = true };
+                    extras.EmbeddingWords) { Notes = extras.Warnings, LiveWeights = true, TextEncoder2 = Overrides(live.Weights.TextEncoder2) };
             }, files, new GateHold(live.Gate, live.Weights.Warnings));
         }
         catch

@@ -91,7 +91,13 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
         {
             var image = hintImage ?? throw new BadInputException($"units[{index}]", $"{label}: preprocessor '{type.Id}' returned no hint image");
             var folder = ResolveControlNet(spec.Model, type.ModelCondition, model, index);
-            branch = new ControlNetBranch(label, model.ControlNet(folder), image);
+            float[]? unionRow = null;
+            if (folder.IsUnion)
+            {
+                try { unionRow = folder.UnionRow(type.ModelCondition, spec.UnionType); }
+                catch (InvalidOperationException e) { throw new BadInputException($"units[{index}]", $"{label}: {e.Message}", e); }
+            }
+            branch = new ControlNetBranch(label, model.ControlNet(folder), image, unionRow);
             modelName = folder.Name;
         }
         else

@@ -43,6 +43,10 @@ public sealed record UnitSpec
     /// <summary>sd-webui-controlnet's save_detected_map: return the hint this unit's preprocessor made with the result.</summary>
     public bool ReturnMap { get; init; } = true;
 
+    /// <summary>For a union ControlNet: the control type to ask it for (the extension's union_control_type, e.g.
+    /// "Hard Edge"); null: the one the condition maps to.</summary>
+    public string? UnionType { get; init; }
+
     /// <summary>The first problem with the unit's own numbers, or null.</summary>
     public string? Validate()
     {

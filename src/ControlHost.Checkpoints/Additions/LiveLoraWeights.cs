@@ -19,25 +19,31 @@ public sealed class LiveLoraWeights : IDisposable
     private readonly LoraMerge _merge = new();
     private readonly List<Weight> _unetWeights;
     private readonly List<Weight> _textWeights;
+    private readonly List<Weight> _text2Weights;
     private HashSet<string> _applied = new(StringComparer.Ordinal);
 
     private LiveLoraWeights(string checkpointPath)
     {
         _checkpoint = CheckpointWeights.Open(checkpointPath);
-        if (_checkpoint.Family != Layouts.ModelFamily.Sd1)
+        if (_checkpoint.Family == Layouts.ModelFamily.Sd2)
         {
             _checkpoint.Dispose();
-            throw new CheckpointException(checkpointPath, $"is an {Layouts.RecognisedFile.FamilyName(_checkpoint.Family)} checkpoint; LoRAs are applied to " +
-                                                          "SD 1.x checkpoints so far (SD 2.x and SDXL ones are planned): generate without the LoRA");
+            throw new CheckpointException(checkpointPath, "is an SD 2.x checkpoint; LoRAs are applied to SD 1.x and SDXL checkpoints so far: generate without the LoRA");
         }
-        var targetable = LoraFile.TargetsOf(_checkpoint.Weights, _checkpoint.TextPrefix).Values.ToHashSet(StringComparer.Ordinal);
+        var targetable = LoraFile.TargetsOf(_checkpoint).Values.Select(t => t.Weight).ToHashSet(StringComparer.Ordinal);
         var weights = _checkpoint.Weights.With(_merge);
-        _unetWeights = Sd1Graphs.Unet(weights).Weights.Where(w => targetable.Contains(w.Source)).ToList();
-        _textWeights = Sd1Graphs.TextEncoder(weights, _checkpoint.TextPrefix, CheckpointImporter.EmbeddingCapacity).Weights
-            .Where(w => targetable.Contains(w.Source)).ToList();
-        Unet = _unetWeights.Select(w => new ReplacementWeight(w.Name, w.Values(), w.Shape)).ToList();
-        TextEncoder = _textWeights.Select(w => new ReplacementWeight(w.Name, w.Values(), w.Shape)).ToList();
+        List<Weight> Reachable(OnnxGraph graph) => graph.Weights.Where(w => targetable.Contains(w.Source)).ToList();
+        // The graphs the importer builds, so the buffers' names are the built files' initializer names.
+        _unetWeights = Reachable(CheckpointImporter.UnetGraph(weights, _checkpoint.Family));
+        var text = CheckpointImporter.TextEncoderGraphs(weights, _checkpoint.Family, _checkpoint.TextPrefix).ToList();
+        _textWeights = Reachable(text[0].Graph());
+        _text2Weights = text.Count > 1 ? Reachable(text[1].Graph()) : [];
+        Unet = Buffers(_unetWeights);
+        TextEncoder = Buffers(_textWeights);
+        TextEncoder2 = Buffers(_text2Weights);
     }
+
+    private static List<ReplacementWeight> Buffers(List<Weight> weights) => weights.Select(w => new ReplacementWeight(w.Name, w.Values(), w.Shape)).ToList();
 
     /// <summary>Reads every LoRA-reachable weight of the checkpoint into buffers (the base values, no LoRA yet).</summary>
     public static LiveLoraWeights Open(string checkpointPath) => new(checkpointPath);
@@ -47,6 +53,9 @@ public sealed class LiveLoraWeights : IDisposable
 
     /// <summary>The buffers the text-encoder session takes in place of its file's weights.</summary>
     public IReadOnlyList<ReplacementWeight> TextEncoder { get; }
+
+    /// <summary>The same for SDXL's second text encoder (empty for other families).</summary>
+    public IReadOnlyList<ReplacementWeight> TextEncoder2 { get; }
 
     /// <summary>The LoRA set the buffers hold now ("" for none).</summary>
     public string CurrentKey { get; private set; } = "";
@@ -60,7 +69,7 @@ public sealed class LiveLoraWeights : IDisposable
     public void Apply(IReadOnlyList<LoraChoice> loras, string key)
     {
         if (key == CurrentKey) return;
-        var readings = loras.Select(l => LoraFile.Read(l.Path, _checkpoint.Weights, _checkpoint.TextPrefix, l.Weight)).ToList();
+        var readings = loras.Select(l => LoraFile.Read(l.Path, _checkpoint, l.Weight)).ToList();
         _merge.Clear();
         foreach (var d in readings.SelectMany(r => r.Deltas)) _merge.Add(d);
         var now = _merge.Targets.ToHashSet(StringComparer.Ordinal);
@@ -68,6 +77,7 @@ public sealed class LiveLoraWeights : IDisposable
         touched.UnionWith(now);
         Rewrite(_unetWeights, Unet, touched);
         Rewrite(_textWeights, TextEncoder, touched);
+        Rewrite(_text2Weights, TextEncoder2, touched);
         _applied = now;
         CurrentKey = key;
         Loras = readings;

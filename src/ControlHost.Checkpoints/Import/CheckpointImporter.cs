@@ -110,15 +110,8 @@ public static class CheckpointImporter
             ["model.diffusion_model.input_blocks.0.0.weight", "model.diffusion_model.time_embed.0.weight", "model.diffusion_model.out.2.weight",
             "first_stage_model.decoder.conv_in.weight", "first_stage_model.encoder.conv_in.weight", "first_stage_model.post_quant_conv.weight", .. textKeys]);
         long bytes = 0;
-        bytes += Save(Sd1Graphs.Unet(weights, heads: HeadsOf(family)), dir, "unet", progress);
-        // SD 2.x reads OpenCLIP's penultimate layer through ln_final; SDXL reads both encoders' penultimate layers
-        // without their final norms, and bigG's pooled projection (sgm's FrozenCLIPEmbedder and FrozenOpenCLIPEmbedder2
-        // with layer "penultimate"/"hidden", always_return_pooled for bigG).
-        bytes += Save(sd2 ? OpenClipGraphs.TextEncoder(weights, textPrefix, skipLast: 1, normed: true, EmbeddingCapacity)
-            : sdxl ? Sd1Graphs.TextEncoder(weights, textPrefix, EmbeddingCapacity, skipLast: 1, finalNorm: false)
-            : Sd1Graphs.TextEncoder(weights, textPrefix, EmbeddingCapacity), dir, "text_encoder", progress);
-        if (sdxl)
-            bytes += Save(OpenClipGraphs.TextEncoder(weights, SdxlBigGPrefix, skipLast: 1, normed: false, EmbeddingCapacity, pooled: true), dir, "text_encoder_2", progress);
+        bytes += Save(UnetGraph(weights, family), dir, "unet", progress);
+        foreach (var (part, graph) in TextEncoderGraphs(weights, family, textPrefix)) bytes += Save(graph(), dir, part, progress);
         bytes += Save(Sd1Graphs.VaeEncoder(weights), dir, "vae_encoder", progress);
         bytes += Save(Sd1Graphs.VaeDecoder(weights), dir, "vae_decoder", progress);
         var (velocity, why) = sd2 ? Sd2Prediction(source, Path.Combine(dir, "unet", "model.onnx"), predictsVelocity) : (false, RecognisedFile.FamilyName(family));
@@ -198,6 +191,31 @@ public static class CheckpointImporter
         return bytes;
     }
 
+    /// <summary>A family's UNet graph (LoRA buffers are read from the same graph, so their names match the built file's).</summary>
+    public static OnnxGraph UnetGraph(IWeightSource weights, ModelFamily family) => Sd1Graphs.Unet(weights, heads: HeadsOf(family));
+
+    /// <summary>
+    /// A family's text encoder graphs by folder part. SD 2.x reads OpenCLIP's penultimate layer through ln_final; SDXL
+    /// reads both encoders' penultimate layers without their final norms, and bigG's pooled projection (sgm's
+    /// FrozenCLIPEmbedder and FrozenOpenCLIPEmbedder2 with layer "penultimate"/"hidden", always_return_pooled for bigG).
+    /// </summary>
+    public static IEnumerable<(string Part, Func<OnnxGraph> Graph)> TextEncoderGraphs(IWeightSource weights, ModelFamily family, string textPrefix)
+    {
+        switch (family)
+        {
+            case ModelFamily.Sd2:
+                yield return ("text_encoder", () => OpenClipGraphs.TextEncoder(weights, textPrefix, skipLast: 1, normed: true, EmbeddingCapacity));
+                break;
+            case ModelFamily.Sdxl:
+                yield return ("text_encoder", () => Sd1Graphs.TextEncoder(weights, textPrefix, EmbeddingCapacity, skipLast: 1, finalNorm: false));
+                yield return ("text_encoder_2", () => OpenClipGraphs.TextEncoder(weights, SdxlBigGPrefix, skipLast: 1, normed: false, EmbeddingCapacity, pooled: true));
+                break;
+            default:
+                yield return ("text_encoder", () => Sd1Graphs.TextEncoder(weights, textPrefix, EmbeddingCapacity));
+                break;
+        }
+    }
+
     /// <summary>
     /// Whether an SD 2.x checkpoint predicts velocity (the 768-v models) or noise (the 512 base models); the keys are the
     /// same. A1111's order: the .yaml config beside the checkpoint (<c>parameterization: "v"</c>), else a test run of
@@ -221,9 +239,12 @@ public static class CheckpointImporter
         var weights = recognised.Diffusers ? DiffusersControlNet(st) : SafetensorsWeights.Of(st);
         RequireKeys(weights.Has, st.Path, recognised, p + "input_hint_block.0.weight", p + "input_blocks.0.0.weight", p + "zero_convs.0.0.weight", p + "middle_block_out.0.weight");
         var bytes = Save(Sd1Graphs.ControlNet(weights, p, HeadsOf(recognised.Family)), dir, null, progress);
+        var union = weights.Has(p + "task_embedding");
         WriteJson(Path.Combine(dir, "controlnet.json"), new JsonObject
         {
-            ["condition"] = ControlNetNames.ConditionOf(Path.GetFileNameWithoutExtension(st.Path)),
+            // A union ControlNet serves every type it was trained on, in the order of its task_embedding rows.
+            ["condition"] = union ? "union" : ControlNetNames.ConditionOf(Path.GetFileNameWithoutExtension(st.Path)),
+            ["union_types"] = union ? new JsonArray(UnionTypes.Of((int)weights.Shape(p + "task_embedding")[0]).Select(t => (JsonNode)t).ToArray()) : null,
             ["base"] = RecognisedFile.FamilyId(recognised.Family),
             ["resolution"] = 512,
             ["source"] = Path.GetFileName(st.Path),

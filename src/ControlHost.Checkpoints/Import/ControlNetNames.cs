@@ -10,7 +10,7 @@ public static class ControlNetNames
     // Longer, more specific words first: "softedge" before "edge", "lineart" before "line".
     private static readonly (string Word, string Condition)[] Words =
     [
-        ("canny", "canny"), ("depth", "depth"), ("openpose", "pose"), ("pose", "pose"), ("scribble", "scribble"),
+        ("union", "union"), ("canny", "canny"), ("depth", "depth"), ("openpose", "pose"), ("pose", "pose"), ("scribble", "scribble"),
         ("sketch", "scribble"), ("softedge", "softedge"), ("hed", "softedge"), ("pidi", "softedge"), ("mlsd", "lines"),
         ("seg", "seg"), ("tile", "tile"), ("shuffle", "shuffle"), ("inpaint", "inpaint"), ("lineart", "lineart"),
         ("normal", "normal"), ("ip2p", "ip2p"),
@@ -23,4 +23,16 @@ public static class ControlNetNames
             if (lower.Contains(word, StringComparison.Ordinal)) return condition;
         return "unknown";
     }
+}
+
+/// <summary>
+/// The control types of a union ControlNet, in the order of its task_embedding rows: xinsir's controlnet-union-sdxl-1.0
+/// has the first six, its ProMax version all eight (from xinsir's model card and diffusers' ControlNetUnionModel).
+/// </summary>
+public static class UnionTypes
+{
+    private static readonly string[] Order = ["openpose", "depth", "soft_edge", "hard_edge", "normal", "segment", "tile", "inpaint"];
+
+    public static IReadOnlyList<string> Of(int count) =>
+        Enumerable.Range(0, count).Select(i => i < Order.Length ? Order[i] : $"type_{i}").ToArray();
 }

@@ -71,6 +71,8 @@ public static class DiffusersNames
             return p[1] == "blocks" && int.TryParse(p[2], out var i) ? $"input_hint_block.{2 * (i + 1)}.{leaf}" : null;
         }
         if (p[0] == "controlnet_down_blocks") return $"zero_convs.{p[1]}.0.{leaf}";
+        // A union ControlNet's parts have no cldm counterpart; the graph builder reads them under these names.
+        if (p[0] is "task_embedding" or "transformer_layes" or "spatial_ch_projs" or "control_add_embedding") return key;
         if (p[0] == "controlnet_mid_block") return $"middle_block_out.0.{leaf}";
         return Unet(key, _ => false);
     }

@@ -27,25 +27,27 @@ public sealed class LoraMerge
     }
 }
 
-/// <summary>One LoRA module's low-rank update of one weight.</summary>
-public sealed record LoraDelta(string Target, string Source, float[] Up, long[] UpShape, float[] Down, long[] DownShape, float Scale)
+/// <summary>One LoRA module's low-rank update of one weight, or of a block of its rows (<paramref name="RowOffset"/>:
+/// OpenCLIP fuses q, k and v into one in_proj_weight, which LoRAs name as three modules).</summary>
+public sealed record LoraDelta(string Target, string Source, float[] Up, long[] UpShape, float[] Down, long[] DownShape, float Scale, long? RowOffset = null)
 {
     public int Rank => (int)DownShape[0];
 
     /// <summary>values += Scale * (up [out, r]) @ (down [r, in*k*k]), a row at a time with SIMD multiply-adds.</summary>
     public void AddInto(long[] targetShape, float[] values)
     {
-        var rows = targetShape[0];
-        var cols = values.LongLength / rows;
+        var rows = UpShape[0];
+        var cols = values.LongLength / targetShape[0];
         var r = Rank;
-        if (UpShape[0] != rows || Down.LongLength / r != cols || Up.LongLength != rows * r)
+        var offset = RowOffset ?? 0;
+        if ((RowOffset is null ? rows != targetShape[0] : offset + rows > targetShape[0]) || Down.LongLength / r != cols || Up.LongLength != rows * r)
             throw new CheckpointException(Source,
                 $"LoRA module for '{Target}' is up [{string.Join(",", UpShape)}] x down [{string.Join(",", DownShape)}], which does not fit the weight " +
                 $"[{string.Join(",", targetShape)}]: the LoRA was made for another base model");
         var width = (int)cols;
         for (long o = 0; o < rows; o++)
         {
-            var target = values.AsSpan((int)(o * cols), width);
+            var target = values.AsSpan((int)((offset + o) * cols), width);
             for (var k = 0; k < r; k++)
             {
                 var u = Up[o * r + k] * Scale;

@@ -99,6 +99,16 @@ public static class Sd1Graphs
         var context = g.Input("encoder_hidden_states", OnnxType.Float, "batch", "sequence", ctx);
         var hint = g.Input("controlnet_cond", OnnxType.Float, "batch", 3, "hint_height", "hint_width");
         var emb = WithSizeConditioning(u, g, u.TimeEmbedding(timestep));
+        var union = weights.Has(prefix + "task_embedding");
+        string? controlType = null;
+        if (union)
+        {
+            var types = weights.Shape(prefix + "task_embedding")[0];
+            controlType = g.Input(UnionControlType, OnnxType.Float, "batch", types);
+            // Each of the N one-hot values as 256 sinusoidal features, through a two-layer MLP, onto the time embedding.
+            var features = g.Node("Reshape", [l.TimestepFeatures(g.Node("Reshape", [controlType, g.ConstInts(-1)]), UnionTypeFeatures), g.ConstInts(-1, types * UnionTypeFeatures)]);
+            emb = l.Add(emb, l.Linear(l.Silu(l.Linear(features, prefix + "control_add_embedding.linear_1")), prefix + "control_add_embedding.linear_2"));
+        }
 
         // The hint encoder: eight 3x3 convolutions with SiLU between; the 3rd, 5th and 7th have stride 2 (cldm's
         // input_hint_block, 8x down to the latent grid). Indices are 0, 2, ..., 14 (SiLU layers in between).
@@ -117,7 +127,7 @@ public static class Sd1Graphs
         for (var i = 0; u.BlockExists($"input_blocks.{i}"); i++)
         {
             h = u.Step(h, emb, context, $"input_blocks.{i}");
-            if (i == 0) h = l.Add(h, guided);
+            if (i == 0) h = union ? UnionFuse(l, g, prefix, h, guided, controlType!) : l.Add(h, guided);
             outputs.Add(l.Conv(h, $"{prefix}zero_convs.{i}.0"));
         }
         h = u.Step(h, emb, context, "middle_block");
@@ -131,6 +141,42 @@ public static class Sd1Graphs
             "mid_block_additional_residual_height", "mid_block_additional_residual_width");
         return g;
     }
+
+    /// <summary>A union ControlNet's extra input: the one-hot control type per entry [B,N].</summary>
+    public const string UnionControlType = "control_type";
+
+    /// <summary>Sinusoidal features per control-type value (diffusers' addition_time_embed_dim for SDXL).</summary>
+    public const int UnionTypeFeatures = 256;
+
+    /// <summary>
+    /// xinsir's union ControlNet (diffusers' ControlNetUnionModel, one control type per run): two tokens per entry, the
+    /// hint's encoding averaged over space plus the type's row of task_embedding (control_type @ task_embedding), and
+    /// conv_in's output averaged over space, go through the pre-norm attention blocks (transformer_layes, attention
+    /// over the entry's own tokens, quick GELU); the hint token's result through spatial_ch_projs is added per channel,
+    /// with the hint's encoding, to conv_in's output.
+    /// </summary>
+    private static string UnionFuse(Layers l, OnnxGraph g, string prefix, string sample, string hint, string controlType)
+    {
+        var width = l.Shape(prefix + "task_embedding")[1];
+        var hintToken = l.Add(g.Node("ReduceMean", [hint], null, ("axes", new long[] { 2, 3 }), ("keepdims", 0)),
+            g.Node("MatMul", [controlType, l.Param(prefix + "task_embedding")]));
+        var sampleToken = g.Node("ReduceMean", [sample], null, ("axes", new long[] { 2, 3 }), ("keepdims", 0));
+        var x = g.Node("Concat", [l.Unsqueeze(hintToken, 1), l.Unsqueeze(sampleToken, 1)], null, ("axis", 1));
+        for (var i = 0; l.Has($"{prefix}transformer_layes.{i}.ln_1.weight"); i++)
+        {
+            var p = $"{prefix}transformer_layes.{i}";
+            var qkv = l.Linear(l.LayerNorm(x, p + ".ln_1"), p + ".attn.in_proj_weight", p + ".attn.in_proj_bias");
+            var parts = l.SplitLast(qkv, width, 3);
+            x = l.Add(x, l.Linear(l.Attention(parts[0], parts[1], parts[2], UnionHeads, width), p + ".attn.out_proj"));
+            x = l.Add(x, l.Linear(l.QuickGelu(l.Linear(l.LayerNorm(x, p + ".ln_2"), p + ".mlp.c_fc")), p + ".mlp.c_proj"));
+        }
+        var first = g.Node("Squeeze", [g.Node("Slice", [x, g.ConstInts(0), g.ConstInts(1), g.ConstInts(1)]), g.ConstInts(1)]);
+        var alpha = l.Unsqueeze(l.Linear(first, prefix + "spatial_ch_projs"), 2, 3);
+        return l.Add(sample, l.Add(hint, alpha));
+    }
+
+    /// <summary>The union block's heads (diffusers' num_trans_head, 8 in xinsir's config; the weights do not say).</summary>
+    public const int UnionHeads = 8;
 
     /// <summary>The VAE decoder: latent_sample [B,4,h,w] (already divided by the scaling factor) -> sample [B,3,8h,8w] in [-1,1].</summary>
     public static OnnxGraph VaeDecoder(IWeightSource weights, string prefix = "first_stage_model.")

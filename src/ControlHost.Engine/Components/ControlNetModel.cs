@@ -38,7 +38,7 @@ public sealed class ControlNetModel : IDisposable
         foreach (var name in new[] { "sample", "encoder_hidden_states", "controlnet_cond" }) OrtTensors.Require(model.Input(name), model.Path);
         _outputs = unetLayout.Names.Select(n => outputs[n]).ToArray();
         foreach (var o in _outputs) OrtTensors.Require(o, model.Path);
-        _extras = model.Inputs.Where(i => i.Name is "text_embeds" or "time_ids").ToArray();
+        _extras = model.Inputs.Where(i => i.Name is "text_embeds" or "time_ids" or UnionControlType).ToArray();
         foreach (var e in _extras)
         {
             if (e.Rank != 2 || e.Dimensions[1] <= 0) throw new ModelLoadException(model.Path, $"input '{e.Name}' is {e.ShapeText}; [B,N] with a fixed N expected");
@@ -48,6 +48,12 @@ public sealed class ControlNetModel : IDisposable
 
     private readonly TensorSpec[] _outputs;
     private readonly TensorSpec[] _extras;
+
+    /// <summary>A union ControlNet's input: the one-hot control type per entry [B,N].</summary>
+    public const string UnionControlType = "control_type";
+
+    /// <summary>Whether this is a union ControlNet (it takes a control type per run).</summary>
+    public bool IsUnion => _extras.Any(e => e.Name == UnionControlType);
 
     public OnnxModel Model => _model;
     public ResidualLayout Layout { get; }

@@ -24,10 +24,10 @@ public sealed class StableDiffusionModel : IDisposable
         var tokenizer = ClipTokenizer.FromFolder(folder.TokenizerDir);
         Tokenizer = additions.EmbeddingWords.Count > 0 ? tokenizer.WithEmbeddings(additions.EmbeddingWords) : tokenizer;
         Schedule = File.Exists(folder.SchedulerConfig) ? NoiseSchedule.FromConfig(folder.SchedulerConfig) : new NoiseSchedule();
-        TextEncoder = new TextEncoderModel(OnnxModel.Load(folder.TextEncoder, device, additions.TextEncoder, additions.LiveWeights));
+        _textEncoder = LoadTextEncoder(folder.TextEncoder, additions.TextEncoder);
         if (File.Exists(folder.TextEncoder2))
         {
-            TextEncoder2 = new TextEncoderModel(OnnxModel.Load(folder.TextEncoder2, device));
+            _textEncoder2 = LoadTextEncoder(folder.TextEncoder2, additions.TextEncoder2);
             Tokenizer2 = ClipTokenizer.FromFolder(folder.Tokenizer2Dir);
         }
         Unet = new UNetModel(OnnxModel.Load(folder.Unet, device, additions.Unet, additions.LiveWeights), folder.UnetConfig);
@@ -39,10 +39,41 @@ public sealed class StableDiffusionModel : IDisposable
     public ExecutionDevice Device { get; }
     public ClipTokenizer Tokenizer { get; }
     public NoiseSchedule Schedule { get; }
-    public TextEncoderModel TextEncoder { get; }
+    private TextEncoderModel? _textEncoder, _textEncoder2;
+    private readonly Lock _textLock = new();
+
+    private TextEncoderModel LoadTextEncoder(string path, IReadOnlyList<WeightOverride> overrides) =>
+        new(OnnxModel.Load(path, Device, overrides, Additions.LiveWeights));
+
+    /// <summary>The text encoder (loaded again after <see cref="ReleaseTextEncoders"/>).</summary>
+    public TextEncoderModel TextEncoder
+    {
+        get { lock (_textLock) return _textEncoder ??= LoadTextEncoder(Folder.TextEncoder, Additions.TextEncoder); }
+    }
 
     /// <summary>SDXL's second text encoder (OpenCLIP bigG) and its tokenizer; null for SD 1.x and 2.x.</summary>
-    public TextEncoderModel? TextEncoder2 { get; }
+    public TextEncoderModel? TextEncoder2
+    {
+        get
+        {
+            if (Tokenizer2 is null) return null;
+            lock (_textLock) return _textEncoder2 ??= LoadTextEncoder(Folder.TextEncoder2, Additions.TextEncoder2);
+        }
+    }
+
+    /// <summary>
+    /// Lets the text encoders' sessions go until the next prompt (<see cref="ExecutionDevice.LowMemory"/>: SDXL's two
+    /// hold 3.3 GB of float32 weights that the denoising loop does not use). Meant for one generation at a time.
+    /// </summary>
+    public void ReleaseTextEncoders()
+    {
+        lock (_textLock)
+        {
+            _textEncoder?.Dispose();
+            _textEncoder2?.Dispose();
+            (_textEncoder, _textEncoder2) = (null, null);
+        }
+    }
     public ClipTokenizer? Tokenizer2 { get; }
     public UNetModel Unet { get; }
     public VaeModel VaeDecoder { get; }
@@ -121,8 +152,9 @@ public sealed class StableDiffusionModel : IDisposable
         get
         {
             lock (_controlNets)
-                return new[] { TextEncoder.Model, Unet.Model, VaeDecoder.Model }
-                    .Concat(TextEncoder2 is null ? [] : [TextEncoder2.Model])
+                return new[] { Unet.Model, VaeDecoder.Model }
+                    .Concat(_textEncoder is null ? [] : [_textEncoder.Model])
+                    .Concat(_textEncoder2 is null ? [] : [_textEncoder2.Model])
                     .Concat(_vaeEncoder is null ? [] : [_vaeEncoder.Model])
                     .Concat(_controlNets.Values.Select(c => c.Model))
                     .Concat(_adapters.Values).ToArray();
@@ -147,8 +179,8 @@ public sealed class StableDiffusionModel : IDisposable
 
     public void Dispose()
     {
-        TextEncoder.Dispose();
-        TextEncoder2?.Dispose();
+        _textEncoder?.Dispose();
+        _textEncoder2?.Dispose();
         Unet.Dispose();
         VaeDecoder.Dispose();
         _vaeEncoder?.Dispose();

@@ -14,11 +14,19 @@ public sealed class ControlNetBranch : IResidualBranch
     private IReadOnlyList<FloatTensor>? _outputsSeen;
     private float[][] _outputArrays = [];
 
-    public ControlNetBranch(string name, ControlNetModel model, RgbImage hint)
+    private readonly float[]? _unionRow;
+    private IReadOnlyDictionary<string, FloatTensor>? _extrasSeen;
+    private IReadOnlyDictionary<string, FloatTensor>? _extrasWithType;
+
+    /// <param name="unionRow">For a union ControlNet: the one-hot row of the control type this unit asks for.</param>
+    public ControlNetBranch(string name, ControlNetModel model, RgbImage hint, float[]? unionRow = null)
     {
         Name = name;
         _model = model;
         _hint = hint;
+        if (model.IsUnion && unionRow is null)
+            throw new ArgumentException($"{name}: '{model.Model.Path}' is a union ControlNet; the unit must say which control type it is");
+        _unionRow = unionRow;
     }
 
     public string Name { get; }
@@ -46,8 +54,20 @@ public sealed class ControlNetBranch : IResidualBranch
             _outputsSeen = outputs;
         }
         _model.Run(request.Sample.Data, batch, s[1], s[2], s[3], request.Timestep, request.TextEmbeddings.Data, c[1], c[2],
-            _hintBatch, _hint.Height, _hint.Width, _outputArrays, request.ExtraInputs);
+            _hintBatch, _hint.Height, _hint.Width, _outputArrays, WithControlType(request.ExtraInputs, batch));
         Runs++;
+    }
+
+    /// <summary>The step's extra inputs plus, for a union ControlNet, the control type of every entry (built once per run).</summary>
+    private IReadOnlyDictionary<string, FloatTensor> WithControlType(IReadOnlyDictionary<string, FloatTensor> extras, int batch)
+    {
+        if (_unionRow is null) return extras;
+        if (ReferenceEquals(extras, _extrasSeen) && _extrasWithType![ControlNetModel.UnionControlType].Shape[0] == batch) return _extrasWithType;
+        var rows = new float[batch * _unionRow.Length];
+        for (var b = 0; b < batch; b++) _unionRow.CopyTo(rows, b * _unionRow.Length);
+        _extrasWithType = new Dictionary<string, FloatTensor>(extras) { [ControlNetModel.UnionControlType] = new(rows, batch, _unionRow.Length) };
+        _extrasSeen = extras;
+        return _extrasWithType;
     }
 
     public void Dispose()

@@ -18,9 +18,12 @@ public sealed record ModelAdditions(string Key, IReadOnlyList<WeightOverride> Un
     /// </summary>
     public bool LiveWeights { get; init; }
 
+    /// <summary>Replacement weights for SDXL's second text encoder (a LoRA's lora_te2_ modules).</summary>
+    public IReadOnlyList<WeightOverride> TextEncoder2 { get; init; } = [];
+
     /// <summary>What the user should know (LoRA modules that matched nothing, embeddings skipped).</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
 
     /// <summary>The bytes of the replacement weights held in memory beside the sessions.</summary>
-    public long Bytes => Unet.Concat(TextEncoder).Sum(w => w.Values.LongLength * 4);
+    public long Bytes => Unet.Concat(TextEncoder).Concat(TextEncoder2).Sum(w => w.Values.LongLength * 4);
 }

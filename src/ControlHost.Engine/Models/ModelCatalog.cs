@@ -98,15 +98,19 @@ public sealed class ModelCatalog
         }
         // A folder made for this model (by name) or for its family serves it; other families' ControlNets are passed by.
         bool Serves(ControlNetFolder c) => string.Equals(c.Base, baseModel, StringComparison.OrdinalIgnoreCase) || (family is not null && c.Family == family);
+        bool OfFamily(string file) => family is not null && Builder!.FamilyOf(file) == family.Id;
         var forCondition = ControlNets.Where(c => string.Equals(c.Condition, condition, StringComparison.OrdinalIgnoreCase)).ToArray();
-        var files = Builder is null ? [] : Files.ControlNets.Where(f => string.Equals(Builder.ConditionOf(f), condition, StringComparison.OrdinalIgnoreCase)).ToArray();
-        var fileForCondition = files.FirstOrDefault(f => family is not null && Builder!.FamilyOf(f) == family.Id) ?? files.FirstOrDefault();
-        // A user's ControlNet file for the condition serves a model built from a user's file; the embedded family's own
-        // folders serve the embedded models.
-        if (fileForCondition is not null && !forCondition.Any(Serves))
-            return OpenControlNetFile(fileForCondition);
-        return forCondition.FirstOrDefault(Serves)
-            ?? forCondition.FirstOrDefault()
+        string[] FilesFor(string c) => Builder is null ? [] : Files.ControlNets.Where(f => string.Equals(Builder.ConditionOf(f), c, StringComparison.OrdinalIgnoreCase)).ToArray();
+        var files = FilesFor(condition);
+        // In order: a folder for the condition made for this model or family; the user's file for the condition of
+        // this family; a union ControlNet of this family (folder, then file: one network for many conditions); then
+        // whatever else serves the condition, files first (loading it names the family mismatch).
+        if (forCondition.FirstOrDefault(Serves) is { } own) return own;
+        if (files.FirstOrDefault(OfFamily) is { } familyFile) return OpenControlNetFile(familyFile);
+        if (ControlNets.FirstOrDefault(c => c.IsUnion && Serves(c)) is { } union) return union;
+        if (FilesFor("union").FirstOrDefault(OfFamily) is { } unionFile) return OpenControlNetFile(unionFile);
+        if (files.FirstOrDefault() is { } anyFile) return OpenControlNetFile(anyFile);
+        return forCondition.FirstOrDefault()
             ?? throw new DirectoryNotFoundException(
                 $"no ControlNet for condition '{condition}' under {string.Join(", ", Roots.Select(Path.GetFileName).DefaultIfEmpty("no model roots"))}; " +
                 "put one there (a folder with model.onnx and controlnet.json) or name it with model=DIR");

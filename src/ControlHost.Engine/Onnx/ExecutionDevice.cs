@@ -28,6 +28,13 @@ public sealed class ExecutionDevice
     /// <summary>Intra-op threads on CPU (0: ONNX Runtime's default).</summary>
     public int Threads { get; }
 
+    /// <summary>
+    /// CONTROLHOST_LOW_MEMORY=1: sessions free their activations after each run (no CPU memory arena) and keep no
+    /// pre-packed copies of weights, for models whose float32 weights nearly fill the machine (SDXL with a ControlNet on
+    /// 24 GB). Steps are slower; bench/RESULTS.md has the figures.
+    /// </summary>
+    public static bool LowMemory => Environment.GetEnvironmentVariable("CONTROLHOST_LOW_MEMORY") is "1" or "true";
+
     /// <exception cref="InvalidOperationException">CUDA was asked for explicitly and is not usable.</exception>
     public static ExecutionDevice Resolve(DeviceChoice choice, int threads = 0)
     {
@@ -86,7 +93,8 @@ public sealed class ExecutionDevice
             GraphOptimizationLevel = replacedWeights ? GraphOptimizationLevel.ORT_ENABLE_BASIC : GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
         if (replacedWeights) options.AddSessionConfigEntry("optimization.disable_specified_optimizers", "ConstantFolding");
-        if (liveWeights) options.AddSessionConfigEntry("session.disable_prepacking", "1");
+        if (liveWeights || LowMemory) options.AddSessionConfigEntry("session.disable_prepacking", "1");
+        if (LowMemory) options.EnableCpuMemArena = false;
         if (Threads > 0) options.IntraOpNumThreads = Threads;
         // Each session has its own intra-op pool, and by default its threads spin after a run waiting for the next.
         // A step runs the UNet and every unit's ControlNet in turn, so spinning pools of the sessions not running

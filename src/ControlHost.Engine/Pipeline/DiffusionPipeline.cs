@@ -177,6 +177,7 @@ public sealed class DiffusionPipeline(StableDiffusionModel model)
             _extraInputs = conditioning.ExtraInputs(batch, _width, _height);
             _unetExtras = _extraInputs.ToDictionary(e => e.Key, e => new Memory<float>(e.Value.Data));
             _contextTokens = _units.Select((u, i) => u.Branch is IContextBranch c && u.Weight != 0f ? ScaledTokens(c, u.Weight, _dim, i) : null).ToArray();
+            if (Onnx.ExecutionDevice.LowMemory) _model.ReleaseTextEncoders();
         }
 
         /// <summary>Phase 3: pure noise, or the encoded init image noised to the first executed level.</summary>

@@ -209,7 +209,9 @@ internal static class SdRequests
         var returnMap = u.Bool("save_detected_map") ?? true;
         var pass = u.Str("hr_option") is { } option ? UnitNames.TryParseHiresPass(option) : HiresPass.Both;
         if (pass is null) u.Errors.Add(new FieldError(u.LocOf("hr_option"), UnitNames.HiresPassHelp, "value_error"));
-        foreach (var key in new[] { "low_vram", "lowvram", "inpaint_crop_input_image", "advanced_weighting", "input_mode", "batch_images", "union_control_type" })
+        // The extension's union_control_type ("Unknown": from the module), read by union ControlNets.
+        var unionType = u.Str("union_control_type");
+        foreach (var key in new[] { "low_vram", "lowvram", "inpaint_crop_input_image", "advanced_weighting", "input_mode", "batch_images" })
             u.TryGet(key, out _);
         foreach (var key in u.Unread()) warnings.Add($"{field}.{key} is not a unit field ControlHost knows; it was ignored");
         if (!enabled) return null;
@@ -261,7 +263,7 @@ internal static class SdRequests
         {
             Condition = condition, Image = image, Weight = (float)weight, Start = start, End = end, Mode = mode ?? ControlMode.Balanced,
             Resize = resize ?? ResizeMode.CropAndResize, Model = model?.Name, Preprocess = preprocess, Options = options,
-            ProcessorResolution = resolution, Mask = region, ReturnMap = returnMap, Pass = pass ?? HiresPass.Both,
+            ProcessorResolution = resolution, Mask = region, ReturnMap = returnMap, Pass = pass ?? HiresPass.Both, UnionType = unionType,
         };
     }
 
