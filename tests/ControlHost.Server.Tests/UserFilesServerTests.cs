@@ -31,6 +31,7 @@ public sealed class UserFilesServerTests : IAsyncLifetime
         // The reduced SDXL checkpoint and its diffusers ControlNet beside them.
         File.Copy(Path.Combine(fixtures, "..", "sdxl-small", "checkpoint.safetensors"), Path.Combine(_root, "models/Stable-diffusion/small-sdxl.safetensors"));
         File.Copy(Path.Combine(fixtures, "..", "sdxl-small", "controlnet-diffusers.safetensors"), Path.Combine(_root, "models/ControlNet/control_small_sdxl_canny.safetensors"));
+        File.Copy(Path.Combine(fixtures, "..", "sdxl-small", "lora.safetensors"), Path.Combine(_root, "models/Lora/small-sdxl-lora.safetensors"));
         File.Copy(Path.Combine(fixtures, "..", "sdxl-small", "controlnet-union.safetensors"), Path.Combine(_root, "models/ControlNet/controlnet-union-small-sdxl.safetensors"));
         var settings = ServerFixture.Settings() with
         {
@@ -64,7 +65,7 @@ public sealed class UserFilesServerTests : IAsyncLifetime
         Assert.Contains(models.EnumerateArray(), m => m.GetProperty("model_name").GetString() == "small-sd15"
             && m.GetProperty("title").GetString()!.StartsWith("small-sd15 [", StringComparison.Ordinal));
         var loras = await Get("/sdapi/v1/loras");
-        var lora = Assert.Single(loras.EnumerateArray());
+        var lora = Assert.Single(loras.EnumerateArray(), l => l.GetProperty("name").GetString() == "small-lora");
         Assert.Equal("small-lora", lora.GetProperty("name").GetString());
         Assert.Equal("4", lora.GetProperty("metadata").GetProperty("ss_network_dim").GetString());
         var embeddings = await Get("/sdapi/v1/embeddings");
@@ -118,7 +119,7 @@ public sealed class UserFilesServerTests : IAsyncLifetime
     {
         var body = new
         {
-            prompt = "a photo of smallemb", steps = 2, seed = 5, width = 64, height = 64, cfg_scale = 5,
+            prompt = "a photo of smallemb <lora:small-sdxl-lora:0.8>", steps = 2, seed = 5, width = 64, height = 64, cfg_scale = 5,
             override_settings = new { sd_model_checkpoint = "small-sdxl" },
             alwayson_scripts = new { ControlNet = new { args = new object[] { new { enabled = true, module = "canny", image = ServerFixture.Example("star-scene.png") } } } },
         };
@@ -130,6 +131,7 @@ public sealed class UserFilesServerTests : IAsyncLifetime
         Assert.Contains("Model: small-sdxl", infotext);
         Assert.Contains("Model: control_small_sdxl_canny", infotext);
         Assert.Contains(info.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("SDXL checkpoint"));
+        Assert.Contains("Lora hashes: \"small-sdxl-lora: ", infotext);
     }
 
     [Fact]
