@@ -94,12 +94,12 @@ public sealed class BadFileTests : IDisposable
     }
 
     [Fact]
-    public void An_SDXL_ControlNet_is_named_as_such_and_refused()
+    public void An_incomplete_SDXL_ControlNet_is_named_as_such_with_what_it_lacks()
     {
         TestFiles.Write(PathOf("xl-cn.safetensors"), [
             ("controlnet_cond_embedding.conv_in.weight", [16, 3, 3, 3]), ("add_embedding.linear_1.weight", [1280, 2816]),
             ("down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight", [640, 2048])]);
-        ImportFails(PathOf("xl-cn.safetensors"), "is an SDXL ControlNet");
+        ImportFails(PathOf("xl-cn.safetensors"), "looks like an SDXL ControlNet (diffusers) but lacks");
     }
 
     [Fact]

@@ -132,8 +132,42 @@ public sealed class Sd2FamilyTests : IDisposable
         // The SD 1.x embedding (64 wide) does not fit SD 2.x's 128-wide text encoder: skipped with a word.
         Assert.Contains(sd2.Warnings, w => w.Contains("smallemb") && w.Contains("made for another base"));
         Assert.Contains("Model: control_small_sd15_canny", service.Generate(Job("small-sd15")).Images[0].Infotext);
+        // The SD 1.x LoRA does not fit SD 2.x's weights: refused, naming the mismatch.
         var lora = Assert.Throws<Application.Errors.BadInputException>(() => service.Generate(Job("small-sd2", "a red square <lora:small-lora:1>")));
-        Assert.Contains("LoRAs are applied to SD 1.x and SDXL checkpoints so far", lora.Message);
+        Assert.Contains("made for another base model", lora.Message);
+    }
+
+    [Fact]
+    public void A_kohya_SD2_LoRA_reaches_the_UNet_and_OpenCLIPs_fused_attention_and_matches_PyTorch_with_it_merged()
+    {
+        var folder = CheckpointImporter.Import(Checkpoint, Path.Combine(_dir, "sd2"), Tokenizer).Folder;
+        using var live = Additions.LiveLoraWeights.Open(Checkpoint);
+        live.Apply([new Additions.LoraChoice(Path.Combine(Fixtures.Sd2Dir, "lora.safetensors"), 1f)], "sd2-lora");
+        Assert.Empty(live.Warnings);
+        static IEnumerable<(string, float[], long[])> Of(IReadOnlyList<Additions.ReplacementWeight> w) => w.Select(x => (x.Name, x.Values, x.Shape));
+        void Close(float[] actual, string reference, string unmerged)
+        {
+            var error = Fixtures.RelativeError(actual, Fixtures.Ref(reference, Fixtures.Sd2Reference).Values);
+            Assert.True(error < 1e-4, $"{reference}: relative error {error:E2}");
+            Assert.True(Fixtures.RelativeError(actual, Fixtures.Ref(unmerged, Fixtures.Sd2Reference).Values) > 1e-2, $"{reference}: the LoRA changed nothing");
+        }
+        (string, object, long[]) Input(string name, string reference)
+        {
+            var (values, shape) = Fixtures.Ref(reference, Fixtures.Sd2Reference);
+            return (name, values, shape);
+        }
+        using (var unet = new OrtSession(Path.Combine(folder, "unet", "model.onnx"), Of(live.Unet), live: true))
+        {
+            var zeros = Enumerable.Range(0, 12).Select(i => Fixtures.Ref($"controlnet.down_block_{i}_additional_residual", Fixtures.Sd2Reference).Shape)
+                .Select((s, i) => ($"down_block_{i}_additional_residual", (object)new float[s.Aggregate(1L, (a, b) => a * b)], s))
+                .Append(("mid_block_additional_residual", new float[Fixtures.Ref("controlnet.mid_block_additional_residual", Fixtures.Sd2Reference).Values.Length],
+                    Fixtures.Ref("controlnet.mid_block_additional_residual", Fixtures.Sd2Reference).Shape));
+            Close(unet.Run([Input("sample", "unet.sample"), Input("timestep", "unet.timestep"), Input("encoder_hidden_states", "unet.context"), .. zeros])["out_sample"],
+                "lora.unet.out_sample", "unet.out_sample");
+        }
+        using var text = new OrtSession(Path.Combine(folder, "text_encoder", "model.onnx"), Of(live.TextEncoder), live: true);
+        Close(text.Run(("input_ids", Fixtures.RefInts("text.input_ids", Fixtures.Sd2Reference), [2, 77]))["last_hidden_state"],
+            "lora.text.last_hidden_state", "text.last_hidden_state");
     }
 
     public void Dispose()

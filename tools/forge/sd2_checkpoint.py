@@ -18,6 +18,7 @@ Writes `checkpoint.safetensors` (float16) with `checkpoint.yaml` (parameterizati
 whole generation (Euler, 4 steps, guidance 5, one ControlNet at weight 1) from fixed noise, computed in float64.
 """
 import argparse
+import copy
 import json
 import math
 import os
@@ -133,6 +134,60 @@ def generate(unet, cn, vae, te, cond_ids, uncond_ids, noise, hint, steps, cfg_sc
     return x, vae.decode(x / 0.18215)
 
 
+def unet_lora_targets(unet):
+    """Some of each kind kohya trains in a UNet (ldm module paths, as kohya's SDXL and SD 2.x files name them):
+    attention projections, feed-forward, proj_in, one resnet convolution."""
+    return [(unet, name + ".weight", None, "lora_unet_" + name.replace(".", "_")) for name, m in unet.named_modules()
+            if name.endswith(("attn1.to_q", "attn2.to_k", "attn2.to_out.0", "ff.net.2", "proj_in"))
+            or (name.endswith("in_layers.2") and name.startswith("input_blocks.4"))]
+
+
+def openclip_lora_targets(te, key_prefix):
+    """An OpenCLIP text tower under the Hugging Face names LoRAs give it (<key_prefix>text_model_encoder_layers_N_...):
+    q/k/v_proj are the thirds of the fused attn.in_proj_weight, out_proj is attn.out_proj, fc1 is mlp.c_fc."""
+    d = te.token_embedding.weight.shape[1]
+    targets = []
+    for i in range(len(te.transformer.resblocks)):
+        block, hf = f"transformer.resblocks.{i}", f"{key_prefix}text_model_encoder_layers_{i}_"
+        targets += [(te, block + ".attn.in_proj_weight", (0, d), hf + "self_attn_q_proj"),
+                    (te, block + ".attn.in_proj_weight", (2 * d, 3 * d), hf + "self_attn_v_proj"),
+                    (te, block + ".attn.out_proj.weight", None, hf + "self_attn_out_proj"),
+                    (te, block + ".mlp.c_fc.weight", None, hf + "mlp_fc1")]
+    return targets
+
+
+def make_lora(targets, rank, alpha, seed):
+    """A kohya LoRA's tensors (float16, as files hold them) and, per target, the delta they add (alpha / rank scaled)."""
+    g = torch.Generator().manual_seed(seed)
+    tensors, deltas = {}, []
+    for module, param, rows, key in targets:
+        w = dict(module.named_parameters())[param]
+        shape = w.shape if rows is None else (rows[1] - rows[0],) + tuple(w.shape[1:])
+        fan_in = math.prod(shape[1:])
+        down = (torch.randn((rank,) + tuple(shape[1:]), generator=g) / math.sqrt(fan_in)).half()
+        up = (torch.randn((shape[0], rank) + (1,) * (len(shape) - 2), generator=g) * 0.3).half()
+        tensors[key + ".lora_down.weight"], tensors[key + ".lora_up.weight"] = down, up
+        tensors[key + ".alpha"] = torch.tensor(float(alpha)).half()
+        delta = (up.double().flatten(1) @ down.double().flatten(1)).reshape(shape) * (alpha / rank)
+        deltas.append((module, param, rows, delta))
+    return tensors, deltas
+
+
+def merged(deltas, module):
+    """A copy of the module with the LoRA's deltas added to its weights."""
+    m = copy.deepcopy(module)
+    params = dict(m.named_parameters())
+    with torch.no_grad():
+        for owner, param, rows, delta in deltas:
+            if owner is not module:
+                continue
+            if rows is None:
+                params[param].add_(delta)
+            else:
+                params[param][rows[0]:rows[1]].add_(delta)
+    return m
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="tests/fixtures/sd2-small")
@@ -186,6 +241,11 @@ def main():
         cond, uncond = torch.tensor([ids_of(["a", "red", "square"], vocab)]), torch.tensor([ids_of([], vocab)])
         r["run.latent"], r["run.image"] = generate(unet, cn, vae, te, cond, uncond, r["run.noise"].double(), r["run.hint"].double(),
                                                    steps=4, cfg_scale=5.0)
+        # A kohya SD 2.x LoRA (UNet and OpenCLIP ViT-H as lora_te_) at multiplier 1, merged, on the same inputs.
+        lora, deltas = make_lora(unet_lora_targets(unet) + openclip_lora_targets(te, "lora_te_"), rank=4, alpha=2.0, seed=args.seed + 60)
+        ldm.save_safetensors(os.path.join(out, "lora.safetensors"), lora, {"ss_network_dim": "4", "ss_network_alpha": "2.0"})
+        r["lora.unet.out_sample"] = merged(deltas, unet)(x, t, ctx)
+        r["lora.text.last_hidden_state"] = merged(deltas, te).penultimate(ids)
     ldm.save_safetensors(os.path.join(out, "reference.safetensors"), {k: (v.float() if v.is_floating_point() else v) for k, v in r.items()},
                          {"prompt": "a red square", "negative_prompt": "", "steps": "4", "cfg_scale": "5", "sampler": "Euler",
                           "size": "64x64", "prediction": "v"})

@@ -226,57 +226,13 @@ def generate(unet, vae, te1, te2, vocab, words, noise, time_ids, steps, cfg_scal
 
 def sdxl_lora_targets(unet, te1, te2):
     """(module, parameter, rows, kohya key) for an SDXL LoRA as kohya's SDXL trainer names it: lora_unet_ with ldm module
-    paths, lora_te1_ with CLIP-L's Hugging Face names, lora_te2_ with bigG in Hugging Face spelling, where q/k/v_proj
-    are the thirds of OpenCLIP's fused in_proj_weight and fc1/fc2 its mlp.c_fc/c_proj."""
-    targets = []
-    for name, m in unet.named_modules():
-        if name.endswith(("attn1.to_q", "attn2.to_k", "attn2.to_out.0", "ff.net.2", "proj_in")) or \
-                (name.endswith("in_layers.2") and name.startswith("input_blocks.4")):
-            targets.append((unet, name + ".weight", None, "lora_unet_" + name.replace(".", "_")))
+    paths, lora_te1_ with CLIP-L's Hugging Face names, lora_te2_ with bigG in Hugging Face spelling (sd2's
+    openclip_lora_targets)."""
+    targets = sd2.unet_lora_targets(unet)
     for name, m in te1.named_modules():
         if name.endswith(("self_attn.q_proj", "self_attn.v_proj", "mlp.fc1")):
             targets.append((te1, name + ".weight", None, "lora_te1_" + name.replace(".", "_")))
-    d = te2.token_embedding.weight.shape[1]
-    for i in range(len(te2.transformer.resblocks)):
-        block, hf = f"transformer.resblocks.{i}", f"lora_te2_text_model_encoder_layers_{i}_"
-        targets += [(te2, block + ".attn.in_proj_weight", (0, d), hf + "self_attn_q_proj"),
-                    (te2, block + ".attn.in_proj_weight", (2 * d, 3 * d), hf + "self_attn_v_proj"),
-                    (te2, block + ".attn.out_proj.weight", None, hf + "self_attn_out_proj"),
-                    (te2, block + ".mlp.c_fc.weight", None, hf + "mlp_fc1")]
-    return targets
-
-
-def make_sdxl_lora(unet, te1, te2, rank, alpha, seed):
-    """The LoRA's tensors (float16, as files hold them) and, per target, the delta they add (alpha / rank scaled)."""
-    g = torch.Generator().manual_seed(seed)
-    tensors, deltas = {}, []
-    for module, param, rows, key in sdxl_lora_targets(unet, te1, te2):
-        w = dict(module.named_parameters())[param]
-        shape = w.shape if rows is None else (rows[1] - rows[0],) + tuple(w.shape[1:])
-        fan_in = math.prod(shape[1:])
-        down = (torch.randn((rank,) + tuple(shape[1:]), generator=g) / math.sqrt(fan_in)).half()
-        up = (torch.randn((shape[0], rank) + (1,) * (len(shape) - 2), generator=g) * 0.3).half()
-        tensors[key + ".lora_down.weight"], tensors[key + ".lora_up.weight"] = down, up
-        tensors[key + ".alpha"] = torch.tensor(float(alpha)).half()
-        delta = (up.double().flatten(1) @ down.double().flatten(1)).reshape(shape) * (alpha / rank)
-        deltas.append((module, param, rows, delta))
-    return tensors, deltas
-
-
-def merged(deltas, module):
-    """A copy of the module with the LoRA's deltas added to its weights."""
-    import copy
-    m = copy.deepcopy(module)
-    params = dict(m.named_parameters())
-    with torch.no_grad():
-        for owner, param, rows, delta in deltas:
-            if owner is not module:
-                continue
-            if rows is None:
-                params[param].add_(delta)
-            else:
-                params[param][rows[0]:rows[1]].add_(delta)
-    return m
+    return targets + sd2.openclip_lora_targets(te2, "lora_te2_")
 
 
 def save_streaming(path, tensors, metadata=None):
@@ -390,11 +346,11 @@ def main():
         r["controlnet.mid_block_additional_residual"] = res[-1]
         r["run_cn.hint"] = torch.randint(0, 256, (1, 3, lat * 8, lat * 8), generator=g).double() / 255
         # A kohya SDXL LoRA (UNet, CLIP-L, bigG) at multiplier 1: each network with it merged, on the same inputs.
-        lora, deltas = make_sdxl_lora(unet, te1, te2, rank=4, alpha=2.0, seed=args.seed + 60)
+        lora, deltas = sd2.make_lora(sdxl_lora_targets(unet, te1, te2), rank=4, alpha=2.0, seed=args.seed + 60)
         ldm.save_safetensors(os.path.join(out, "lora.safetensors"), lora, {"ss_network_dim": "4", "ss_network_alpha": "2.0"})
-        r["lora.unet.out_sample"] = merged(deltas, unet)(x, t, ctx, y)
-        r["lora.text.hidden_penultimate"] = clip_penultimate(merged(deltas, te1), ids1)
-        r["lora.text_2.hidden_penultimate"], r["lora.text_2.text_embeds"] = big_g(merged(deltas, te2), ids2)
+        r["lora.unet.out_sample"] = sd2.merged(deltas, unet)(x, t, ctx, y)
+        r["lora.text.hidden_penultimate"] = clip_penultimate(sd2.merged(deltas, te1), ids1)
+        r["lora.text_2.hidden_penultimate"], r["lora.text_2.text_embeds"] = big_g(sd2.merged(deltas, te2), ids2)
         r["run_cn.latent"], r["run_cn.image"] = generate(unet, vae, te1, te2, vocab, ["a", "red", "square"], r["run.noise"].double(), time_ids,
                                                          steps=4, cfg_scale=5.0, width=cfg["time_id_width"], cn=cn, hint=r["run_cn.hint"].double())
         # The union ControlNet asked for type 3 (xinsir's hard edge: canny, lineart, mlsd) on the test inputs, and a

@@ -25,11 +25,6 @@ public sealed class LiveLoraWeights : IDisposable
     private LiveLoraWeights(string checkpointPath)
     {
         _checkpoint = CheckpointWeights.Open(checkpointPath);
-        if (_checkpoint.Family == Layouts.ModelFamily.Sd2)
-        {
-            _checkpoint.Dispose();
-            throw new CheckpointException(checkpointPath, "is an SD 2.x checkpoint; LoRAs are applied to SD 1.x and SDXL checkpoints so far: generate without the LoRA");
-        }
         var targetable = LoraFile.TargetsOf(_checkpoint).Values.Select(t => t.Weight).ToHashSet(StringComparer.Ordinal);
         var weights = _checkpoint.Weights.With(_merge);
         List<Weight> Reachable(OnnxGraph graph) => graph.Weights.Where(w => targetable.Contains(w.Source)).ToList();

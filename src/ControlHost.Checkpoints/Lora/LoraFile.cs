@@ -99,7 +99,7 @@ public static class LoraFile
                     map.TryAdd(diffusers, target);
                 }
             }
-            else if (module.StartsWith(checkpoint.TextPrefix, StringComparison.Ordinal))
+            else if (checkpoint.Family != ModelFamily.Sd2 && module.StartsWith(checkpoint.TextPrefix, StringComparison.Ordinal))
             {
                 // SD 1.x: lora_te_ / text_encoder.; SDXL's first encoder (CLIP-L): lora_te1_ / text_encoder.
                 var inner = "text_model." + module[checkpoint.TextPrefix.Length..];
@@ -107,18 +107,20 @@ public static class LoraFile
                 map.TryAdd("text_encoder." + inner, target);
             }
         }
-        if (sdxl) AddBigGTargets(weights, map);
+        // OpenCLIP towers: SDXL's second encoder (bigG) and SD 2.x's only one (ViT-H).
+        if (sdxl) AddOpenClipTargets(weights, CheckpointImporter.SdxlBigGPrefix, "lora_te2_", "text_encoder_2.", map);
+        if (checkpoint.Family == ModelFamily.Sd2) AddOpenClipTargets(weights, CheckpointImporter.OpenClipPrefix, "lora_te_", "text_encoder.", map);
         return map;
     }
 
     /// <summary>
-    /// SDXL's second encoder (OpenCLIP bigG) under the Hugging Face names LoRAs use for it (lora_te2_text_model_encoder_
-    /// layers_N_..., text_encoder_2.text_model.encoder.layers.N...): q/k/v_proj are the thirds of attn.in_proj_weight,
-    /// out_proj is attn.out_proj, fc1/fc2 are mlp.c_fc/c_proj.
+    /// An OpenCLIP text tower under the Hugging Face names LoRAs use for it (SDXL's bigG: lora_te2_text_model_encoder_
+    /// layers_N_..., text_encoder_2.text_model...; SD 2.x's ViT-H: lora_te_..., text_encoder....): q/k/v_proj are the
+    /// thirds of attn.in_proj_weight, out_proj is attn.out_proj, fc1/fc2 are mlp.c_fc/c_proj.
     /// </summary>
-    private static void AddBigGTargets(SafetensorsWeights weights, Dictionary<string, LoraTarget> map)
+    private static void AddOpenClipTargets(SafetensorsWeights weights, string prefix, string kohya, string peft, Dictionary<string, LoraTarget> map)
     {
-        var p = CheckpointImporter.SdxlBigGPrefix + "transformer.resblocks.";
+        var p = prefix + "transformer.resblocks.";
         for (var i = 0; weights.Has($"{p}{i}.attn.in_proj_weight"); i++)
         {
             var fused = $"{p}{i}.attn.in_proj_weight";
@@ -132,8 +134,8 @@ public static class LoraFile
             foreach (var (module, target) in parts)
             {
                 var inner = $"text_model.encoder.layers.{i}.{module}";
-                map.TryAdd("lora_te2_" + inner.Replace('.', '_'), target);
-                map.TryAdd("text_encoder_2." + inner, target);
+                map.TryAdd(kohya + inner.Replace('.', '_'), target);
+                map.TryAdd(peft + inner, target);
             }
         }
     }
