@@ -29,6 +29,13 @@ run() { # label, then the CLI arguments
   run "import the ControlNet" import $D/controlnet-diffusers.safetensors --out $D/imported-cn
   run "generate, 0 ControlNets" generate --model $D/imported --prompt "a photo of a red square" --steps 2 --width 1024 --height 1024 \
     --seed 1 --timings --out /tmp/sdxl-bench-0.png
+  # Default settings: the float32 weights of the UNet, both text encoders, the VAE and the ControlNet (18.85 GB) plus
+  # activations do not fit 24 GB; CONTROLHOST_LOW_MEMORY=1 (no arena, no pre-packing, text encoders let go) does.
   run "generate, 1 ControlNet (canny)" generate --model $D/imported --prompt "a photo of a red square" \
+    --control canny=examples/star-scene.png,model=$D/imported-cn --steps 2 --width 1024 --height 1024 --seed 1 --timings --out /tmp/sdxl-bench-1.png
+  export CONTROLHOST_LOW_MEMORY=1
+  run "generate, 0 ControlNets, CONTROLHOST_LOW_MEMORY=1" generate --model $D/imported --prompt "a photo of a red square" --steps 2 \
+    --width 1024 --height 1024 --seed 1 --timings --out /tmp/sdxl-bench-0-low.png
+  run "generate, 1 ControlNet (canny), CONTROLHOST_LOW_MEMORY=1" generate --model $D/imported --prompt "a photo of a red square" \
     --control canny=examples/star-scene.png,model=$D/imported-cn --steps 2 --width 1024 --height 1024 --seed 1 --timings --out /tmp/sdxl-bench-1.png
 } | tee $out

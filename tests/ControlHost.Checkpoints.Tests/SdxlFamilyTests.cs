@@ -228,6 +228,36 @@ public sealed class SdxlFamilyTests : IDisposable
         Assert.Contains("openpose, depth, soft_edge, hard_edge, normal, segment", e.Message);
     }
 
+    [Fact]
+    public void An_SDXL_embedding_fills_both_encoders_rows_and_a_prompt_using_it_matches_PyTorch()
+    {
+        var folder = Import().Folder;
+        var extras = Additions.ModelExtras.Build(Checkpoint, [Path.Combine(Fixtures.SdxlDir, "embedding.safetensors"), Fixtures.Embedding]);
+        Assert.Equal([49408, 49409], extras.EmbeddingWords["embedding"]);
+        // The SD 1.x embedding has no clip_g: skipped with a word.
+        Assert.Contains(extras.Warnings, w => w.Contains("smallemb") || w.Contains("made for another base"));
+        static IEnumerable<(string, float[], long[])> Of(IReadOnlyList<Additions.ReplacementWeight> w) => w.Select(x => (x.Name, x.Values, x.Shape));
+        void Close(float[] actual, string reference)
+        {
+            var error = Fixtures.RelativeError(actual, Fixtures.Ref(reference, Fixtures.SdxlReference).Values);
+            Assert.True(error < 1e-4, $"{reference}: relative error {error:E2}");
+        }
+        using (var text = new OrtSession(Path.Combine(folder, "text_encoder", "model.onnx"), Of(extras.TextEncoder)))
+            Close(text.Run(("input_ids", Fixtures.RefInts("embedding.input_ids", Fixtures.SdxlReference), [1, 77]))["last_hidden_state"], "embedding.text.hidden_penultimate");
+        using var text2 = new OrtSession(Path.Combine(folder, "text_encoder_2", "model.onnx"), Of(extras.TextEncoder2));
+        var second = text2.Run(("input_ids", Fixtures.RefInts("embedding.input_ids_2", Fixtures.SdxlReference), [1, 77]));
+        Close(second["last_hidden_state"], "embedding.text_2.hidden_penultimate");
+        Close(second["text_embeds"], "embedding.text_2.text_embeds"); // pooled at the end token, not at the (higher) embedding ids
+        // The tokenizers give the same ids to the word in both encoders.
+        using var sd = StableDiffusionModel.Load(ModelFolder.Open(folder), ExecutionDevice.Resolve(DeviceChoice.Cpu, 2),
+            new ModelAdditions("emb", [], extras.TextEncoder.Select(w => new WeightOverride(w.Name, w.Values, w.Shape)).ToList(), extras.EmbeddingWords)
+            {
+                TextEncoder2 = extras.TextEncoder2.Select(w => new WeightOverride(w.Name, w.Values, w.Shape)).ToList(),
+            });
+        Assert.Equal(Fixtures.RefInts("embedding.input_ids", Fixtures.SdxlReference), sd.Tokenizer.EncodeForModel("a photo embedding of"));
+        Assert.Equal(Fixtures.RefInts("embedding.input_ids_2", Fixtures.SdxlReference), sd.Tokenizer2!.EncodeForModel("a photo embedding of"));
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_dir, true); } catch (IOException) { }

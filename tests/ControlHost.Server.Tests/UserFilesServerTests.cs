@@ -130,7 +130,7 @@ public sealed class UserFilesServerTests : IAsyncLifetime
         var infotext = info.GetProperty("infotexts")[0].GetString()!;
         Assert.Contains("Model: small-sdxl", infotext);
         Assert.Contains("Model: control_small_sdxl_canny", infotext);
-        Assert.Contains(info.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("SDXL checkpoint"));
+        Assert.Contains(info.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("smallemb") && w.GetString()!.Contains("made for another base"));
         Assert.Contains("Lora hashes: \"small-sdxl-lora: ", infotext);
     }
 

@@ -166,6 +166,15 @@ def diffusers_controlnet(cn, cfg, dtype):
     return out
 
 
+def with_embedding(te, vectors):
+    """A copy of a text encoder whose token table has the embedding's vectors appended (ids 49408, 49409, ...)."""
+    import copy
+    m = copy.deepcopy(te)
+    table = m.text_model.embeddings.token_embedding if hasattr(m, "text_model") else m.token_embedding
+    table.weight = nn.Parameter(torch.cat([table.weight.data, vectors.double()]))
+    return m
+
+
 def clip_penultimate(te, ids):
     """CLIP's hidden_states[-2]: every layer but the last, no final layer norm."""
     tm = te.text_model
@@ -185,7 +194,8 @@ def big_g(te, ids):
         x = block(x, mask)
     penultimate = x
     last = te.ln_final(blocks[-1](x, mask))
-    pooled = last[torch.arange(ids.shape[0]), ids.argmax(dim=-1)] @ te.text_projection
+    # at the end token (its first occurrence: embedding ids after the vocabulary are higher than it)
+    pooled = last[torch.arange(ids.shape[0]), (ids == sd2.EOS).int().argmax(dim=-1)] @ te.text_projection
     return penultimate, pooled
 
 
@@ -351,6 +361,19 @@ def main():
         r["lora.unet.out_sample"] = sd2.merged(deltas, unet)(x, t, ctx, y)
         r["lora.text.hidden_penultimate"] = clip_penultimate(sd2.merged(deltas, te1), ids1)
         r["lora.text_2.hidden_penultimate"], r["lora.text_2.text_embeds"] = big_g(sd2.merged(deltas, te2), ids2)
+        # An SDXL textual-inversion embedding (clip_l for CLIP-L, clip_g for bigG, two vectors each) and both encoders
+        # reading a prompt that uses it: its vectors take ids 49408 and 49409, rows after the vocabulary.
+        g_emb = torch.Generator().manual_seed(args.seed + 70)
+        emb = {"clip_l": (torch.randn(2, cfg["te_width"], generator=g_emb) * 0.5).half(), "clip_g": (torch.randn(2, cfg["g_width"], generator=g_emb) * 0.5).half()}
+        ldm.save_safetensors(os.path.join(out, "embedding.safetensors"), emb)
+        words = sd2.ids_of(["a", "photo", "of"], vocab)
+        with_rows = torch.tensor([words[:3] + [49408, 49409] + words[3:5] + [sd2.PAD] * (ldm.POSITIONS - 7)])  # a photo <emb> of
+        ids_emb_2 = with_rows.clone()
+        ids_emb_1 = with_rows.clone()
+        ids_emb_1[ids_emb_1 == sd2.PAD] = sd2.EOS
+        r["embedding.input_ids"], r["embedding.input_ids_2"] = ids_emb_1.int(), ids_emb_2.int()
+        r["embedding.text.hidden_penultimate"] = clip_penultimate(with_embedding(te1, emb["clip_l"]), ids_emb_1)
+        r["embedding.text_2.hidden_penultimate"], r["embedding.text_2.text_embeds"] = big_g(with_embedding(te2, emb["clip_g"]), ids_emb_2)
         r["run_cn.latent"], r["run_cn.image"] = generate(unet, vae, te1, te2, vocab, ["a", "red", "square"], r["run.noise"].double(), time_ids,
                                                          steps=4, cfg_scale=5.0, width=cfg["time_id_width"], cn=cn, hint=r["run_cn.hint"].double())
         # The union ControlNet asked for type 3 (xinsir's hard edge: canny, lineart, mlsd) on the test inputs, and a

@@ -268,7 +268,8 @@ public sealed class GenerationService : IDisposable
             return (embeddingKey, () =>
             {
                 var extras = EmbeddingExtras();
-                return new ModelAdditions(embeddingKey, [], Overrides(extras.TextEncoder), extras.EmbeddingWords) { Notes = extras.Warnings };
+                return new ModelAdditions(embeddingKey, [], Overrides(extras.TextEncoder), extras.EmbeddingWords)
+                    { Notes = extras.Warnings, TextEncoder2 = Overrides(extras.TextEncoder2) };
             }, files, null);
         }
 
@@ -286,7 +287,11 @@ public sealed class GenerationService : IDisposable
             {
                 var extras = EmbeddingExtras();
                 return new ModelAdditions(key, Overrides(live.Weights.Unet), Overrides(live.Weights.TextEncoder).Concat(Overrides(extras.TextEncoder)).ToList(),
-                    extras.EmbeddingWords) { Notes = extras.Warnings, LiveWeights = true, TextEncoder2 = Overrides(live.Weights.TextEncoder2) };
+                    extras.EmbeddingWords)
+                {
+                    Notes = extras.Warnings, LiveWeights = true,
+                    TextEncoder2 = Overrides(live.Weights.TextEncoder2).Concat(Overrides(extras.TextEncoder2)).ToList(),
+                };
             }, files, new GateHold(live.Gate, live.Weights.Warnings));
         }
         catch

@@ -20,6 +20,9 @@ public sealed record ReplacementWeight(string Name, float[] Values, long[] Shape
 public sealed record ModelExtras(string Key, IReadOnlyList<ReplacementWeight> TextEncoder,
     IReadOnlyDictionary<string, int[]> EmbeddingWords, IReadOnlyList<string> Warnings)
 {
+    /// <summary>SDXL: the rows for the second text encoder (the embeddings' clip_g vectors).</summary>
+    public IReadOnlyList<ReplacementWeight> TextEncoder2 { get; init; } = [];
+
     /// <summary>CLIP's vocabulary size: textual-inversion rows take the ids after it.</summary>
     public const int VocabularySize = 49408;
 
@@ -29,17 +32,13 @@ public sealed record ModelExtras(string Key, IReadOnlyList<ReplacementWeight> Te
     {
         using var checkpoint = CheckpointWeights.Open(checkpointPath);
         var warnings = new List<string>();
-        if (checkpoint.Family == Layouts.ModelFamily.Sdxl)
-        {
-            // SDXL embeddings carry a vector for each text encoder (clip_l, clip_g); an SD 1.x one would reach CLIP-L alone.
-            if (embeddings.Count > 0)
-                warnings.Add($"embeddings are applied to SD 1.x and SD 2.x checkpoints so far; {embeddings.Count} skipped for this SDXL checkpoint");
-            return new ModelExtras("", [], new Dictionary<string, int[]>(), warnings);
-        }
-        var text = new List<ReplacementWeight>();
+        var sdxl = checkpoint.Family == Layouts.ModelFamily.Sdxl;
         var width = (int)checkpoint.Weights.Shape(checkpoint.TokenEmbeddingKey)[1];
+        // SDXL: each embedding carries vectors for both encoders (clip_l, clip_g), at the same ids in each.
+        var width2 = sdxl ? (int)checkpoint.Weights.Shape(CheckpointImporter.SdxlBigGPrefix + "token_embedding.weight")[1] : 0;
         var words = new Dictionary<string, int[]>(StringComparer.OrdinalIgnoreCase);
         var rows = new float[CheckpointImporter.EmbeddingCapacity * width];
+        var rows2 = new float[CheckpointImporter.EmbeddingCapacity * width2];
         var used = 0;
         foreach (var path in embeddings)
         {
@@ -50,9 +49,12 @@ public sealed record ModelExtras(string Key, IReadOnlyList<ReplacementWeight> Te
                 warnings.Add($"embedding skipped: {ex.Message}");
                 continue;
             }
-            if (e.Width != width)
+            var fits = sdxl ? e.Vectors2 is not null && e.Width == width && e.Width2 == width2 : e.Vectors2 is null && e.Width == width;
+            if (!fits)
             {
-                warnings.Add($"embedding '{e.Name}' is {e.Width} wide but this checkpoint's text encoder is {width}: made for another base, skipped");
+                var its = e.Vectors2 is null ? $"{e.Width} wide" : $"{e.Width} + {e.Width2} wide (SDXL's clip_l + clip_g)";
+                var ours = sdxl ? $"{width} + {width2}" : $"{width}";
+                warnings.Add($"embedding '{e.Name}' is {its} but this checkpoint's text encoders take {ours}: made for another base, skipped");
                 continue;
             }
             if (used + e.Count > CheckpointImporter.EmbeddingCapacity)
@@ -61,11 +63,13 @@ public sealed record ModelExtras(string Key, IReadOnlyList<ReplacementWeight> Te
                 continue;
             }
             e.Vectors.CopyTo(rows, used * width);
+            e.Vectors2?.CopyTo(rows2, used * width2);
             words[e.Name] = Enumerable.Range(VocabularySize + used, e.Count).ToArray();
             used += e.Count;
         }
-        if (used > 0) text.Add(new ReplacementWeight(Sd1Graphs.EmbeddingRowsName, rows, [CheckpointImporter.EmbeddingCapacity, width]));
-        return new ModelExtras(KeyOf([], embeddings), text, words, warnings);
+        List<ReplacementWeight> text = used > 0 ? [new ReplacementWeight(Sd1Graphs.EmbeddingRowsName, rows, [CheckpointImporter.EmbeddingCapacity, width])] : [];
+        List<ReplacementWeight> text2 = used > 0 && sdxl ? [new ReplacementWeight(Sd1Graphs.EmbeddingRowsName, rows2, [CheckpointImporter.EmbeddingCapacity, width2])] : [];
+        return new ModelExtras(KeyOf([], embeddings), text, words, warnings) { TextEncoder2 = text2 };
     }
 
     /// <summary>Tells LoRA sets and embedding sets apart (files by path and size, weights by value).</summary>

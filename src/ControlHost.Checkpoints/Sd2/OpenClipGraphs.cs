@@ -11,13 +11,16 @@ namespace ControlHost.Checkpoints.Sd2;
 /// </summary>
 public static class OpenClipGraphs
 {
+    /// <summary>CLIP's end-of-text token id.</summary>
+    public const long EndToken = 49407;
+
     /// <summary>
     /// input_ids [B,77] int32 -> last_hidden_state [B,77,D]: the output of every block but the last
     /// <paramref name="skipLast"/>, through ln_final when <paramref name="normed"/> (SD 2.x: skip 1, normed). Extra
     /// token rows for textual-inversion vectors follow the vocabulary as in <see cref="Sd1Graphs.TextEncoder"/>.
     /// </summary>
     /// <param name="pooled">Also output text_embeds [B,P]: the last block's output through ln_final at the end-of-text
-    /// token (the highest id), times text_projection (SDXL's pooled embedding from bigG).</param>
+    /// token (its first position), times text_projection (SDXL's pooled embedding from bigG).</param>
     public static OnnxGraph TextEncoder(IWeightSource weights, string prefix, int skipLast = 1, bool normed = true, int embeddingRows = 0, bool pooled = false)
     {
         var g = new OnnxGraph("text_encoder");
@@ -53,7 +56,9 @@ public static class OpenClipGraphs
         var full = x;
         for (var i = blocks - skipLast; i < blocks; i++) full = Block(full, i);
         var last = l.LayerNorm(full, prefix + "ln_final");
-        var at = g.Node("ArgMax", [ids64], null, ("axis", 1), ("keepdims", 1));
+        // The end token's first position (embedding rows take ids above it, so the highest id is not the end).
+        var isEnd = g.Node("Cast", [g.Node("Equal", [ids64, g.ConstInts(EndToken)])], null, ("to", (int)OnnxType.Float));
+        var at = g.Node("ArgMax", [isEnd], null, ("axis", 1), ("keepdims", 1));
         var index = g.Node("Expand", [l.Unsqueeze(at, 2), g.ConstInts(1, 1, d)]);
         var eot = g.Node("Squeeze", [g.Node("GatherElements", [last, index], null, ("axis", 1)), g.ConstInts(1)]);
         var projection = weights.Shape(prefix + "text_projection");

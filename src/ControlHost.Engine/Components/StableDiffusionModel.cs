@@ -28,7 +28,9 @@ public sealed class StableDiffusionModel : IDisposable
         if (File.Exists(folder.TextEncoder2))
         {
             _textEncoder2 = LoadTextEncoder(folder.TextEncoder2, additions.TextEncoder2);
-            Tokenizer2 = ClipTokenizer.FromFolder(folder.Tokenizer2Dir);
+            var second = ClipTokenizer.FromFolder(folder.Tokenizer2Dir);
+            // The same embedding words at the same ids: the second encoder's rows hold the embeddings' clip_g vectors.
+            Tokenizer2 = additions.EmbeddingWords.Count > 0 ? second.WithEmbeddings(additions.EmbeddingWords) : second;
         }
         Unet = new UNetModel(OnnxModel.Load(folder.Unet, device, additions.Unet, additions.LiveWeights), folder.UnetConfig);
         VaeDecoder = new VaeModel(OnnxModel.Load(folder.VaeDecoder, device));
