@@ -258,6 +258,34 @@ public sealed class SdxlFamilyTests : IDisposable
         Assert.Equal(Fixtures.RefInts("embedding.input_ids_2", Fixtures.SdxlReference), sd.Tokenizer2!.EncodeForModel("a photo embedding of"));
     }
 
+    [Fact]
+    public void An_SDXL_inpainting_checkpoint_imports_to_a_9_channel_UNet_that_matches_PyTorch_and_inpaints_inside_the_mask()
+    {
+        var result = CheckpointImporter.Import(Path.Combine(Fixtures.SdxlDir, "inpainting.safetensors"), Path.Combine(_dir, "inpaint"), Tokenizer);
+        Assert.Equal("SDXL checkpoint (original single-file, 9-channel inpainting UNet)", result.Recognised.Describe());
+        using (var unet = new OrtSession(Path.Combine(result.Folder, "unet", "model.onnx")))
+        {
+            long[][] shapes = [[2, 64, 8, 8], [2, 64, 8, 8], [2, 64, 8, 8], [2, 64, 4, 4], [2, 128, 4, 4], [2, 128, 4, 4], [2, 128, 2, 2], [2, 128, 2, 2], [2, 128, 2, 2]];
+            var zeros = shapes.Select((sh, i) => ($"down_block_{i}_additional_residual", (object)new float[sh.Aggregate(1L, (a, b) => a * b)], sh))
+                .Append(("mid_block_additional_residual", new float[2 * 128 * 2 * 2], [2, 128, 2, 2]));
+            var output = unet.Run([Input("sample", "inpainting.sample"), Input("timestep", "unet.timestep"), Input("encoder_hidden_states", "unet.context"),
+                Input("text_embeds", "unet.text_embeds"), Input("time_ids", "unet.time_ids"), .. zeros])["out_sample"];
+            var error = Fixtures.RelativeError(output, Fixtures.Ref("inpainting.out_sample", Fixtures.SdxlReference).Values);
+            Assert.True(error < 1e-4, $"inpainting UNet: relative error {error:E2}");
+        }
+        using var sd = StableDiffusionModel.Load(ModelFolder.Open(result.Folder), ExecutionDevice.Resolve(DeviceChoice.Cpu, 2));
+        Assert.Equal(9, sd.Unet.InChannels);
+        var init = new RgbImage(64, 64, Enumerable.Range(0, 64 * 64 * 3).Select(i => (byte)(i % 251)).ToArray());
+        var mask = RgbImage.Black(64, 64);
+        for (var y = 16; y < 48; y++)
+            for (var x = 16; x < 48; x++)
+                for (var c = 0; c < 3; c++) mask.Pixels[(y * 64 + x) * 3 + c] = 255;
+        var request = new GenerationRequest { Prompt = "a red square", Width = 64, Height = 64, Steps = 3, CfgScale = 5, Seed = 3, InitImage = init, Strength = 1, Mask = mask };
+        var image = new DiffusionPipeline(sd).Generate(request, []).Image;
+        Assert.Equal((64, 64), (image.Width, image.Height));
+        Assert.NotEqual(init.Pixels, image.Pixels);
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_dir, true); } catch (IOException) { }

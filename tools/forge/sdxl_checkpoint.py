@@ -303,6 +303,8 @@ def main():
     unet, vae, te1, te2, cn = SdxlUNet(cfg), ldm.AutoencoderKL(cfg), ldm.ClipTextModel(cfg), sd2.OpenClipText(g_cfg), SdxlControlNet(cfg)
     for i, m in enumerate((unet, vae, te1, te2, cn)):
         ldm.randomise(m, args.seed + i)
+    inpaint = SdxlUNet(dict(cfg, in_ch=9))  # SDXL's inpainting UNet: latents 4, mask 1, masked-image latents 4
+    ldm.randomise(inpaint, args.seed + 9)
     union = SdxlUnionControlNet(cfg)
     ldm.randomise(union, args.seed + 7)
     with torch.no_grad():  # layer-norm scales near 1 (randomise keys on "norm", which ln_1 / ln_2 lack)
@@ -318,8 +320,12 @@ def main():
     ldm.save_safetensors(os.path.join(out, "checkpoint.safetensors"), ckpt, {"format": "pt"})
     ldm.save_safetensors(os.path.join(out, "controlnet-diffusers.safetensors"), diffusers_controlnet(cn, cfg, half), {"format": "pt"})
     ldm.save_safetensors(os.path.join(out, "controlnet-union.safetensors"), diffusers_controlnet(union, cfg, half), {"format": "pt"})
+    ldm.save_safetensors(os.path.join(out, "inpainting.safetensors"),
+                         {**ldm.prefixed("model.diffusion_model.", inpaint, half), **ldm.prefixed("first_stage_model.", vae, half),
+                          **ldm.prefixed("conditioner.embedders.0.transformer.", te1, half), **ldm.prefixed("conditioner.embedders.1.model.", te2, half)},
+                         {"format": "pt"})
 
-    for m in (unet, vae, te1, te2, cn, union):
+    for m in (unet, vae, te1, te2, cn, union, inpaint):
         ldm.stored(m)
     with open(os.path.join(sd2.ldm_shared(), "clip-tokenizer", "vocab.json"), encoding="utf-8") as f:
         vocab = json.load(f)
@@ -361,6 +367,9 @@ def main():
         r["lora.unet.out_sample"] = sd2.merged(deltas, unet)(x, t, ctx, y)
         r["lora.text.hidden_penultimate"] = clip_penultimate(sd2.merged(deltas, te1), ids1)
         r["lora.text_2.hidden_penultimate"], r["lora.text_2.text_embeds"] = big_g(sd2.merged(deltas, te2), ids2)
+        # The inpainting UNet on a 9-channel sample (its own generator: the draws above stay as they were).
+        r["inpainting.sample"] = torch.randn(b, 9, lat, lat, generator=torch.Generator().manual_seed(args.seed + 80))
+        r["inpainting.out_sample"] = inpaint(r["inpainting.sample"].double(), t, ctx, y)
         # An SDXL textual-inversion embedding (clip_l for CLIP-L, clip_g for bigG, two vectors each) and both encoders
         # reading a prompt that uses it: its vectors take ids 49408 and 49409, rows after the vocabulary.
         g_emb = torch.Generator().manual_seed(args.seed + 70)
