@@ -167,7 +167,7 @@ public sealed class GenerationService : IDisposable
             ? request with { InitImage = init }
             : request with { InitImage = plan.WorkingInit, Mask = plan.WorkingMask, MaskedStart = plan.LatentStart };
         if (request.Validate() is { } problem) throw new BadInputException(request.Mask is not null ? "mask" : null, problem);
-        var hires = HiresFix.For(job, request, Images, Catalog.Files.Upscalers);
+        var hires = HiresFix.For(job, request, Images, Catalog.Files.Upscalers, folder.Family);
 
         var (additionsKey, makeAdditions, loraFiles, hold) = Additions(folder, loras, cancellation);
         using var turn = hold;

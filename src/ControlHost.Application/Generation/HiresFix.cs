@@ -23,9 +23,14 @@ internal sealed class HiresFix
 
     private readonly IReadOnlyList<string> _upscalerFiles;
 
-    private HiresFix(HiresSpec spec, int width, int height, ImageBudget budget, IReadOnlyList<string> upscalerFiles)
+    // The latent's channels and cells per pixel come from the model's family (4 and 8 for SD 1.x, 2.x and SDXL alike);
+    // the pixel grid of the sizes is A1111's multiple of 8 whatever the family.
+    private readonly int _channels, _factor;
+
+    private HiresFix(HiresSpec spec, int width, int height, ImageBudget budget, IReadOnlyList<string> upscalerFiles, Engine.Families.ModelFamily family)
     {
         _spec = spec;
+        (_channels, _factor) = (family.LatentChannels, family.LatentFactor);
         _upscalerFiles = upscalerFiles;
         (_latentMode, _imageUpscaler) = spec.Resolve(upscalerFiles);
         (_upWidth, _upHeight, _cropX, _cropY) = spec.Target(width, height);
@@ -39,11 +44,12 @@ internal sealed class HiresFix
     /// <summary>The job's hires fix, or null when it asks for none.</summary>
     /// <exception cref="BadInputException">Asked for with an init image (A1111 has it for txt2img only), or a bad value.</exception>
     /// <exception cref="NotFoundException">An unknown upscaler or sampler.</exception>
-    public static HiresFix? For(GenerationJob job, GenerationRequest first, ImageBudget budget, IReadOnlyList<string> upscalerFiles)
+    public static HiresFix? For(GenerationJob job, GenerationRequest first, ImageBudget budget, IReadOnlyList<string> upscalerFiles,
+        Engine.Families.ModelFamily family)
     {
         if (job.Hires is not { } spec) return null;
         if (job.InitImage is not null) throw new BadInputException("enable_hr", "the hires fix is for txt2img; img2img works at its own size (leave enable_hr off)");
-        return new HiresFix(spec, first.Width, first.Height, budget, upscalerFiles);
+        return new HiresFix(spec, first.Width, first.Height, budget, upscalerFiles, family);
     }
 
     /// <summary>The second pass's size: a multiple of 8.</summary>
@@ -71,8 +77,9 @@ internal sealed class HiresFix
         };
         if (_latentMode is { } mode)
         {
-            var up = LatentResize.Resize(result.FinalLatent, 4, first.Height / 8, first.Width / 8, _upHeight / 8, _upWidth / 8, mode);
-            return request with { InitLatent = Crop(up, 4, _upHeight / 8, _upWidth / 8, _cropY / 2, _cropX / 2, Height / 8, Width / 8) };
+            var f = _factor;
+            var up = LatentResize.Resize(result.FinalLatent, _channels, first.Height / f, first.Width / f, _upHeight / f, _upWidth / f, mode);
+            return request with { InitLatent = Crop(up, _channels, _upHeight / f, _upWidth / f, _cropY / 2, _cropX / 2, Height / f, Width / f) };
         }
         // "None" still resizes (A1111 resizes with Lanczos after an upscaler that did nothing).
         var image = Upscalers.Upscale(result.Decoded, _imageUpscaler == "None" ? "Lanczos" : _imageUpscaler, _upWidth, _upHeight, _upscalerFiles);

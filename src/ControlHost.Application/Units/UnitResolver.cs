@@ -83,7 +83,8 @@ internal sealed class UnitResolver(ConditionRegistry registry, ModelCatalog cata
             // The type brings its own kind of branch (contract 1.1): no ControlNet or adapter is looked up.
             var pipeline = new Engine.Pipeline.DiffusionPipeline(model);
             var context = new BranchContext(label, hintImage is null ? hint : ConditionHint.FromImage(hintImage), options, width, height,
-                image => new FloatTensor(pipeline.EncodeLatent(ImageIo.Fit(image, width, height, ResizeMode.JustResize)), 1, 4, height / 8, width / 8), seed);
+                image => new FloatTensor(pipeline.EncodeLatent(ImageIo.Fit(image, width, height, ResizeMode.JustResize)), 1,
+                    model.Family.LatentChannels, height / model.Family.LatentFactor, width / model.Family.LatentFactor), seed);
             branch = branching.CreateBranch(context);
             modelName = type.Id;
         }
