@@ -245,6 +245,49 @@ def sdxl_lora_targets(unet, te1, te2):
     return targets + sd2.openclip_lora_targets(te2, "lora_te2_")
 
 
+def big_g_hf(te2, dtype):
+    """bigG under Hugging Face's CLIPTextModelWithProjection names (diffusers' text_encoder_2): OpenCLIP's stacked
+    in_proj split into q/k/v_proj, ln_1/ln_2 as layer_norm1/2, c_fc/c_proj as fc1/fc2, text_projection as a Linear."""
+    sd, out = te2.state_dict(), {}
+    d = sd["token_embedding.weight"].shape[1]
+    out["text_model.embeddings.token_embedding.weight"] = sd["token_embedding.weight"]
+    out["text_model.embeddings.position_embedding.weight"] = sd["positional_embedding"]
+    for i in range(len(te2.transformer.resblocks)):
+        src, dst = f"transformer.resblocks.{i}.", f"text_model.encoder.layers.{i}."
+        for j, name in enumerate(("q_proj", "k_proj", "v_proj")):
+            out[dst + f"self_attn.{name}.weight"] = sd[src + "attn.in_proj_weight"][j * d:(j + 1) * d]
+            out[dst + f"self_attn.{name}.bias"] = sd[src + "attn.in_proj_bias"][j * d:(j + 1) * d]
+        for a, b in (("attn.out_proj", "self_attn.out_proj"), ("ln_1", "layer_norm1"), ("ln_2", "layer_norm2"), ("mlp.c_fc", "mlp.fc1"), ("mlp.c_proj", "mlp.fc2")):
+            out[dst + b + ".weight"], out[dst + b + ".bias"] = sd[src + a + ".weight"], sd[src + a + ".bias"]
+    out["text_model.final_layer_norm.weight"], out["text_model.final_layer_norm.bias"] = sd["ln_final.weight"], sd["ln_final.bias"]
+    out["text_projection.weight"] = sd["text_projection"].t()
+    return {k: v.contiguous().to(dtype) for k, v in out.items()}
+
+
+def write_diffusers(out, unet, vae, te1, te2, cfg, dtype):
+    """The same SDXL weights as a diffusers folder (model_index.json, unet/, vae/, text_encoder/, text_encoder_2/)."""
+    root = os.path.join(out, "diffusers-sdxl")
+    levels = len(cfg["vae_mult"])
+    vae_sd = {}
+    for k, v in vae.state_dict().items():
+        name = ldm.diffusers_vae_name(k, levels)
+        vae_sd[name] = (v[:, :, 0, 0] if ".mid_block.attentions." in name and v.dim() == 4 else v).to(dtype)
+    unet_sd = {}
+    for k, v in unet.state_dict().items():
+        if k.startswith("label_emb.0."):
+            name = {"0": "add_embedding.linear_1", "2": "add_embedding.linear_2"}[k.split(".")[2]] + "." + k.split(".")[-1]
+        else:
+            name = ldm.diffusers_unet_key(k, cfg)
+        unet_sd[name] = v.to(dtype)
+    ldm.save_safetensors(os.path.join(root, "unet", "diffusion_pytorch_model.fp16.safetensors"), unet_sd)
+    ldm.save_safetensors(os.path.join(root, "vae", "diffusion_pytorch_model.fp16.safetensors"), vae_sd)
+    ldm.save_safetensors(os.path.join(root, "text_encoder", "model.fp16.safetensors"), {k: v.to(dtype) for k, v in te1.state_dict().items()})
+    ldm.save_safetensors(os.path.join(root, "text_encoder_2", "model.fp16.safetensors"), big_g_hf(te2, dtype))
+    with open(os.path.join(root, "model_index.json"), "w") as f:
+        json.dump({"_class_name": "StableDiffusionXLPipeline", "unet": ["diffusers", "UNet2DConditionModel"], "vae": ["diffusers", "AutoencoderKL"],
+                   "text_encoder": ["transformers", "CLIPTextModel"], "text_encoder_2": ["transformers", "CLIPTextModelWithProjection"]}, f, indent=2)
+
+
 def save_streaming(path, tensors, metadata=None):
     """save_safetensors without holding a second copy: the header from shapes, then each tensor written in turn."""
     header, offset = {}, 0
@@ -320,6 +363,7 @@ def main():
     ldm.save_safetensors(os.path.join(out, "checkpoint.safetensors"), ckpt, {"format": "pt"})
     ldm.save_safetensors(os.path.join(out, "controlnet-diffusers.safetensors"), diffusers_controlnet(cn, cfg, half), {"format": "pt"})
     ldm.save_safetensors(os.path.join(out, "controlnet-union.safetensors"), diffusers_controlnet(union, cfg, half), {"format": "pt"})
+    write_diffusers(out, unet, vae, te1, te2, cfg, half)
     ldm.save_safetensors(os.path.join(out, "inpainting.safetensors"),
                          {**ldm.prefixed("model.diffusion_model.", inpaint, half), **ldm.prefixed("first_stage_model.", vae, half),
                           **ldm.prefixed("conditioner.embedders.0.transformer.", te1, half), **ldm.prefixed("conditioner.embedders.1.model.", te2, half)},

@@ -62,11 +62,12 @@ public static class CheckpointImporter
     {
         using var folder = DiffusersFolder.Open(dir);
         var k = folder.Weights.Names.FirstOrDefault(n => n.EndsWith("attn2.to_k.weight", StringComparison.Ordinal));
-        var family = k is null ? ModelFamily.Sd1 : folder.Weights.Shape(k)[1] switch { 1024 => ModelFamily.Sd2, 2048 => ModelFamily.Sdxl, _ => ModelFamily.Sd1 };
+        var family = folder.Family == ModelFamily.Sdxl ? ModelFamily.Sdxl
+            : k is null ? ModelFamily.Sd1 : folder.Weights.Shape(k)[1] switch { 1024 => ModelFamily.Sd2, 2048 => ModelFamily.Sdxl, _ => ModelFamily.Sd1 };
         var inChannels = folder.Weights.Has("model.diffusion_model.input_blocks.0.0.weight") ? folder.Weights.Shape("model.diffusion_model.input_blocks.0.0.weight")[1] : 4;
         var recognised = new RecognisedFile(FileKind.Checkpoint, family, "diffusers folder", "model.diffusion_model.", true, inChannels == 9);
-        if (family != ModelFamily.Sd1)
-            throw new CheckpointException(dir, $"is an {RecognisedFile.FamilyName(family)} diffusers folder; ControlHost reads {RecognisedFile.FamilyName(family)} as single-file checkpoints so far (the .safetensors A1111 and ComfyUI keep in models/Stable-diffusion)");
+        if (family == ModelFamily.Sd2)
+            throw new CheckpointException(dir, "is an SD 2.x diffusers folder; ControlHost reads SD 2.x as single-file checkpoints so far (the .safetensors A1111 and ComfyUI keep in models/Stable-diffusion)");
         var bytes = Staged(outDir, staging => WriteBaseModel(folder.Weights, dir, recognised, staging, tokenizerDir, progress, null, []));
         return new ImportResult(Path.GetFullPath(outDir), recognised, bytes, watch.Elapsed);
     }

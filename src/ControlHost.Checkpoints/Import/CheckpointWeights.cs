@@ -37,7 +37,7 @@ public sealed class CheckpointWeights : IDisposable
         if (Directory.Exists(path))
         {
             var folder = DiffusersFolder.Open(path);
-            return new CheckpointWeights(folder, folder.Weights, ModelFamily.Sd1);
+            return new CheckpointWeights(folder, folder.Weights, folder.Family);
         }
         var file = SafetensorsFile.Open(path);
         try
