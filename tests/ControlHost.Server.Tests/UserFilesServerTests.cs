@@ -164,5 +164,38 @@ public sealed class UserFilesServerTests : IAsyncLifetime
         Assert.Contains("openpose, depth, soft_edge, hard_edge, normal, segment", tileText);
     }
 
+    [Fact]
+    public async Task On_the_page_picking_the_SDXL_checkpoint_sets_its_size_and_offers_its_familys_ControlNets()
+    {
+        var chromium = Environment.GetEnvironmentVariable("CONTROLHOST_CHROMIUM") is { Length: > 0 } path ? path : "/usr/bin/chromium";
+        Assert.True(File.Exists(chromium), $"no browser at {chromium}");
+        using var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = chromium, Headless = true, Args = ["--no-sandbox"] });
+        var page = await browser.NewPageAsync();
+        var pageErrors = new List<string>();
+        page.PageError += (_, message) => pageErrors.Add(message);
+        await page.GotoAsync(_client.BaseAddress!.ToString());
+        await Microsoft.Playwright.Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("ready");
+        await page.ClickAsync("#add-unit");
+        var unit = page.Locator("#units .unit").First;
+        await unit.Locator(".condition").SelectOptionAsync("canny");
+        async Task<string> Models() => string.Join(",", await unit.Locator(".model option").AllTextContentsAsync());
+
+        await page.Locator("#checkpoint").SelectOptionAsync("small-sdxl");
+        Assert.Equal("1024", await page.InputValueAsync("#width"));
+        Assert.Equal("1024", await page.InputValueAsync("#height"));
+        var sdxl = await Models();
+        Assert.Contains("control_small_sdxl_canny", sdxl);
+        Assert.Contains("controlnet-union-small-sdxl", sdxl); // a union ControlNet serves canny too
+        Assert.DoesNotContain("control_small_sd15_canny", sdxl);
+
+        await page.Locator("#checkpoint").SelectOptionAsync("small-sd15");
+        Assert.Equal("512", await page.InputValueAsync("#width"));
+        var sd15 = await Models();
+        Assert.Contains("control_small_sd15_canny", sd15);
+        Assert.DoesNotContain("control_small_sdxl_canny", sd15);
+        Assert.Empty(pageErrors);
+    }
+
     private static StringContent Json(object body) => new(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json");
 }

@@ -20,10 +20,15 @@ internal static class ControlHostApi
             models = c.Service.Catalog.Models.Select(Path.GetFileName).ToList(),
             // Per model: its family and native size (what the page sets Size to when a checkpoint is picked).
             checkpoints = c.Service.Catalog.Describe().Select(m => new { name = m.Name, family = m.Family?.Id, native_size = m.NativeSize }),
+            // Folders, then the user's ControlNet files (condition and family read from the file's name and header).
             controlnets = c.Service.Catalog.ControlNets.Select(n => new
             {
                 name = n.Name, title = ModelNames.ControlNetTitle(n), condition = n.Condition, @base = n.Base, family = c.Service.Catalog.FamilyOf(n)?.Id,
-            }),
+            }).Concat(c.Service.Catalog.Files.ControlNets.Select(f => new
+            {
+                name = Path.GetFileNameWithoutExtension(f), title = ModelNames.ControlNetFileTitle(f), condition = c.Service.Built.ConditionOf(f),
+                @base = (string?)null, family = c.Service.Built.FamilyOf(f),
+            })),
             adapters = c.Service.Catalog.Adapters.Select(a => new { name = a.Name, condition = a.Condition, @base = a.Base }),
         });
         ch.MapGet("/plugins", (ServerContext c) => new

@@ -115,7 +115,9 @@ function renderModels(unit) {
   select.length = 1;
   const family = checkpointFamily();
   const fits = (c) => !family || !c.family || c.family === family;
-  for (const c of state.controlNets.filter((c) => module && c.condition === module.model_condition && fits(c))) select.add(new Option(c.title, c.title));
+  // A union ControlNet serves every condition (the server picks its control type from the unit's).
+  const serves = (c) => module && (c.condition === module.model_condition || c.condition === "union");
+  for (const c of state.controlNets.filter((c) => serves(c) && fits(c))) select.add(new Option(c.title, c.title));
 }
 
 // The picked checkpoint's family (sd1, sd2, sdxl; null when unknown): ControlNets of other families are not offered.
