@@ -74,4 +74,15 @@ public class InfotextTests
         Assert.Throws<ControlHost.Application.Errors.BadInputException>(() =>
             ControlHost.Application.Names.Infotext.ReadJob("a cat\nSteps: 20, Sampler: Euler a, Schedule type: Exponential, Seed: 1", "test"));
     }
+
+    [Fact]
+    public void An_SDXL_infotext_with_a_refiner_reads_back_with_a_warning_that_the_refiner_is_not_run()
+    {
+        var (job, warnings) = ControlHost.Application.Names.Infotext.ReadJob(
+            "a cat\nSteps: 30, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 1024x1024, Model: sd_xl_base_1.0, Refiner: sd_xl_refiner_1.0 [7440042bbd], Refiner switch at: 0.8", "cat.png");
+        Assert.Equal((1024, 1024), (job.Width, job.Height));
+        var warning = Assert.Single(warnings);
+        Assert.Contains("sd_xl_refiner_1.0", warning);
+        Assert.Contains("not supported", warning);
+    }
 }

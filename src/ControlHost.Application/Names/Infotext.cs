@@ -124,8 +124,11 @@ public static class Infotext
             };
         }
         var units = p.Keys.Count(k => k.StartsWith("ControlNet ", StringComparison.Ordinal));
-        IReadOnlyList<string> warnings = units == 0 ? []
-            : [$"'{source}' was made with {units} control unit(s); PNGs do not store control images, so pass them again"];
+        var warnings = new List<string>();
+        if (units > 0) warnings.Add($"'{source}' was made with {units} control unit(s); PNGs do not store control images, so pass them again");
+        // A1111 records SDXL's refiner as "Refiner: NAME [hash], Refiner switch at: 0.8"; ControlHost runs the base alone.
+        if (p.TryGetValue("Refiner", out var refiner))
+            warnings.Add($"'{source}' was refined with '{refiner}' (switch at {p.GetValueOrDefault("Refiner switch at") ?? "?"}); the SDXL refiner is not supported, so this repeats the base model's pass alone");
         return (job, warnings);
     }
 
