@@ -6,6 +6,7 @@ using ControlHost.Application.Names;
 using ControlHost.Application.Sources;
 using ControlHost.Application.Units;
 using ControlHost.Engine.Conditioning;
+using ControlHost.Engine.Imaging;
 
 namespace ControlHost.Application.Placement;
 
@@ -23,8 +24,10 @@ public static class PlacementRecord
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, WriteIndented = false,
     };
 
+    // Resize, resolution, mask and union type were added later (absent in older records: the defaults they ran with).
     private sealed record UnitDto(string Condition, string? Image, float Weight, double Start, double End, string Mode, bool Preprocess,
-        string? Model, Dictionary<string, string>? Options);
+        string? Model, Dictionary<string, string>? Options, string? Resize = null, int ProcessorResolution = 0, string? Mask = null,
+        string? UnionType = null);
 
     private sealed record BoxDto(string Box, string? Prompt, string? NegativePrompt, List<UnitDto> Units);
 
@@ -40,7 +43,8 @@ public static class PlacementRecord
         job.Content is { } c ? InpaintNames.Format(c) : null, job.Strength, job.AllowOverlap,
         job.Boxes.Select(b => new BoxDto(b.Box.ToString(), b.Prompt, b.NegativePrompt, b.Units.Select(u => new UnitDto(
             u.Condition, u.Image.FilePath, u.Weight, u.Start, u.End, UnitNames.Format(u.Mode), u.Preprocess, u.Model,
-            u.Options.Count == 0 ? null : new Dictionary<string, string>(u.Options))).ToList())).ToList()), Json);
+            u.Options.Count == 0 ? null : new Dictionary<string, string>(u.Options), UnitNames.Format(u.Resize), u.ProcessorResolution,
+            u.Mask?.FilePath, u.UnionType)).ToList())).ToList()), Json);
 
     /// <summary>The recorded job.</summary>
     /// <exception cref="BadInputException">Not a placement record, or one that names no background file.</exception>
@@ -73,6 +77,9 @@ public static class PlacementRecord
                     Image = ImageSource.FromPath(u.Image ?? throw new BadInputException("from", $"{source}: a '{u.Condition}' unit's image was given in memory; pass it again")),
                     Weight = u.Weight, Start = u.Start, End = u.End, Mode = UnitNames.TryParseControlMode(u.Mode) ?? ControlMode.Balanced,
                     Preprocess = u.Preprocess, Model = u.Model, Options = u.Options ?? new Dictionary<string, string>(),
+                    Resize = u.Resize is null ? ResizeMode.CropAndResize
+                        : UnitNames.TryParseResizeMode(u.Resize) ?? throw new BadInputException("from", $"{source}: a '{u.Condition}' unit's resize '{u.Resize}'"),
+                    ProcessorResolution = u.ProcessorResolution, Mask = u.Mask is null ? null : ImageSource.FromPath(u.Mask), UnionType = u.UnionType,
                 }).ToList(),
             }).ToList(),
         };

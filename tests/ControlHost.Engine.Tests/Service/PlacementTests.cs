@@ -175,4 +175,20 @@ public class PlacementTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedMode
         var random = randomExpected / scenes;
         Assert.True(rate > random * 1.5, $"{weights}: top-5 hit rate {rate:0.000} vs random {random:0.000} over {scenes} scenes");
     }
+
+    [Fact]
+    public void The_placement_record_keeps_each_units_resize_resolution_mask_and_union_type()
+    {
+        var unit = new UnitSpec
+        {
+            Condition = "canny", Image = ImageSource.FromPath("/data/sketch.png"), Resize = ResizeMode.JustResize, ProcessorResolution = 256,
+            Mask = ImageSource.FromPath("/data/left-half.png"), UnionType = "Hard Edge",
+        };
+        var job = new PlacementJob { Background = ImageSource.FromPath("/data/bg.png"), Boxes = [new BoxPlacement { Box = new PixelBox(1, 2, 30, 40), Units = [unit] }] };
+        var back = PlacementRecord.Read(PlacementRecord.Write(job, "tiny-sd", 7), "record").Boxes[0].Units[0];
+        Assert.Equal((ResizeMode.JustResize, 256, "/data/left-half.png", "Hard Edge"), (back.Resize, back.ProcessorResolution, back.Mask?.FilePath, back.UnionType));
+        // A record written before these fields reads with the defaults the units ran with.
+        var old = PlacementRecord.Read("""{"version":1,"background":"/data/bg.png","seed":7,"padding":16,"feather":4,"harmonize":"off","allow_overlap":false,"boxes":[{"box":"1,2,30,40","units":[{"condition":"canny","image":"/data/s.png","weight":1,"start":0,"end":1,"mode":"balanced","preprocess":true}]}]}""", "old").Boxes[0].Units[0];
+        Assert.Equal((ResizeMode.CropAndResize, 0, (string?)null), (old.Resize, old.ProcessorResolution, old.Mask?.FilePath));
+    }
 }
