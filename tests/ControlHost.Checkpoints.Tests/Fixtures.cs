@@ -48,6 +48,32 @@ internal static class Fixtures
         return f.ReadLongs(name).Select(v => (int)v).ToArray();
     }
 
+    /// <summary>A reference hint [1,3,H,W] in [0,1] (whole byte values) as the image a unit takes.</summary>
+    public static Abstractions.RgbImage HintImage(string name, string file)
+    {
+        var (values, shape) = Ref(name, file);
+        var (h, w) = ((int)shape[2], (int)shape[3]);
+        var hint = new Abstractions.RgbImage(w, h, new byte[w * h * 3]);
+        for (var c = 0; c < 3; c++)
+            for (var i = 0; i < w * h; i++) hint.Pixels[i * 3 + c] = (byte)Math.Round(values[c * w * h + i] * 255);
+        return hint;
+    }
+
+    /// <summary>The largest difference in 8-bit levels between an image and a reference decode [1,3,H,W] in [-1,1].</summary>
+    public static int WorstLevelDifference(Abstractions.RgbImage image, string name, string file)
+    {
+        var reference = Ref(name, file).Values;
+        var n = image.Width * image.Height;
+        var worst = 0;
+        for (var c = 0; c < 3; c++)
+            for (var i = 0; i < n; i++)
+            {
+                var expected = (int)Math.Round(Math.Clamp((reference[c * n + i] + 1) / 2, 0, 1) * 255);
+                worst = Math.Max(worst, Math.Abs(expected - image.Pixels[i * 3 + c]));
+            }
+        return worst;
+    }
+
     /// <summary>max |a - b| / max |b|: the relative error the parity tests bound.</summary>
     public static double RelativeError(ReadOnlySpan<float> actual, ReadOnlySpan<float> expected)
     {

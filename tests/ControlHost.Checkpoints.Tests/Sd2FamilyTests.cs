@@ -61,10 +61,7 @@ public sealed class Sd2FamilyTests : IDisposable
     {
         var (model, cn) = ImportBoth();
         using var sd = StableDiffusionModel.Load(ModelFolder.Open(model.Folder), ExecutionDevice.Resolve(DeviceChoice.Cpu, 2));
-        var (hintValues, _) = Fixtures.Ref("run.hint", Fixtures.Sd2Reference);
-        var hint = new RgbImage(64, 64, new byte[64 * 64 * 3]);
-        for (var c = 0; c < 3; c++)
-            for (var i = 0; i < 64 * 64; i++) hint.Pixels[i * 3 + c] = (byte)Math.Round(hintValues[c * 64 * 64 + i] * 255);
+        var hint = Fixtures.HintImage("run.hint", Fixtures.Sd2Reference);
         var unit = new ControlUnit
         {
             Branch = new ControlNetBranch("unit 1", sd.ControlNet(ControlNetFolder.Open(cn.Folder)), hint), Module = "none", ModelName = "sd2-cn",
@@ -78,14 +75,7 @@ public sealed class Sd2FamilyTests : IDisposable
         var latentError = Fixtures.RelativeError(result.FinalLatent, Fixtures.Ref("run.latent", Fixtures.Sd2Reference).Values);
         Console.WriteLine($"SD 2.x whole generation: final latent relative error {latentError:E2}");
         Assert.True(latentError < 1e-5, $"final latent: relative error {latentError:E2}");
-        var image = Fixtures.Ref("run.image", Fixtures.Sd2Reference).Values;
-        var worst = 0;
-        for (var c = 0; c < 3; c++)
-            for (var i = 0; i < 64 * 64; i++)
-            {
-                var expected = (int)Math.Round(Math.Clamp((image[c * 64 * 64 + i] + 1) / 2, 0, 1) * 255);
-                worst = Math.Max(worst, Math.Abs(expected - result.Image.Pixels[i * 3 + c]));
-            }
+        var worst = Fixtures.WorstLevelDifference(result.Image, "run.image", Fixtures.Sd2Reference);
         Assert.True(worst <= 2, $"decoded image differs by up to {worst} levels");
     }
 

@@ -49,14 +49,7 @@ public sealed class SdxlFamilyTests : IDisposable
         var latentError = Fixtures.RelativeError(result.FinalLatent, Fixtures.Ref("run.latent", Fixtures.SdxlReference).Values);
         Console.WriteLine($"SDXL whole generation: final latent relative error {latentError:E2}");
         Assert.True(latentError < 1e-5, $"final latent: relative error {latentError:E2}");
-        var image = Fixtures.Ref("run.image", Fixtures.SdxlReference).Values;
-        var worst = 0;
-        for (var c = 0; c < 3; c++)
-            for (var i = 0; i < 64 * 64; i++)
-            {
-                var expected = (int)Math.Round(Math.Clamp((image[c * 64 * 64 + i] + 1) / 2, 0, 1) * 255);
-                worst = Math.Max(worst, Math.Abs(expected - result.Image.Pixels[i * 3 + c]));
-            }
+        var worst = Fixtures.WorstLevelDifference(result.Image, "run.image", Fixtures.SdxlReference);
         Assert.True(worst <= 2, $"decoded image differs by up to {worst} levels");
     }
 
@@ -90,10 +83,7 @@ public sealed class SdxlFamilyTests : IDisposable
     {
         using var sd = StableDiffusionModel.Load(ModelFolder.Open(Import().Folder), ExecutionDevice.Resolve(DeviceChoice.Cpu, 2));
         var cn = CheckpointImporter.Import(ControlNetFile, Path.Combine(_dir, "cn"), Tokenizer);
-        var (hintValues, _) = Fixtures.Ref("run_cn.hint", Fixtures.SdxlReference);
-        var hint = new RgbImage(64, 64, new byte[64 * 64 * 3]);
-        for (var c = 0; c < 3; c++)
-            for (var i = 0; i < 64 * 64; i++) hint.Pixels[i * 3 + c] = (byte)Math.Round(hintValues[c * 64 * 64 + i] * 255);
+        var hint = Fixtures.HintImage("run_cn.hint", Fixtures.SdxlReference);
         var unit = new Engine.Conditioning.ControlUnit
         {
             Branch = new Engine.Conditioning.ControlNetBranch("unit 1", sd.ControlNet(ControlNetFolder.Open(cn.Folder)), hint), Module = "none", ModelName = "sdxl-cn",
@@ -199,10 +189,7 @@ public sealed class SdxlFamilyTests : IDisposable
     {
         using var sd = StableDiffusionModel.Load(ModelFolder.Open(Import().Folder), ExecutionDevice.Resolve(DeviceChoice.Cpu, 2));
         var folder = ControlNetFolder.Open(CheckpointImporter.Import(UnionFile, Path.Combine(_dir, "union"), Tokenizer).Folder);
-        var (hintValues, _) = Fixtures.Ref("run_cn.hint", Fixtures.SdxlReference);
-        var hint = new RgbImage(64, 64, new byte[64 * 64 * 3]);
-        for (var c = 0; c < 3; c++)
-            for (var i = 0; i < 64 * 64; i++) hint.Pixels[i * 3 + c] = (byte)Math.Round(hintValues[c * 64 * 64 + i] * 255);
+        var hint = Fixtures.HintImage("run_cn.hint", Fixtures.SdxlReference);
         var unit = new Engine.Conditioning.ControlUnit
         {
             Branch = new Engine.Conditioning.ControlNetBranch("unit 1", sd.ControlNet(folder), hint, folder.UnionRow("canny", null)),

@@ -156,6 +156,27 @@ public sealed class Layers(OnnxGraph graph, IWeightSource weights)
 
     public string Unsqueeze(string x, params long[] axes) => Node("Unsqueeze", [x, graph.ConstInts(axes)]);
 
+    /// <summary>A text encoder's causal mask [N,N]: -inf above the diagonal (a token sees itself and those before it).</summary>
+    public string CausalMask(long positions)
+    {
+        var mask = new float[positions * positions];
+        for (var i = 0; i < positions; i++)
+            for (var j = i + 1; j < positions; j++) mask[i * positions + j] = float.NegativeInfinity;
+        return graph.ConstFloats(mask, positions, positions);
+    }
+
+    /// <summary>
+    /// Token embeddings of input_ids (cast to int64) from <paramref name="table"/>, with <paramref name="extraRows"/>
+    /// zero rows after the vocabulary under <paramref name="extraName"/> (textual-inversion vectors a session fills).
+    /// </summary>
+    public string TokenEmbeddings(string ids64, string table, long width, int extraRows, string extraName)
+    {
+        var rows = Param(table);
+        if (extraRows > 0)
+            rows = graph.Node("Concat", [rows, graph.AddWeight(extraName, [extraRows, width], () => new float[extraRows * width])], null, ("axis", 0));
+        return graph.Node("Gather", [rows, ids64], null, ("axis", 0));
+    }
+
     /// <summary>The sinusoidal timestep features of latent diffusion: [cos(t f), sin(t f)], f_i = 10000^(-i/half).</summary>
     public string TimestepFeatures(string timestep, int dim)
     {

@@ -264,14 +264,8 @@ public static class Sd1Graphs
         var heads = (int)Math.Max(1, d / 64); // CLIP's heads are 64 wide (ViT-L/14: 768 / 12)
         var ids = g.Input("input_ids", OnnxType.Int32, "batch", positions);
         var ids64 = g.Node("Cast", [ids], null, ("to", (int)OnnxType.Int64));
-        var table = l.Param(emb + "token_embedding.weight");
-        if (embeddingRows > 0)
-            table = g.Node("Concat", [table, g.AddWeight(EmbeddingRowsName, [embeddingRows, d], () => new float[embeddingRows * d])], null, ("axis", 0));
-        var x = l.Add(g.Node("Gather", [table, ids64], null, ("axis", 0)), l.Param(emb + "position_embedding.weight"));
-        var mask = new float[positions * positions];
-        for (var i = 0; i < positions; i++)
-            for (var j = i + 1; j < positions; j++) mask[i * positions + j] = float.NegativeInfinity;
-        var causal = g.ConstFloats(mask, positions, positions);
+        var x = l.Add(l.TokenEmbeddings(ids64, emb + "token_embedding.weight", d, embeddingRows, EmbeddingRowsName), l.Param(emb + "position_embedding.weight"));
+        var causal = l.CausalMask(positions);
         var layers = Enumerable.Range(0, 256).Count(i => weights.Has($"{prefix}encoder.layers.{i}.layer_norm1.weight"));
         for (var i = 0; i < layers - skipLast; i++)
         {

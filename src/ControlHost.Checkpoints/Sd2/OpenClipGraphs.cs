@@ -31,14 +31,8 @@ public static class OpenClipGraphs
         if (heads < 1 || d % 64 != 0) throw new CheckpointException(prefix + "token_embedding.weight", $"is {d} wide; OpenCLIP's heads are 64 wide");
         var ids = g.Input("input_ids", OnnxType.Int32, "batch", positions);
         var ids64 = g.Node("Cast", [ids], null, ("to", (int)OnnxType.Int64));
-        var table = l.Param(prefix + "token_embedding.weight");
-        if (embeddingRows > 0)
-            table = g.Node("Concat", [table, g.AddWeight(Sd1Graphs.EmbeddingRowsName, [embeddingRows, d], () => new float[embeddingRows * d])], null, ("axis", 0));
-        var x = l.Add(g.Node("Gather", [table, ids64], null, ("axis", 0)), l.Param(prefix + "positional_embedding"));
-        var mask = new float[positions * positions];
-        for (var i = 0; i < positions; i++)
-            for (var j = i + 1; j < positions; j++) mask[i * positions + j] = float.NegativeInfinity;
-        var causal = g.ConstFloats(mask, positions, positions);
+        var x = l.Add(l.TokenEmbeddings(ids64, prefix + "token_embedding.weight", d, embeddingRows, Sd1Graphs.EmbeddingRowsName), l.Param(prefix + "positional_embedding"));
+        var causal = l.CausalMask(positions);
         var blocks = Enumerable.Range(0, 256).Count(i => weights.Has($"{prefix}transformer.resblocks.{i}.ln_1.weight"));
         if (blocks <= skipLast) throw new CheckpointException(prefix + "transformer.resblocks", $"has {blocks} blocks; at least {skipLast + 1} are needed");
         string Block(string h, int i)
