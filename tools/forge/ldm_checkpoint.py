@@ -218,7 +218,10 @@ class UNetModel(nn.Module):
         self.out = nn.Sequential(norm(ch), nn.SiLU(), nn.Conv2d(ch, 4, 3, padding=1))
 
     def forward(self, x, t, ctx, residuals=None):
-        emb = self.time_embed(timestep_embedding(t, self.cfg["ch"]))
+        return self.run(x, self.time_embed(timestep_embedding(t, self.cfg["ch"])), ctx, residuals)
+
+    def run(self, x, emb, ctx, residuals=None):
+        """The network given its time embedding (SDXL adds its vector conditioning to it first)."""
         hs, h = [], x
         for block in self.input_blocks:
             h = block(h, emb, ctx)
@@ -250,7 +253,10 @@ class ControlNet(nn.Module):
         self.middle_block_out = Step([nn.Conv2d(chans[-1], chans[-1], 1)])
 
     def forward(self, x, t, ctx, hint):
-        emb = self.time_embed(timestep_embedding(t, self.cfg["ch"]))
+        return self.run(x, self.time_embed(timestep_embedding(t, self.cfg["ch"])), ctx, hint)
+
+    def run(self, x, emb, ctx, hint):
+        """The network given its time embedding (SDXL adds its vector conditioning to it first)."""
         guided = self.input_hint_block(hint, emb, ctx)
         outs, h = [], x
         for i, (block, zero) in enumerate(zip(self.input_blocks, self.zero_convs)):

@@ -56,18 +56,7 @@ class SdxlUNet(ldm.UNetModel):
         self.label_emb = nn.Sequential(nn.Sequential(nn.Linear(adm, emb), nn.SiLU(), nn.Linear(emb, emb)))
 
     def forward(self, x, t, ctx, y, residuals=None):
-        emb = self.time_embed(ldm.timestep_embedding(t, self.cfg["ch"])) + self.label_emb(y)
-        hs, h = [], x
-        for block in self.input_blocks:
-            h = block(h, emb, ctx)
-            hs.append(h)
-        h = self.middle_block(h, emb, ctx)
-        if residuals is not None:
-            hs = [s + r for s, r in zip(hs, residuals[:-1])]
-            h = h + residuals[-1]
-        for block in self.output_blocks:
-            h = block(torch.cat([h, hs.pop()], 1), emb, ctx)
-        return self.out(h)
+        return self.run(x, self.time_embed(ldm.timestep_embedding(t, self.cfg["ch"])) + self.label_emb(y), ctx, residuals)
 
 
 class SdxlControlNet(ldm.ControlNet):
@@ -80,17 +69,7 @@ class SdxlControlNet(ldm.ControlNet):
         self.label_emb = nn.Sequential(nn.Sequential(nn.Linear(adm, emb), nn.SiLU(), nn.Linear(emb, emb)))
 
     def forward(self, x, t, ctx, hint, y):
-        emb = self.time_embed(ldm.timestep_embedding(t, self.cfg["ch"])) + self.label_emb(y)
-        guided = self.input_hint_block(hint, emb, ctx)
-        outs, h = [], x
-        for i, (block, zero) in enumerate(zip(self.input_blocks, self.zero_convs)):
-            h = block(h, emb, ctx)
-            if i == 0:
-                h = h + guided
-            outs.append(zero(h, emb, ctx))
-        h = self.middle_block(h, emb, ctx)
-        outs.append(self.middle_block_out(h, emb, ctx))
-        return outs
+        return self.run(x, self.time_embed(ldm.timestep_embedding(t, self.cfg["ch"])) + self.label_emb(y), ctx, hint)
 
 
 class UnionBlock(nn.Module):
