@@ -76,6 +76,7 @@ public sealed class StableDiffusionModel : IDisposable
             (_textEncoder, _textEncoder2) = (null, null);
         }
     }
+
     public ClipTokenizer? Tokenizer2 { get; }
     public UNetModel Unet { get; }
     public VaeModel VaeDecoder { get; }
