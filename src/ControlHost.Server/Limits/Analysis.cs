@@ -16,8 +16,14 @@ internal static class Analysis
         {
             return await context.Queue.Run(name, (_, _) =>
             {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
                 bound.CancelAfter(TimeSpan.FromSeconds(seconds));
-                return work(bound.Token);
+                var result = work(bound.Token);
+                // Work that finished between its bound and the timer's firing (or between two checks of the token)
+                // still ran past the limit: the same answer as if it had been stopped, whatever the timer's latency.
+                if (clock.Elapsed.TotalSeconds > seconds) bound.Cancel();
+                bound.Token.ThrowIfCancellationRequested();
+                return result;
             }, bound.Token);
         }
         catch (OperationCanceledException) when (!clientGone.IsCancellationRequested && bound.IsCancellationRequested)
