@@ -38,13 +38,12 @@ public sealed class ControlNetModel : IDisposable
         foreach (var name in new[] { "sample", "encoder_hidden_states", "controlnet_cond" }) OrtTensors.Require(model.Input(name), model.Path);
         _outputs = unetLayout.Names.Select(n => outputs[n]).ToArray();
         foreach (var o in _outputs) OrtTensors.Require(o, model.Path);
-        _extras = model.Inputs.Where(i => i.Name is "text_embeds" or "time_ids" or UnionControlType).ToArray();
-        foreach (var e in _extras)
-        {
-            if (e.Rank != 2 || e.Dimensions[1] <= 0) throw new ModelLoadException(model.Path, $"input '{e.Name}' is {e.ShapeText}; [B,N] with a fixed N expected");
-            OrtTensors.Require(e, model.Path);
-        }
+        _extras = OrtTensors.RowInputs(model, "text_embeds", "time_ids", UnionControlType);
+        _extraArrays = new float[_extras.Length][];
     }
+
+    /// <summary>This call's extra input buffers, into a reused array (a step allocates nothing); a bound run keeps a copy.</summary>
+    private readonly float[][] _extraArrays;
 
     private readonly TensorSpec[] _outputs;
     private readonly TensorSpec[] _extras;
@@ -70,9 +69,10 @@ public sealed class ControlNetModel : IDisposable
     {
         lock (_runs)
         {
-            var extraArrays = _extras.Length == 0 ? [] : _extras.Select(e => extras is not null && extras.TryGetValue(e.Name, out var t) ? t.Data
-                : throw new ArgumentException($"{_model.Path}: the ControlNet takes '{e.Name}' [B,{e.Dimensions[1]}] and none was given (a ControlNet of another family?)")).ToArray();
-            var key = new RunKey(sample, context, hint, outputs, extraArrays, batch, channels, height, width, tokens, dim, hintHeight, hintWidth);
+            for (var e = 0; e < _extras.Length; e++)
+                _extraArrays[e] = extras is not null && extras.TryGetValue(_extras[e].Name, out var t) ? t.Data
+                    : throw new ArgumentException($"{_model.Path}: the ControlNet takes '{_extras[e].Name}' [B,{_extras[e].Dimensions[1]}] and none was given (a ControlNet of another family?)");
+            var key = new RunKey(sample, context, hint, outputs, _extraArrays, batch, channels, height, width, tokens, dim, hintHeight, hintWidth);
             var run = _runs.Find(key) ?? _runs.Add(Bind(key));
             run.Run(_model, timestep);
         }
@@ -80,8 +80,9 @@ public sealed class ControlNetModel : IDisposable
 
     private readonly BoundRuns<RunKey> _runs = new(8);
 
-    private BoundRun<RunKey> Bind(RunKey key)
+    private BoundRun<RunKey> Bind(RunKey probe)
     {
+        var key = probe with { Extras = probe.Extras.ToArray() }; // the probe's array is reused from call to call
         var (batch, height, width) = (key.Batch, key.Height, key.Width);
         var run = new BoundRun<RunKey>(_model, key, _timestep, batch);
         run.Input(_model.Input("sample"), key.Sample.AsMemory(0, batch * key.Channels * height * width), batch, key.Channels, height, width);

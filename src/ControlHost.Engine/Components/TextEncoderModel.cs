@@ -1,4 +1,5 @@
 using ControlHost.Engine.Onnx;
+using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace ControlHost.Engine.Components;
@@ -23,20 +24,12 @@ public sealed class TextEncoderModel : IDisposable
         HiddenSize = hidden.Dimensions[2];
     }
 
-    /// <summary>Whether the encoder also gives a pooled, projected embedding (text_embeds [B,P]: SDXL's second encoder).</summary>
-    public bool HasTextEmbeds => _model.Outputs.Any(o => o.Name == "text_embeds");
-
-    /// <summary>Encodes one 77-token sequence to [77 x D] floats and its text_embeds [P].</summary>
+    /// <summary>Encodes one 77-token sequence to [77 x D] floats and its text_embeds [P] (the pooled, projected
+    /// embedding of SDXL's second encoder).</summary>
     public (FloatTensorData Hidden, float[] Pooled) EncodeWithPooled(int[] ids)
     {
-        using var input = _ids.ElementType == TensorElementType.Int32
-            ? OrtTensors.Wrap(ids.ToArray(), 1, ids.Length)
-            : OrtTensors.Wrap(ids.Select(i => (long)i).ToArray(), 1, ids.Length);
-        using var outputs = _model.Run([_ids.Name], [input], [_hiddenName, "text_embeds"]);
-        var hidden = outputs.First();
-        var shape = hidden.GetTensorTypeAndShape().Shape;
-        return (new FloatTensorData(OrtTensors.ReadFloats(hidden, _model.Path), (int)shape[1], (int)shape[2]),
-            OrtTensors.ReadFloats(outputs.Last(), _model.Path));
+        using var outputs = Run(ids, [_hiddenName, "text_embeds"]);
+        return (Hidden(outputs.First()), OrtTensors.ReadFloats(outputs.Last(), _model.Path));
     }
 
     /// <summary>D, when the model declares it (-1 if dynamic).</summary>
@@ -47,11 +40,20 @@ public sealed class TextEncoderModel : IDisposable
     /// <summary>Encodes one 77-token sequence to [77 x D] floats.</summary>
     public FloatTensorData Encode(int[] ids)
     {
+        using var outputs = Run(ids, [_hiddenName]);
+        return Hidden(outputs.First());
+    }
+
+    private IDisposableReadOnlyCollection<OrtValue> Run(int[] ids, string[] outputNames)
+    {
         using var input = _ids.ElementType == TensorElementType.Int32
             ? OrtTensors.Wrap(ids.ToArray(), 1, ids.Length)
             : OrtTensors.Wrap(ids.Select(i => (long)i).ToArray(), 1, ids.Length);
-        using var outputs = _model.Run([_ids.Name], [input], [_hiddenName]);
-        var value = outputs.First();
+        return _model.Run([_ids.Name], [input], outputNames);
+    }
+
+    private FloatTensorData Hidden(OrtValue value)
+    {
         var shape = value.GetTensorTypeAndShape().Shape;
         return new FloatTensorData(OrtTensors.ReadFloats(value, _model.Path), (int)shape[1], (int)shape[2]);
     }

@@ -27,18 +27,11 @@ public sealed class UNetModel : IDisposable
         ContextDim = _context.Dimensions[2];
         _output = model.Outputs[0];
         Residuals = ResidualLayout.FromUnet(model, configPath);
-        _extras = model.Inputs.Where(i => i.Name is "text_embeds" or "time_ids").ToArray();
-        foreach (var e in _extras)
-        {
-            if (e.Rank != 2 || e.Dimensions[1] <= 0) throw new ModelLoadException(model.Path, $"input '{e.Name}' is {e.ShapeText}; [B,N] with a fixed N expected");
-            OrtTensors.Require(e, model.Path);
-        }
+        _extras = OrtTensors.RowInputs(model, "text_embeds", "time_ids");
     }
 
+    /// <summary>The family's further inputs this UNet takes (SDXL: text_embeds, time_ids).</summary>
     private readonly TensorSpec[] _extras;
-
-    /// <summary>The family's further inputs this UNet takes (SDXL: text_embeds, time_ids), by name, with their widths.</summary>
-    public IReadOnlyList<(string Name, int Width)> ExtraInputs => _extras.Select(e => (e.Name, e.Dimensions[1])).ToArray();
 
     public OnnxModel Model => _model;
 

@@ -55,4 +55,18 @@ internal static class OrtTensors
         if (!IsFloating(spec.ElementType))
             throw new ModelLoadException(path ?? spec.Name, $"'{spec.Name}' is {spec.ElementType}{spec.ShapeText}; float32 or float16 expected");
     }
+
+    /// <summary>The model's inputs among <paramref name="names"/> (a family's extra inputs, SDXL's text_embeds and
+    /// time_ids), each checked to be a float [B,N] with a fixed N.</summary>
+    /// <exception cref="ModelLoadException">One of them has another shape or type.</exception>
+    public static TensorSpec[] RowInputs(OnnxModel model, params string[] names)
+    {
+        var inputs = model.Inputs.Where(i => names.Contains(i.Name)).ToArray();
+        foreach (var e in inputs)
+        {
+            if (e.Rank != 2 || e.Dimensions[1] <= 0) throw new ModelLoadException(model.Path, $"input '{e.Name}' is {e.ShapeText}; [B,N] with a fixed N expected");
+            Require(e, model.Path);
+        }
+        return inputs;
+    }
 }
