@@ -96,14 +96,22 @@ public static class CheckpointImporter
     public const string SdxlClipPrefix = "conditioner.embedders.0.transformer.text_model.";
     public const string SdxlBigGPrefix = "conditioner.embedders.1.model.";
 
+    /// <summary>Where a checkpoint of the family keeps its (first) text encoder; SD 1.x files differ by whether
+    /// later transformers versions added text_model.</summary>
+    public static string TextPrefixOf(IWeightSource weights, ModelFamily family) => family switch
+    {
+        ModelFamily.Sd2 => OpenClipPrefix,
+        ModelFamily.Sdxl => SdxlClipPrefix,
+        _ => weights.Has(TextPrefixNew + "embeddings.token_embedding.weight") ? TextPrefixNew : TextPrefixOld,
+    };
+
     private static long WriteBaseModel(SafetensorsWeights weights, string source, RecognisedFile recognised, string dir, string tokenizerDir,
         IProgress<string>? progress, Func<string, bool>? predictsVelocity, List<string> notes)
     {
         var family = recognised.Family;
         var sd2 = family == ModelFamily.Sd2;
         var sdxl = family == ModelFamily.Sdxl;
-        var textPrefix = sd2 ? OpenClipPrefix : sdxl ? SdxlClipPrefix
-            : weights.Has(TextPrefixNew + "embeddings.token_embedding.weight") ? TextPrefixNew : TextPrefixOld;
+        var textPrefix = TextPrefixOf(weights, family);
         string[] textKeys = sd2 ? [textPrefix + "token_embedding.weight", textPrefix + "ln_final.weight"]
             : sdxl ? [textPrefix + "embeddings.token_embedding.weight", SdxlBigGPrefix + "token_embedding.weight", SdxlBigGPrefix + "text_projection"]
             : [textPrefix + "embeddings.token_embedding.weight", textPrefix + "final_layer_norm.weight"];

@@ -16,9 +16,7 @@ public sealed class CheckpointWeights : IDisposable
         _owner = owner;
         Weights = weights;
         Family = family;
-        TextPrefix = family == ModelFamily.Sd2 ? CheckpointImporter.OpenClipPrefix
-            : family == ModelFamily.Sdxl ? CheckpointImporter.SdxlClipPrefix
-            : weights.Has(CheckpointImporter.TextPrefixNew + "embeddings.token_embedding.weight") ? CheckpointImporter.TextPrefixNew : CheckpointImporter.TextPrefixOld;
+        TextPrefix = CheckpointImporter.TextPrefixOf(weights, family);
     }
 
     public ModelFamily Family { get; }

@@ -5,9 +5,9 @@ using ControlHost.Checkpoints.Safetensors;
 
 namespace ControlHost.Checkpoints.Lora;
 
-/// <summary>Where a LoRA module lands: a checkpoint weight, or <paramref name="Rows"/> of its rows from
-/// <paramref name="RowOffset"/> (a third of OpenCLIP's fused in_proj_weight); Rows 0 means the whole weight.</summary>
-public sealed record LoraTarget(string Weight, long RowOffset = 0, long Rows = 0);
+/// <summary>Where a LoRA module lands: a whole checkpoint weight, or <paramref name="Rows"/> of its rows from
+/// <paramref name="RowOffset"/> (a third of OpenCLIP's fused in_proj_weight).</summary>
+public sealed record LoraTarget(string Weight, long? RowOffset = null, long? Rows = null);
 
 /// <summary>What reading a LoRA against a checkpoint gave: its deltas by target weight, and the modules that matched nothing.</summary>
 public sealed record LoraReading(string Name, IReadOnlyList<LoraDelta> Deltas, int Unmatched, int UnetModules, int TextModules);
@@ -52,9 +52,9 @@ public static class LoraFile
             var rank = downEntry.Shape[0];
             var alpha = lora.Contains(module + ".alpha") ? lora.ReadFloats(module + ".alpha")[0] : rank;
             var delta = new LoraDelta(target.Weight, loraPath, lora.ReadFloats(upName), upEntry.Shape, lora.ReadFloats(down), downEntry.Shape,
-                multiplier * alpha / rank, target.Rows > 0 ? target.RowOffset : null);
+                multiplier * alpha / rank, target.RowOffset);
             var shape = checkpoint.Weights.Shape(target.Weight).ToArray();
-            if (target.Rows > 0) shape[0] = target.Rows;
+            if (target.Rows is { } rows) shape[0] = rows;
             CheckShape(delta, target.Weight, shape, loraPath, module);
             deltas.Add(delta);
             if (target.Weight.StartsWith("model.diffusion_model.", StringComparison.Ordinal)) unet++;
