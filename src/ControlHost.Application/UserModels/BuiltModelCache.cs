@@ -17,6 +17,7 @@ public sealed class BuiltModelCache(string root, string tokenizerDir) : IUserFil
 {
     private static readonly ConcurrentDictionary<string, object> Locks = new(StringComparer.Ordinal);
     private static readonly ConcurrentDictionary<(string, long, DateTime), string> Hashes = new();
+    private static readonly ConcurrentDictionary<(string, long, DateTime), string?> Families = new();
     private readonly ConcurrentDictionary<string, string> _sources = new(StringComparer.Ordinal);
 
     public string Root { get; } = root;
@@ -35,12 +36,18 @@ public sealed class BuiltModelCache(string root, string tokenizerDir) : IUserFil
 
     public string ConditionOf(string file) => ControlNetNames.ConditionOf(Path.GetFileNameWithoutExtension(file));
 
+    /// <summary>The file's family from its header, remembered like its hash by path, size and modification time
+    /// (model lists and unit resolution ask for it on every request).</summary>
     public string? FamilyOf(string file)
     {
         try
         {
-            using var st = Checkpoints.Safetensors.SafetensorsFile.Open(file);
-            return Checkpoints.Layouts.RecognisedFile.FamilyId(Checkpoints.Layouts.FileLayout.Recognise(st).Family);
+            var info = Checkpoints.Safetensors.SafetensorsFile.Resolve(file);
+            return Families.GetOrAdd((info.FullName, info.Length, info.LastWriteTimeUtc), _ =>
+            {
+                using var st = Checkpoints.Safetensors.SafetensorsFile.Open(file);
+                return Checkpoints.Layouts.RecognisedFile.FamilyId(Checkpoints.Layouts.FileLayout.Recognise(st).Family);
+            });
         }
         catch (Exception e) when (e is CheckpointException or IOException or UnauthorizedAccessException)
         {
