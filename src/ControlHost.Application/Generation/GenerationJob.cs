@@ -78,7 +78,13 @@ public sealed record GenerationOutput(IReadOnlyList<GeneratedImage> Images, IRea
     /// <summary>The hint each preprocessed unit gave its branch, in unit order, for units that asked for it
     /// (<see cref="Units.UnitSpec.ReturnMap"/>): the very pixels the generation used.</summary>
     public IReadOnlyList<RgbImage> DetectedMaps { get; init; } = [];
+
+    /// <summary>The values the job ran with, its own or the policy's: what a repeat gives to get the same bytes.</summary>
+    public EffectiveParameters? Effective { get; init; }
 }
+
+/// <summary>A generation's values as run: the policy's size, steps, guidance and sampler, and the first seed drawn.</summary>
+public sealed record EffectiveParameters(int Width, int Height, int Steps, double CfgScale, string Sampler, uint Seed, int BatchSize, int Iterations, double? Strength);
 
 /// <summary>Progress of a job: image i of n (1-based), step j of m within it, and a preview when one was asked for.</summary>
 public readonly record struct GenerationProgress(int Image, int Images, int Step, int Steps, RgbImage? Preview);

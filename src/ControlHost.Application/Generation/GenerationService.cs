@@ -161,6 +161,8 @@ public sealed class GenerationService : IDisposable
         var request = GenerationPolicy.Request(job, folder);
         var (batchSize, iterations) = GenerationPolicy.Batches(job, _options.MaxImagesPerJob);
         var firstSeed = GenerationPolicy.FirstSeed(job.Seed);
+        var effective = new EffectiveParameters(request.Width, request.Height, request.Steps, request.CfgScale, SamplerNames.Format(request.Sampler),
+            firstSeed, batchSize, iterations, job.InitImage is null ? null : request.Strength);
         var init = job.InitImage?.Load(Paths, "init image", Images);
         var plan = InpaintingOf(job, init, request.Width, request.Height);
         request = plan is null
@@ -225,6 +227,7 @@ public sealed class GenerationService : IDisposable
             }
             return new GenerationOutput(images, notes.Concat(disabled).Concat(hiresDisabled.Except(disabled)).ToList(), model.Name, new JobTimings(load, clock.Elapsed))
             {
+                Effective = effective,
                 // The first pass's hints (the second pass's when every unit runs at high resolution only).
                 DetectedMaps = (units.Count > 0 || hires is null ? units : hiresUnits).Select(u => u.DetectedMap).OfType<RgbImage>().ToList(),
             };

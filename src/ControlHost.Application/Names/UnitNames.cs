@@ -44,6 +44,8 @@ public static class UnitNames
     /// <summary>The extension's hr_option: "Both", "Low res only", "High res only" (or both/low/high, 0/1/2).</summary>
     public static Generation.HiresPass? TryParseHiresPass(string value) => HiresPasses.TryParse(value);
 
+    public static string Format(Generation.HiresPass pass) => HiresPasses.Format(pass);
+
     public const string HiresPassHelp = "Both, Low res only or High res only (or both, low, high)";
 
     public const string ResizeModeHelp = "just-resize, crop or fill (or 0, 1, 2)";

@@ -51,8 +51,8 @@ public sealed class Placer(GenerationService service)
             placed.Add(new PlacedBox(box.Box, prompt, seed, output.Warnings));
             infotext = output.Images[0].Infotext;
         }
-        var record = PlacementRecord.Write(job, model, firstSeed);
-        return new PlacementOutput(current, placed, infotext, record, clock.Elapsed);
+        var record = PlacementRecord.Write(job, model, firstSeed, service.Paths);
+        return new PlacementOutput(current, placed, infotext, record, clock.Elapsed, model);
     }
 
     /// <summary>The default model's inpainting variant (model folder "NAME-inpainting") when there is one.</summary>

@@ -1,3 +1,4 @@
+using ControlHost.Application.Jobs;
 using ControlHost.Application.Inpainting;
 using System.CommandLine;
 using ControlHost.Application.Generation;
@@ -87,11 +88,17 @@ internal static class GenerateCommand
             var job = given;
             if (parse.GetValue(from) is { } source)
             {
-                var text = PngParameters.Read(source) ?? throw new UserError($"--from: '{source}' has no 'parameters' text chunk");
-                var (recorded, notes) = Infotext.ReadJob(text, source);
-                job = recorded.OverriddenBy(given);
-                if (given.Units is not { Count: > 0 })
-                    foreach (var note in notes) Console.Error.WriteLine($"note: {note}");
+                // A PNG this host wrote holds the job as run (its images by hash); any other A1111 PNG its infotext.
+                if (CliJobs.ReadRecord(source) is { Generate: { } recordedDocument } record)
+                    job = JobMapping.ToJob(recordedDocument, CliJobs.ImagesOf(record, source)).OverriddenBy(given);
+                else
+                {
+                    var text = PngParameters.Read(source) ?? throw new UserError($"--from: '{source}' has no 'parameters' text chunk");
+                    var (recorded, notes) = Infotext.ReadJob(text, source);
+                    job = recorded.OverriddenBy(given);
+                    if (given.Units is not { Count: > 0 })
+                        foreach (var note in notes) Console.Error.WriteLine($"note: {note}");
+                }
             }
             else if (string.IsNullOrEmpty(job.Prompt)) throw new UserError("--prompt is required (or --from FILE.png)");
             if ((job.Mask is not null || job.Inpaint is not null) && job.InitImage is null)
@@ -106,13 +113,16 @@ internal static class GenerateCommand
                 Paths = PathPolicy.Local, ExtraModelRoot = parse.GetValue(modelsDir),
             });
             foreach (var notice in service.Notices) Console.Error.WriteLine($"note: {notice}");
-            var result = Run(service, job);
+            var document = new JobDocument { Generate = JobMapping.FromJob(job, JobMapping.ByValue(service.Paths)) };
+            var run = Run(service, document, job.Steps);
+            var result = run.Generation!;
             foreach (var warning in result.Warnings) Console.Error.WriteLine($"warning: {warning}");
             var paths = OutputPaths(outPath, result.Images.Count);
             for (var k = 0; k < result.Images.Count; k++)
             {
                 var image = result.Images[k];
-                PngParameters.Save(image.Image, paths[k], image.Infotext);
+                // The runner's PNG: A1111's parameters and the job as run.
+                File.WriteAllBytes(paths[k], run.Result.Images[k].Png.Data!);
                 Console.WriteLine($"saved {paths[k]} ({image.Image.Width}x{image.Image.Height}, seed {image.Seed}, " +
                                   $"{image.Engine.Timings.Count} steps, {result.Timings.Total.TotalSeconds:0.00} s in all, models loaded in {result.Timings.Load.TotalSeconds:0.00} s)");
             }
@@ -151,22 +161,22 @@ internal static class GenerateCommand
         return new LoraSpec(text[..colon], weight);
     }
 
-    private static GenerationOutput Run(GenerationService service, GenerationJob job)
+    private static JobRun Run(GenerationService service, JobDocument document, int? steps)
     {
-        if (Console.IsErrorRedirected || Console.IsOutputRedirected) return service.Generate(job);
-        GenerationOutput result = null!;
+        if (Console.IsErrorRedirected || Console.IsOutputRedirected) return CliJobs.Run(service, document);
+        JobRun result = null!;
         AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
             .Start(ctx =>
             {
-                var task = ctx.AddTask("denoising", maxValue: job.Steps ?? GenerationPolicy.DefaultSteps);
+                var task = ctx.AddTask("denoising", maxValue: steps ?? GenerationPolicy.DefaultSteps);
                 var progress = new InlineProgress<GenerationProgress>(p =>
                 {
                     task.MaxValue = p.Steps * p.Images;
                     task.Value = (p.Image - 1) * p.Steps + p.Step;
                     task.Description = p.Images == 1 ? $"step {p.Step}/{p.Steps}" : $"image {p.Image}/{p.Images} step {p.Step}/{p.Steps}";
                 });
-                result = service.Generate(job, progress);
+                result = CliJobs.Run(service, document, progress);
             });
         return result;
     }

@@ -1,3 +1,4 @@
+using ControlHost.Application.Jobs;
 using System.CommandLine;
 using System.Globalization;
 using ControlHost.Application.Generation;
@@ -48,7 +49,8 @@ internal static class PlaceCommand
             {
                 var text = PngParameters.Read(source, PlacementRecord.Keyword)
                            ?? throw new UserError($"--from: '{source}' has no '{PlacementRecord.Keyword}' record (was it made by 'controlhost place'?)");
-                recorded = PlacementRecord.Read(text, source);
+                var record = PlacementRecord.Read(text, source, PathPolicy.Local);
+                recorded = JobMapping.ToJob(record.Place!, CliJobs.ImagesOf(record, source));
             }
             var job = Job(parse, recorded, background, boxes, prompts, negative, control, padding, feather, harmonize, steps, cfg, sampler, seed, model, size,
                 content, overlap);
@@ -57,12 +59,12 @@ internal static class PlaceCommand
             if (!Directory.Exists(outDir)) throw new UserError($"--out: folder '{outDir}' does not exist");
             using var service = new GenerationService(new ServiceOptions { ExtraPluginFolder = parse.GetValue(plugins), Paths = PathPolicy.Local });
             foreach (var notice in service.Notices) Console.Error.WriteLine($"note: {notice}");
-            var result = new Placer(service).Place(job);
-            foreach (var box in result.Boxes)
-                foreach (var warning in box.Warnings) Console.Error.WriteLine($"warning: box {box.Box}: {warning}");
-            PngParameters.Save(result.Image, outPath, result.Infotext, new Dictionary<string, string> { [PlacementRecord.Keyword] = result.Record });
-            Console.WriteLine($"saved {outPath} ({result.Image.Width}x{result.Image.Height}, {result.Boxes.Count} box(es), seeds " +
-                              $"{string.Join(", ", result.Boxes.Select(b => b.Seed))}, {result.Elapsed.TotalSeconds:0.00} s)");
+            var document = new JobDocument { Place = JobMapping.FromJob(job, JobMapping.ByValue(service.Paths)) };
+            var result = CliJobs.Run(service, document).Result;
+            foreach (var warning in result.Warnings) Console.Error.WriteLine($"warning: {warning}");
+            File.WriteAllBytes(outPath, result.Images[0].Png.Data!);
+            var seeds = result.Parameters.Place!.Seed;
+            Console.WriteLine($"saved {outPath} ({document.Place.Boxes!.Count} box(es), first seed {seeds}, {result.TotalSeconds:0.00} s)");
             return ExitCodes.Ok;
         }));
         return command;
@@ -100,7 +102,7 @@ internal static class PlaceCommand
                 if (!int.TryParse(n, NumberStyles.Integer, CultureInfo.InvariantCulture, out var k) || k < 1 || k > boxList.Count)
                     throw new UserError($"--control '{c}': box={n} (1..{boxList.Count})");
                 target = k - 1;
-                spec = spec with { Options = spec.Options.Where(kv => kv.Key != "box").ToDictionary(kv => kv.Key, kv => kv.Value) };
+                spec = spec with { Unit = spec.Unit with { Options = spec.Options.Where(kv => kv.Key != "box").ToDictionary(kv => kv.Key, kv => kv.Value) } };
             }
             return (Target: target, Unit: spec.ToUnit());
         }).ToList();

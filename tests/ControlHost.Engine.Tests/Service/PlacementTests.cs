@@ -1,3 +1,4 @@
+using ControlHost.Application.Jobs;
 using System.Text.Json;
 using ControlHost.Abstractions;
 using ControlHost.Application.Errors;
@@ -83,7 +84,7 @@ public class PlacementTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedMode
     }
 
     [Fact]
-    public void The_record_repeats_the_placement_byte_for_byte()
+    public async Task The_record_repeats_the_placement_byte_for_byte()
     {
         var dir = Directory.CreateTempSubdirectory("place-");
         try
@@ -99,12 +100,21 @@ public class PlacementTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedMode
                 Boxes = [new BoxPlacement { Box = new PixelBox(30, 20, 50, 70), Units = [new UnitSpec { Condition = "canny", Image = ImageSource.FromPath(sketchPath), Weight = 0.8f }] },
                          new BoxPlacement { Box = new PixelBox(100, 40, 40, 40), Prompt = "a pink circle" }],
             };
-            var first = new Placer(f.Service).Place(job);
-            var again = new Placer(f.Service).Place(PlacementRecord.Read(first.Record, "record"));
-            Assert.Equal(first.Image.Pixels, again.Image.Pixels);
-            using var doc = JsonDocument.Parse(first.Record);
-            Assert.Equal("30,20,50,70", doc.RootElement.GetProperty("boxes")[0].GetProperty("box").GetString());
-            Assert.Equal(first.Boxes[0].Seed, doc.RootElement.GetProperty("seed").GetUInt32()); // the seed it ran with, not -1
+            // As the CLI runs it: a document with the files by value, kept by hash; the record then names them by hash.
+            var store = new MemoryBlobStore();
+            var document = new JobDocument { Place = JobMapping.FromJob(job, JobMapping.ByValue(PathPolicy.Local)) };
+            await JobImages.ByHashAsync(document, store);
+            var runner = new JobRunner(f.Service);
+            var first = runner.Run(document, await JobImages.FetchAsync(document, store));
+            var record = PlacementRecord.Read(first.Parameters.ToJson(), "record", PathPolicy.Local);
+            Assert.All(record.Images(), i => Assert.Null(i.Image.Data)); // by hash: the record carries no image
+            var again = runner.Run(record, await JobImages.FetchAsync(record, store));
+            Assert.Equal(first.Images[0].Png.Data, again.Images[0].Png.Data);
+            using var doc = JsonDocument.Parse(first.Parameters.ToJson());
+            var place = doc.RootElement.GetProperty("place");
+            Assert.Equal("30,20,50,70", place.GetProperty("boxes")[0].GetProperty("box").GetString());
+            Assert.NotEqual(-1, place.GetProperty("seed").GetInt64()); // the seed it ran with, not -1
+            Assert.Equal(first.Images[0].Seed, place.GetProperty("seed").GetInt64());
         }
         finally
         {
@@ -179,16 +189,32 @@ public class PlacementTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedMode
     [Fact]
     public void The_placement_record_keeps_each_units_resize_resolution_mask_and_union_type()
     {
-        var unit = new UnitSpec
+        var dir = Directory.CreateTempSubdirectory("record-");
+        try
         {
-            Condition = "canny", Image = ImageSource.FromPath("/data/sketch.png"), Resize = ResizeMode.JustResize, ProcessorResolution = 256,
-            Mask = ImageSource.FromPath("/data/left-half.png"), UnionType = "Hard Edge",
-        };
-        var job = new PlacementJob { Background = ImageSource.FromPath("/data/bg.png"), Boxes = [new BoxPlacement { Box = new PixelBox(1, 2, 30, 40), Units = [unit] }] };
-        var back = PlacementRecord.Read(PlacementRecord.Write(job, "tiny-sd", 7), "record").Boxes[0].Units[0];
-        Assert.Equal((ResizeMode.JustResize, 256, "/data/left-half.png", "Hard Edge"), (back.Resize, back.ProcessorResolution, back.Mask?.FilePath, back.UnionType));
-        // A record written before these fields reads with the defaults the units ran with.
-        var old = PlacementRecord.Read("""{"version":1,"background":"/data/bg.png","seed":7,"padding":16,"feather":4,"harmonize":"off","allow_overlap":false,"boxes":[{"box":"1,2,30,40","units":[{"condition":"canny","image":"/data/s.png","weight":1,"start":0,"end":1,"mode":"balanced","preprocess":true}]}]}""", "old").Boxes[0].Units[0];
-        Assert.Equal((ResizeMode.CropAndResize, 0, (string?)null), (old.Resize, old.ProcessorResolution, old.Mask?.FilePath));
+            string File(string name, RgbImage image)
+            {
+                var path = Path.Combine(dir.FullName, name);
+                PngParameters.Save(image, path, null);
+                return path;
+            }
+            var (bg, sketch, half) = (File("bg.png", Background), File("sketch.png", Sketch()), File("left-half.png", RgbImage.Black(8, 8)));
+            var unit = new UnitSpec
+            {
+                Condition = "canny", Image = ImageSource.FromPath(sketch), Resize = ResizeMode.JustResize, ProcessorResolution = 256,
+                Mask = ImageSource.FromPath(half), UnionType = "Hard Edge",
+            };
+            var job = new PlacementJob { Background = ImageSource.FromPath(bg), Boxes = [new BoxPlacement { Box = new PixelBox(1, 2, 30, 40), Units = [unit] }] };
+            var back = PlacementRecord.Read(PlacementRecord.Write(job, "tiny-sd", 7, PathPolicy.Local), "record", PathPolicy.Local).Place!.Boxes![0].Units![0];
+            Assert.Equal(("Just Resize", 256, ImageRef.HashOf(System.IO.File.ReadAllBytes(half)), "Hard Edge"), (back.Resize, back.ProcessorResolution, back.Mask?.Sha256, back.UnionType));
+            // A record of the first form (files by path, written before these fields) reads with the defaults the units ran with.
+            var old = PlacementRecord.Read($$"""{"version":1,"background":"{{bg}}","seed":7,"padding":16,"feather":4,"harmonize":"off","allow_overlap":false,"boxes":[{"box":"1,2,30,40","units":[{"condition":"canny","image":"{{sketch}}","weight":1,"start":0,"end":1,"mode":"balanced","preprocess":true}]}]}""", "old", PathPolicy.Local).Place!;
+            Assert.Equal(("Crop and Resize", 0, (ImageRef?)null, 7L), (old.Boxes![0].Units![0].Resize, old.Boxes[0].Units![0].ProcessorResolution, old.Boxes[0].Units![0].Mask, old.Seed));
+            Assert.Equal(System.IO.File.ReadAllBytes(sketch), old.Boxes[0].Units![0].Image!.Data);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
     }
 }
