@@ -18,6 +18,8 @@ internal static class CliRunner
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["CONTROLHOST_MODELS"] = Path.Combine(RepoRoot, "models");
         if (home is not null) psi.Environment["HOME"] = home;
+        // The images of the jobs run, kept by hash for --from: one store per test folder.
+        psi.Environment["CONTROLHOST_BLOBS"] = Path.Combine(workDir, ".blobs");
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

@@ -51,6 +51,23 @@ public class CliTests : IDisposable
     }
 
     [Fact]
+    public void From_png_repeats_a_job_whose_control_file_is_gone_from_the_images_kept_by_hash()
+    {
+        File.Copy(Example("star-scene.png"), Path.Combine(_dir, "sketch.png"));
+        Assert.Equal(0, CliRunner.Run(_dir, "generate", "--prompt", "a red star", "--seed", "3", "--steps", "5",
+            "--control", "canny=sketch.png,weight=0.7,union_type=Hard Edge,return_map=false", "--out", "first.png").Code);
+        File.Delete(Path.Combine(_dir, "sketch.png"));
+        var again = CliRunner.Run(_dir, "generate", "--from", "first.png", "--out", "again.png");
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(_dir, "first.png")), File.ReadAllBytes(Path.Combine(_dir, "again.png")));
+        // Without the kept images the record cannot be repeated, and the error says where they are kept.
+        Directory.Delete(Path.Combine(_dir, ".blobs"), recursive: true);
+        var lost = CliRunner.Run(_dir, "generate", "--from", "first.png", "--out", "lost.png");
+        Assert.Equal(2, lost.Code);
+        Assert.Contains("is not stored here", lost.Err);
+    }
+
+    [Fact]
     public void Hires_fix_makes_the_larger_image_and_from_repeats_it()
     {
         var first = CliRunner.Run(_dir, "generate", "--prompt", "a red star", "--width", "64", "--height", "64", "--seed", "5", "--steps", "6",
@@ -92,7 +109,7 @@ public class CliTests : IDisposable
     [Theory]
     [InlineData("unknown sampler 'Heun++'", "--sampler", "Heun++")]
     [InlineData("model 'no-such-model' not found", "--model", "no-such-model")]
-    [InlineData("width and height must be positive multiples of 8", "--width", "100")]
+    [InlineData("width 100 must be a multiple of 8", "--width", "100")]
     [InlineData("seed", "--seed", "-5")]
     public void Bad_input_is_one_line_exit_2_and_no_output(string expected, string option, string value)
     {

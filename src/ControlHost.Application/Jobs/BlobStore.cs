@@ -38,10 +38,10 @@ public sealed class FolderBlobStore(string folder) : IBlobStore
 {
     public string Folder { get; } = folder;
 
-    /// <summary>$CONTROLHOST_CACHE/blobs, else ~/.cache/controlhost/blobs.</summary>
-    public static string DefaultFolder => Path.Combine(
-        Environment.GetEnvironmentVariable("CONTROLHOST_CACHE") is { Length: > 0 } cache ? cache
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "controlhost"), "blobs");
+    /// <summary>$CONTROLHOST_BLOBS, else ~/.cache/controlhost/blobs.</summary>
+    public static string DefaultFolder =>
+        Environment.GetEnvironmentVariable("CONTROLHOST_BLOBS") is { Length: > 0 } blobs ? blobs
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "controlhost", "blobs");
 
     private string PathOf(string sha256) => ImageRef.IsHash(sha256) ? Path.Combine(Folder, sha256[..2], sha256)
         : throw new ArgumentException($"'{sha256}' is not a content hash");

@@ -26,7 +26,10 @@ public sealed record ImageRef
     /// <summary>The encoded bytes when given by value.</summary>
     public byte[]? Data { get; }
 
-    public static ImageRef ByValue(byte[] data) => new(null, data);
+    public static ImageRef ByValue(byte[] data, string? name = null) => new(null, data) { Name = name };
+
+    /// <summary>Where the caller's bytes came from (a file's name), for its messages only: not part of the document.</summary>
+    public string? Name { get; private init; }
 
     public static ImageRef ByHash(string sha256) => new(sha256.ToLowerInvariant(), null);
 

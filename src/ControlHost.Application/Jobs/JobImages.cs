@@ -37,7 +37,8 @@ public sealed class JobImages
     }
 
     /// <summary>The image as a source the application layer reads, labelled with its field.</summary>
-    public ImageSource Source(ImageRef image, string field) => ImageSource.FromBytes(image.Data ?? _bytes[image.Sha256!], field);
+    public ImageSource Source(ImageRef image, string field) =>
+        ImageSource.FromBytes(image.Data ?? _bytes[image.Sha256!], image.Name is null ? field : $"{field} ({image.Name})");
 
     /// <summary>Every image of <paramref name="document"/> by hash, its bytes put into <paramref name="store"/>: what
     /// travels to a worker. Images already given by hash must be in the store.</summary>

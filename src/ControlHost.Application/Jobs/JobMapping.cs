@@ -15,7 +15,8 @@ namespace ControlHost.Application.Jobs;
 public static class JobMapping
 {
     /// <summary>Images as values: their encoded bytes read under <paramref name="paths"/>.</summary>
-    public static Func<ImageSource, string, ImageRef> ByValue(PathPolicy paths) => (source, field) => ImageRef.ByValue(source.Bytes(paths, field));
+    public static Func<ImageSource, string, ImageRef> ByValue(PathPolicy paths) =>
+        (source, field) => ImageRef.ByValue(source.Bytes(paths, field), source.FilePath is { } path ? Path.GetFileName(path) : null);
 
     public static GenerationJob ToJob(GenerateDocument d, JobImages images) => new()
     {
