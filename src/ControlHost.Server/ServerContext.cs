@@ -1,5 +1,5 @@
 using ControlHost.Application.Generation;
-using ControlHost.Server.Queue;
+using ControlHost.Cluster;
 
 namespace ControlHost.Server;
 
@@ -42,14 +42,20 @@ public sealed record ServerSettings
 }
 
 /// <summary>The server's singletons: the one generation service, the queue, the limits, the chosen checkpoint.</summary>
-public sealed class ServerContext(GenerationService service, IGenerationQueue queue, ServerLimits limits, ServerSettings? settings = null)
+public sealed class ServerContext(GenerationService service, IJobQueue jobs, ServerLimits limits, ServerSettings? settings = null)
 {
     /// <summary>How the server was started (what /sdapi/v1/cmd-flags reports).</summary>
     public ServerSettings Settings { get; } = settings ?? new ServerSettings { Limits = limits };
 
     public GenerationService Service { get; } = service;
-    public IGenerationQueue Queue { get; } = queue;
+    /// <summary>Where every generation, placement and job-API job waits and runs (in this process, or on workers).</summary>
+    public IJobQueue Jobs { get; } = jobs;
     public ServerLimits Limits { get; } = limits;
+
+    /// <summary>Analysis work (detect, suggest-boxes) runs here one request at a time; <see cref="AnalysisWaiting"/> counts
+    /// those waiting or running.</summary>
+    public SemaphoreSlim AnalysisSlots { get; } = new(1, 1);
+    internal int AnalysisWaiting;
 
     /// <summary>The checkpoint POST /sdapi/v1/options chose (null: the default model).</summary>
     public string? Checkpoint { get; set; }

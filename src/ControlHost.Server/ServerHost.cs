@@ -3,7 +3,8 @@ using System.Text;
 using ControlHost.Application.Errors;
 using ControlHost.Application.Generation;
 using ControlHost.Server.Api;
-using ControlHost.Server.Queue;
+using ControlHost.Application.Jobs;
+using ControlHost.Cluster;
 using Scalar.AspNetCore;
 
 
@@ -34,8 +35,9 @@ public static class ServerHost
         if (settings.CorsOrigins.Count > 0)
             builder.Services.AddCors(o => o.AddDefaultPolicy(p => p.WithOrigins(settings.CorsOrigins.ToArray()).AllowAnyHeader().AllowAnyMethod()));
         builder.Services.AddSingleton(_ => new GenerationService(settings.Service with { Images = settings.Limits.Images }));
-        builder.Services.AddSingleton<IGenerationQueue>(_ => new LocalGenerationQueue(settings.Queue));
-        builder.Services.AddSingleton(sp => new ServerContext(sp.GetRequiredService<GenerationService>(), sp.GetRequiredService<IGenerationQueue>(), settings.Limits, settings));
+        builder.Services.AddSingleton<IJobQueue>(sp => new InProcessJobQueue(sp.GetRequiredService<GenerationService>(),
+            new QueueOptions { Capacity = settings.Queue, PerClient = settings.Limits.MaxJobsPerClient }));
+        builder.Services.AddSingleton(sp => new ServerContext(sp.GetRequiredService<GenerationService>(), sp.GetRequiredService<IJobQueue>(), settings.Limits, settings));
         var app = builder.Build();
         app.Use(async (http, next) =>
         {
@@ -68,6 +70,7 @@ public static class ServerHost
         SdApi.Map(app);
         ControlNetApi.Map(app);
         ControlHostApi.Map(app);
+        JobsApi.Map(app);
         MapPage(app);
         return app;
     }
@@ -119,6 +122,9 @@ public static class ServerHost
             case ValidationException v:
                 http.Response.StatusCode = 422;
                 return http.Response.WriteAsJsonAsync(new { detail = v.Errors.Select(f => new { loc = f.Loc, msg = f.Msg, type = f.Type }) });
+            case JobValidationException j:
+                http.Response.StatusCode = 422;
+                return http.Response.WriteAsJsonAsync(new { detail = j.Errors.Select(f => new { loc = new[] { "body" }.Concat(f.Path), msg = f.Message, type = "value_error" }) });
             case ServiceException { Kind: ErrorKind.BadInput or ErrorKind.NotFound } s:
                 http.Response.StatusCode = 422;
                 return http.Response.WriteAsJsonAsync(new
@@ -129,6 +135,28 @@ public static class ServerHost
                 http.Response.StatusCode = 503;
                 http.Response.Headers.RetryAfter = "5";
                 return http.Response.WriteAsJsonAsync(new { error = "QueueFull", detail = q.Message, body = "", errors = "" });
+            case ClientLimitException l:
+                http.Response.StatusCode = 429;
+                http.Response.Headers.RetryAfter = "5";
+                return http.Response.WriteAsJsonAsync(new { error = "TooManyJobs", detail = l.Message, body = "", errors = "" });
+            case JobFailedException { Status.Error: { Kind: "bad_input" or "not_found" } f }:
+                http.Response.StatusCode = 422;
+                return http.Response.WriteAsJsonAsync(new
+                {
+                    detail = f.Fields is { Count: > 0 } fields
+                        ? fields.Select(x => new { loc = new[] { "body" }.Concat(x.Path).ToArray(), msg = x.Message, type = "value_error" }).ToArray()
+                        : [new { loc = new[] { "body", f.Field ?? "body" }, msg = f.Message, type = f.Kind == "not_found" ? "value_error.not_found" : "value_error" }],
+                });
+            case JobFailedException { Status.State: JobState.Cancelled } c:
+                http.Response.StatusCode = 409;
+                return http.Response.WriteAsJsonAsync(new { error = "Cancelled", detail = c.Message, body = "", errors = "" });
+            case JobFailedException f:
+                logger.LogError("job {Id} failed: {Message}", f.Status.Id, f.Message);
+                http.Response.StatusCode = 500;
+                return http.Response.WriteAsJsonAsync(new { error = "JobFailed", detail = f.Message, body = "", errors = "" });
+            case KeyNotFoundException k:
+                http.Response.StatusCode = 404;
+                return http.Response.WriteAsJsonAsync(new { detail = k.Message });
             case BadHttpRequestException b:
                 http.Response.StatusCode = b.StatusCode;
                 return http.Response.WriteAsJsonAsync(new { error = "BadRequest", detail = b.Message, body = "", errors = "" });

@@ -1,6 +1,6 @@
 using System.Text;
 using ControlHost.Application.Generation;
-using ControlHost.Server.Queue;
+using ControlHost.Cluster;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -20,7 +20,7 @@ public sealed class InMemoryServer : WebApplicationFactory<Program>
     {
         // Registered after the program's own, so these are the ones resolved.
         services.AddSingleton(_ => new GenerationService(ServerFixture.Settings().Service));
-        services.AddSingleton<IGenerationQueue>(_ => new LocalGenerationQueue(8));
+        services.AddSingleton<ControlHost.Cluster.IJobQueue>(sp => new ControlHost.Cluster.InProcessJobQueue(sp.GetRequiredService<GenerationService>()));
     });
 }
 
@@ -84,6 +84,7 @@ public sealed class EveryRouteTests(InMemoryServer server) : IClassFixture<InMem
             { "GET", "/controlhost/v1/progress/stream", "/controlhost/v1/progress/stream?seconds=1", null, "", 0 },
             { "POST", "/controlhost/v1/suggest-boxes", "/controlhost/v1/suggest-boxes", suggest, $$"""{"background": "{{Scene}}", "width": 0}""", 422 },
             { "POST", "/controlhost/v1/place", "/controlhost/v1/place", place, $$"""{"background": "{{Scene}}", "boxes": [{"box": "1,2"}]}""", 422 },
+            { "POST", "/controlhost/v1/jobs", "/controlhost/v1/jobs", """{"version": 1, "generate": {"prompt": "a red star", "steps": 2, "seed": 1}}""", """{"generate": {"steps": 0}}""", 422 },
             { "GET", "/", "/", null, "", 0 },
             { "GET", "/app.js", "/app.js", null, "", 0 },
             { "GET", "/app.css", "/app.css", null, "", 0 },
@@ -120,13 +121,20 @@ public sealed class EveryRouteTests(InMemoryServer server) : IClassFixture<InMem
     /// missing (A1111RoutesTests checks each), never 404.</summary>
     private static readonly string[] Unavailable = ["POST /sdapi/v1/interrogate"];
 
+    /// <summary>Routes of one job or that take raw bytes: JobsApiTests checks each with a job it made.</summary>
+    private static readonly string[] JobRoutes =
+    [
+        "GET /controlhost/v1/jobs/{id}", "GET /controlhost/v1/jobs/{id}/result", "GET /controlhost/v1/jobs/{id}/events",
+        "POST /controlhost/v1/jobs/{id}/cancel", "POST /controlhost/v1/blobs",
+    ];
+
     [Fact]
     public void The_table_has_one_case_for_every_route_the_server_maps()
     {
         var mapped = server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .SelectMany(e => (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["ANY"]).Select(m => $"{m} {Normalise(e.RoutePattern.RawText)}"))
             .Distinct().Order(StringComparer.Ordinal).ToList();
-        var covered = Routes().Select(r => $"{r[0]} {Normalise((string)r[1])}").Concat(Unavailable)
+        var covered = Routes().Select(r => $"{r[0]} {Normalise((string)r[1])}").Concat(Unavailable).Concat(JobRoutes.Select(r => r.Split(' ') is var p ? $"{p[0]} {Normalise(p[1])}" : r))
             .Distinct().Order(StringComparer.Ordinal).ToList();
         Assert.True(mapped.SequenceEqual(covered),
             $"mapped without a case: {string.Join(", ", mapped.Except(covered))}; a case without a route: {string.Join(", ", covered.Except(mapped))}");

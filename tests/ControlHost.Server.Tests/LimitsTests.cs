@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using ControlHost.Server.Queue;
+using ControlHost.Cluster;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -117,26 +117,27 @@ public sealed class LimitsTests(ServerFixture f) : IClassFixture<ServerFixture>
         var body = await response.Content.ReadAsStringAsync();
         Assert.Equal(422, (int)response.StatusCode);
         Assert.Contains("analysis-seconds", body);
-        Assert.Null(app.Services.GetService(typeof(IGenerationQueue)) is IGenerationQueue q ? q.State.Job : null);
+        Assert.Equal(1, ((ServerContext)app.Services.GetService(typeof(ServerContext))!).AnalysisSlots.CurrentCount); // the slot is free again
     }
 
     [Fact]
-    public async Task Analysis_work_stops_when_its_client_leaves_and_goes_through_the_queue()
+    public async Task Analysis_work_stops_when_its_client_leaves_and_takes_turns()
     {
-        using var queue = new LocalGenerationQueue(capacity: 0);
-        var context = new ServerContext(null!, queue, new ServerLimits());
+        var context = new ServerContext(null!, null!, new ServerLimits(), new ServerSettings { Queue = 0 });
         using var client = new CancellationTokenSource();
-        var observed = new TaskCompletionSource<string?>();
+        var running = new TaskCompletionSource();
         var work = Analysis.Run<int>(context, "detect", client.Token, bound =>
         {
-            observed.SetResult(queue.State.Job);
+            running.SetResult();
             while (true) bound.ThrowIfCancellationRequested(); // work that would never end on its own
         });
-        Assert.Equal("detect", await observed.Task); // it runs as the queue's job
-        await Assert.ThrowsAsync<QueueFullException>(() => queue.Run("txt2img", (_, _) => 0, CancellationToken.None));
+        await running.Task;
+        Assert.Equal(0, context.AnalysisSlots.CurrentCount); // it holds the one slot
+        // With no room to wait (queue 0), a second request is refused at once.
+        await Assert.ThrowsAsync<QueueFullException>(() => Analysis.Run(context, "detect", CancellationToken.None, _ => 0));
         client.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => work.WaitAsync(TimeSpan.FromSeconds(30)));
-        Assert.Null(queue.State.Job);
+        Assert.Equal(1, context.AnalysisSlots.CurrentCount);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using ControlHost.Application.Jobs;
 using System.Globalization;
 using System.Text.Json;
 using ControlHost.Application.Detection;
@@ -53,11 +54,11 @@ internal static class ControlHostApi
             {
                 while (!ct.IsCancellationRequested && DateTime.UtcNow < until)
                 {
-                    var s = c.Queue.State;
+                    var s = c.Jobs.Snapshot;
                     var p = s.Progress;
                     var json = JsonSerializer.Serialize(new
                     {
-                        job = s.Job, waiting = s.Waiting, image = p?.Image ?? 0, images = p?.Images ?? 0, step = p?.Step ?? 0, steps = p?.Steps ?? 0,
+                        job = s.Name, id = s.Id, waiting = s.Waiting, image = p?.Image ?? 0, images = p?.Images ?? 0, step = p?.Step ?? 0, steps = p?.Steps ?? 0,
                         interrupted = s.Interrupted,
                     });
                     await http.Response.WriteAsync($"data: {json}\n\n", ct);
@@ -101,13 +102,19 @@ internal static class ControlHostApi
             var body = new Body(await SdApi.ReadJson(r), []);
             var warnings = new List<string>();
             var job = ReadPlacement(body, c, warnings);
-            var output = await c.Queue.Run("place", (_, progress) => new Placer(c.Service).Place(job, progress, ct), ct);
-            var image = Pngs.Base64WithRecord(output.Image, output.Infotext, output.Record);
+            var document = new JobDocument { Place = JobMapping.FromJob(job, JobMapping.ByValue(c.Service.Paths)) };
+            var result = await JobCalls.RunAsync(r.HttpContext, c, document, "place", ct);
+            var ran = result.Parameters.Place!;
+            var firstSeed = ran.Seed ?? 0;
             return new
             {
-                image, parameters = output.Infotext,
-                boxes = output.Boxes.Select(b => new { box = new[] { b.Box.X, b.Box.Y, b.Box.Width, b.Box.Height }, prompt = b.Prompt, seed = b.Seed, warnings = b.Warnings }),
-                record = output.Record, warnings,
+                image = JobCalls.Base64(result.Images[0].Png), parameters = result.Images[0].Infotext,
+                boxes = (ran.Boxes ?? []).Select((b, k) => new
+                {
+                    box = b.Box.Split(',').Select(int.Parse).ToArray(), prompt = b.Prompt ?? ran.Prompt, seed = (uint)(firstSeed + k),
+                    warnings = result.Warnings.Where(w => w.StartsWith($"box {k + 1}: ", StringComparison.Ordinal)).Select(w => w[$"box {k + 1}: ".Length..]),
+                }),
+                record = result.Parameters.ToJson(), warnings,
             };
         }).Accepts<Schemas.PlaceRequest>("application/json");
     }

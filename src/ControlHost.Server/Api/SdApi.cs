@@ -46,14 +46,14 @@ internal static class SdApi
         }).Accepts<Schemas.OptionsRequest>("application/json");
         sd.MapGet("/progress", (ServerContext c) => Progress(c)).Produces<Schemas.ProgressResponse>();
         SdExtraRoutes.Map(sd);
-        sd.MapPost("/interrupt", (ServerContext c) =>
+        sd.MapPost("/interrupt", async (ServerContext c) =>
         {
-            c.Queue.Interrupt();
+            await c.Jobs.InterruptAsync();
             return Results.Json(new { });
         });
-        sd.MapPost("/skip", (ServerContext c) =>
+        sd.MapPost("/skip", async (ServerContext c) =>
         {
-            c.Queue.Skip();
+            await c.Jobs.SkipAsync();
             return SdApi.JsonNull();
         });
         sd.MapPost("/png-info", async (HttpRequest r) =>
@@ -143,15 +143,16 @@ internal static class SdApi
         var log = http.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("ControlNet");
         foreach (var warning in request.Warnings.Where(w => w.StartsWith('['))) log.LogWarning("{Warning}", warning);
         var job = request.Job with { Model = request.Job.Model ?? context.Checkpoint, PreviewEvery = 5 };
-        var output = await context.Queue.Run(img2img ? "img2img" : "txt2img",
-            (control, progress) => context.Service.Generate(job, progress, cancellation, control), cancellation);
+        // The request becomes a job document (its images by value) and runs on the queue like any other job.
+        var document = new Application.Jobs.JobDocument { Generate = Application.Jobs.JobMapping.FromJob(job, Application.Jobs.JobMapping.ByValue(context.Service.Paths)) };
+        var result = await JobCalls.RunAsync(http.HttpContext, context, document, img2img ? "img2img" : "txt2img", cancellation);
         var images = new List<string>();
         if (request.SendImages)
         {
-            foreach (var image in output.Images) images.Add(Pngs.Base64(image.Image, image.Infotext));
+            foreach (var image in result.Images) images.Add(JobCalls.Base64(image.Png));
             // After the generated images, the extension returns the detected map of each unit it preprocessed (unless
             // save_detected_map is false): here the very hint the generation used.
-            images.AddRange(output.DetectedMaps.Select(m => Pngs.Base64(m)));
+            images.AddRange(result.DetectedMaps.Select(JobCalls.Base64));
         }
         var parameters = JsonNode.Parse(root.GetRawText())!.AsObject();
         if (img2img && !(root.TryGetProperty("include_init_images", out var inc) && inc.ValueKind == JsonValueKind.True))
@@ -159,37 +160,43 @@ internal static class SdApi
             parameters["init_images"] = null;
             parameters["mask"] = null;
         }
-        return Results.Json(new { images, parameters, info = JsonSerializer.Serialize(Info(output, job, request.Warnings)) });
+        return Results.Json(new { images, parameters, info = JsonSerializer.Serialize(Info(result, request.Warnings)) });
     }
 
-    /// <summary>A1111's info object: the keys clients read, for every image of the job.</summary>
-    private static Dictionary<string, object?> Info(GenerationOutput output, GenerationJob job, List<string> warnings)
+    /// <summary>A1111's info object, for every image of the job, formatted from the values it ran with.</summary>
+    private static Dictionary<string, object?> Info(Application.Jobs.JobResult result, List<string> warnings)
     {
-        var first = output.Images.FirstOrDefault();
-        var request = first?.Engine;
-        var seeds = output.Images.Select(i => (long)i.Seed).ToList();
-        var prompt = job.Prompt ?? "";
-        var negative = job.NegativePrompt ?? "";
-        var infotext = first?.Infotext ?? "";
+        var ran = result.Parameters.Generate!;
+        var seeds = result.Images.Select(i => i.Seed).ToList();
+        var prompt = ran.Prompt ?? "";
+        var negative = ran.NegativePrompt ?? "";
+        var infotext = result.Images.FirstOrDefault()?.Infotext ?? "";
+        // The extension's and inpainting's own fields are A1111's infotext pairs: read from the text they were written to.
         var p = infotext.Length > 0 ? Infotext.ParseParameters(infotext) : new Dictionary<string, string>();
+        var (width, height) = result.Images.Count > 0 ? PngSize(result.Images[0].Png) : (ran.Width, ran.Height);
         return new Dictionary<string, object?>
         {
             ["prompt"] = prompt, ["all_prompts"] = seeds.Select(_ => prompt).ToList(),
             ["negative_prompt"] = negative, ["all_negative_prompts"] = seeds.Select(_ => negative).ToList(),
             ["seed"] = seeds.FirstOrDefault(), ["all_seeds"] = seeds, ["subseed"] = -1, ["all_subseeds"] = seeds.Select(_ => -1).ToList(),
-            ["subseed_strength"] = 0, ["width"] = first?.Image.Width, ["height"] = first?.Image.Height,
-            ["sampler_name"] = p.GetValueOrDefault("Sampler"), ["cfg_scale"] = p.TryGetValue("CFG scale", out var cfg) ? double.Parse(cfg, System.Globalization.CultureInfo.InvariantCulture) : null,
-            ["steps"] = p.TryGetValue("Steps", out var steps) ? int.Parse(steps, System.Globalization.CultureInfo.InvariantCulture) : null,
-            ["batch_size"] = job.BatchSize ?? 1, ["restore_faces"] = false, ["sd_model_name"] = output.Model, ["sd_model_hash"] = null,
-            ["seed_resize_from_w"] = -1, ["seed_resize_from_h"] = -1, ["denoising_strength"] = job.InitImage is null ? null : job.Strength ?? GenerationPolicy.DefaultStrength,
+            ["subseed_strength"] = 0, ["width"] = width, ["height"] = height,
+            ["sampler_name"] = ran.Sampler, ["cfg_scale"] = ran.CfgScale, ["steps"] = ran.Steps,
+            ["batch_size"] = ran.BatchSize ?? 1, ["restore_faces"] = false, ["sd_model_name"] = result.Model, ["sd_model_hash"] = null,
+            ["seed_resize_from_w"] = -1, ["seed_resize_from_h"] = -1, ["denoising_strength"] = ran.InitImage is null ? null : ran.Strength,
             ["extra_generation_params"] = p.Where(kv => kv.Key.StartsWith("ControlNet ", StringComparison.Ordinal) || kv.Key.StartsWith("Mask", StringComparison.Ordinal)
                                                        || kv.Key.StartsWith("Inpaint", StringComparison.Ordinal) || kv.Key.StartsWith("Masked", StringComparison.Ordinal))
                 .ToDictionary(kv => kv.Key, kv => kv.Value),
-            ["index_of_first_image"] = 0, ["infotexts"] = output.Images.Select(i => i.Infotext).ToList(), ["styles"] = new List<string>(),
+            ["index_of_first_image"] = 0, ["infotexts"] = result.Images.Select(i => i.Infotext).ToList(), ["styles"] = new List<string>(),
             ["job_timestamp"] = DateTime.UtcNow.ToString("yyyyMMddHHmmss", System.Globalization.CultureInfo.InvariantCulture), ["clip_skip"] = 1,
-            ["is_using_inpainting_conditioning"] = output.Model.Contains("inpainting", StringComparison.OrdinalIgnoreCase),
-            ["version"] = "controlhost", ["warnings"] = warnings.Concat(output.Warnings).ToList(),
+            ["is_using_inpainting_conditioning"] = (result.Model ?? "").Contains("inpainting", StringComparison.OrdinalIgnoreCase),
+            ["version"] = "controlhost", ["warnings"] = warnings.Concat(result.Warnings).ToList(),
         };
+    }
+
+    private static (int, int) PngSize(Application.Jobs.ImageRef png)
+    {
+        using var stream = new MemoryStream(png.Data!);
+        return ImageIo.Identify(stream, "result");
     }
 
     private sealed record CheckpointInfo(string title, string model_name, string hash, string sha256, string filename, string? config);
@@ -258,9 +265,9 @@ internal static class SdApi
 
     private static object Progress(ServerContext c)
     {
-        var s = c.Queue.State;
+        var s = c.Jobs.Snapshot;
         var p = s.Progress;
-        double fraction = p is { } q && q.Steps > 0 ? ((q.Image - 1) * q.Steps + q.Step) / (double)(q.Steps * q.Images) : 0;
+        var fraction = p?.Fraction ?? 0;
         double eta = 0;
         if (s.Started is { } started && fraction > 0) eta = (DateTimeOffset.UtcNow - started).TotalSeconds * (1 - fraction) / fraction;
         return new
@@ -268,12 +275,12 @@ internal static class SdApi
             progress = fraction, eta_relative = eta,
             state = new
             {
-                skipped = s.Skipped, interrupted = s.Interrupted, job = s.Job ?? "", job_count = s.Job is null ? 0 : 1 + s.Waiting,
+                skipped = s.Skipped, interrupted = s.Interrupted, job = s.Name ?? "", job_count = s.Name is null ? 0 : 1 + s.Waiting,
                 job_timestamp = s.Started?.ToString("yyyyMMddHHmmss", System.Globalization.CultureInfo.InvariantCulture) ?? "0",
                 job_no = p?.Image - 1 ?? 0, sampling_step = p?.Step ?? 0, sampling_steps = p?.Steps ?? 0,
             },
-            current_image = p?.Preview is { } preview ? Pngs.Base64(preview) : null,
-            textinfo = s.Job is null ? null : $"{s.Job}: image {p?.Image ?? 0} of {p?.Images ?? 0}, step {p?.Step ?? 0} of {p?.Steps ?? 0}",
+            current_image = s.Preview,
+            textinfo = s.Name is null ? null : $"{s.Name}: image {p?.Image ?? 0} of {p?.Images ?? 0}, step {p?.Step ?? 0} of {p?.Steps ?? 0}",
         };
     }
 }

@@ -1,9 +1,11 @@
 namespace ControlHost.Server;
 
 /// <summary>
-/// The analysis routes (detect, suggest-boxes, render_openpose_json) run through the queue like generations, each
-/// with a time bound (<see cref="ServerLimits.AnalysisSeconds"/>, counted from when it starts, not while it waits)
-/// and stopped as soon as its client disconnects: work nobody waits for is not done.
+/// The analysis routes (detect, suggest-boxes, render_openpose_json) run on the node that answers them, one at a time
+/// (<see cref="ServerContext.AnalysisSlots"/>; as many may wait as the queue holds, the next gets 503), each with a
+/// time bound (<see cref="ServerLimits.AnalysisSeconds"/>, counted from when it starts, not while it waits) and stopped
+/// as soon as its client disconnects: work nobody waits for is not done. They need no diffusion model, so an API node
+/// of a cluster answers them itself.
 /// </summary>
 internal static class Analysis
 {
@@ -14,17 +16,37 @@ internal static class Analysis
         var seconds = context.Limits.AnalysisSeconds;
         try
         {
-            return await context.Queue.Run(name, (_, _) =>
+            if (Interlocked.Increment(ref context.AnalysisWaiting) > context.Settings.Queue + 1)
             {
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                bound.CancelAfter(TimeSpan.FromSeconds(seconds));
-                var result = work(bound.Token);
-                // Work that finished between its bound and the timer's firing (or between two checks of the token)
-                // still ran past the limit: the same answer as if it had been stopped, whatever the timer's latency.
-                if (clock.Elapsed.TotalSeconds > seconds) bound.Cancel();
-                bound.Token.ThrowIfCancellationRequested();
-                return result;
-            }, bound.Token);
+                Interlocked.Decrement(ref context.AnalysisWaiting);
+                throw new Cluster.QueueFullException($"the server is busy: {context.Settings.Queue} analysis requests are waiting already; retry later");
+            }
+            try
+            {
+                await context.AnalysisSlots.WaitAsync(bound.Token);
+                try
+                {
+                    return await Task.Run(() =>
+                    {
+                        var clock = System.Diagnostics.Stopwatch.StartNew();
+                        bound.CancelAfter(TimeSpan.FromSeconds(seconds));
+                        var result = work(bound.Token);
+                        // Work that finished between its bound and the timer's firing (or between two checks of the token)
+                        // still ran past the limit: the same answer as if it had been stopped, whatever the timer's latency.
+                        if (clock.Elapsed.TotalSeconds > seconds) bound.Cancel();
+                        bound.Token.ThrowIfCancellationRequested();
+                        return result;
+                    }, bound.Token);
+                }
+                finally
+                {
+                    context.AnalysisSlots.Release();
+                }
+            }
+            finally
+            {
+                Interlocked.Decrement(ref context.AnalysisWaiting);
+            }
         }
         catch (OperationCanceledException) when (!clientGone.IsCancellationRequested && bound.IsCancellationRequested)
         {

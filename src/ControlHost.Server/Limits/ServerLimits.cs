@@ -23,6 +23,9 @@ public sealed record ServerLimits
     /// <summary>Boxes in one placement request.</summary>
     public int MaxBoxes { get; init; } = 16;
 
+    /// <summary>Jobs one client (its user, else its address) may have waiting or running; the next gets 429.</summary>
+    public int MaxJobsPerClient { get; init; } = 16;
+
     public long MaxBodyBytes { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>
@@ -46,6 +49,9 @@ public sealed record ServerLimits
     public double AnalysisSeconds { get; init; } = 60;
 
     /// <summary>The image limits as the application layer takes them.</summary>
+    /// <summary>The same bounds as a job document's validation takes them.</summary>
+    public Application.Jobs.JobLimits Jobs => new(MaxSide, MaxSteps, MaxBatch * MaxBatch, MaxUnits, MaxPromptChars, MaxBoxes);
+
     public ImageBudget Images => new() { MaxInputPixels = MaxImagePixels, MaxWorkPixels = MaxWorkPixels, MaxAspect = MaxAspect };
 
     /// <summary>One limit: its option name, what it bounds, and how to read and set it.</summary>
@@ -58,6 +64,7 @@ public sealed record ServerLimits
         new("max-steps", "sampling steps", l => l.MaxSteps, (l, v) => l with { MaxSteps = (int)v }, 1, 10000),
         new("max-batch", "batch_size, n_iter, and images in one detect request", l => l.MaxBatch, (l, v) => l with { MaxBatch = (int)v }, 1, 1024),
         new("max-units", "ControlNet units in a request or a placement box", l => l.MaxUnits, (l, v) => l with { MaxUnits = (int)v }, 1, 64),
+        new("max-jobs-per-client", "jobs one client (its user, else its address) may have waiting or running", l => l.MaxJobsPerClient, (l, v) => l with { MaxJobsPerClient = (int)v }, 1, 100000),
         new("max-boxes", "boxes in one placement request", l => l.MaxBoxes, (l, v) => l with { MaxBoxes = (int)v }, 1, 1024),
         new("max-body-bytes", "bytes of a request body", l => l.MaxBodyBytes, (l, v) => l with { MaxBodyBytes = (long)v }, 1024, 4L << 30),
         new("max-prompt-chars", "characters in a prompt or negative prompt", l => l.MaxPromptChars, (l, v) => l with { MaxPromptChars = (int)v }, 1, 1 << 30),
