@@ -15,6 +15,7 @@ root.Subcommands.Add(PlaceCommand.Build(verbose));
 root.Subcommands.Add(SuggestBoxesCommand.Build(verbose));
 root.Subcommands.Add(UpscaleCommand.Build(verbose));
 root.Subcommands.Add(ServeCommand.Build(verbose));
+root.Subcommands.Add(WorkerCommand.Build(verbose));
 root.Subcommands.Add(ImportCommand.Build(verbose));
 
 var parse = root.Parse(args);

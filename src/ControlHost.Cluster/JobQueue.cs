@@ -74,6 +74,9 @@ public sealed record JobEvent(long Sequence, string Id, string Kind, JobState St
 {
     public JobProgress? Progress { get; init; }
 
+    /// <summary>The job's name ("txt2img", "place"), for progress lines on nodes that did not submit it.</summary>
+    public string? Name { get; init; }
+
     /// <summary>A preview PNG (base64), every few steps when the job asks for previews.</summary>
     public string? Preview { get; init; }
     public JobError? Error { get; init; }

@@ -23,9 +23,29 @@ public static class ServerArgs
                 "--max-prompt-chars" => settings with { Limits = settings.Limits with { MaxPromptChars = int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var m) && m > 0 ? m : throw new FormatException("--max-prompt-chars: a positive number") } },
                 "--limit" => settings with { Limits = settings.Limits.With(Value()) },
                 "--models-dir" => settings with { Service = settings.Service with { ExtraModelRoot = Value() } },
+                "--nats" => settings with { Nats = Value() },
+                "--role" => settings with
+                {
+                    Role = Value().ToLowerInvariant() switch
+                    {
+                        "api" => ServerRole.Api,
+                        "worker" => ServerRole.Worker,
+                        "both" => ServerRole.Both,
+                        var r => throw new FormatException($"--role {r}: api (take requests, run no model), worker (run jobs, no HTTP) or both"),
+                    },
+                },
+                "--cluster-prefix" => settings with { Cluster = settings.Cluster with { Prefix = Value() } },
+                "--ack-wait" => settings with { Cluster = settings.Cluster with { AckWait = TimeSpan.FromSeconds(Seconds(Value(), "--ack-wait")) } },
+                "--heartbeat" => settings with { Cluster = settings.Cluster with { Heartbeat = TimeSpan.FromSeconds(Seconds(Value(), "--heartbeat")) } },
+                "--max-attempts" => settings with { Cluster = settings.Cluster with { MaxAttempts = int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var a) && a > 0 ? a : throw new FormatException("--max-attempts: 1 or more") } },
                 _ => settings,
             };
         }
-        return settings;
+        if (settings.Role != ServerRole.Both && settings.Nats is null)
+            throw new FormatException("--role api or worker needs --nats URL: without a broker the API and the worker are one process");
+        return settings with { Cluster = settings.Cluster with { Capacity = Math.Max(1, settings.Queue), PerClient = settings.Limits.MaxJobsPerClient } };
     }
+
+    private static double Seconds(string text, string option) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0 && s < 86400 ? s : throw new FormatException($"{option}: seconds, more than 0");
 }

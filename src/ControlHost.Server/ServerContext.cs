@@ -3,9 +3,25 @@ using ControlHost.Cluster;
 
 namespace ControlHost.Server;
 
+/// <summary>What a process of a cluster does: take requests (api), run jobs (worker) or both (the default).</summary>
+public enum ServerRole
+{
+    Both,
+    Api,
+    Worker,
+}
+
 /// <summary>How a server runs: where it listens, who may call it, how many jobs wait.</summary>
 public sealed record ServerSettings
 {
+    /// <summary>A NATS server (nats://host:4222) to share jobs through; null: jobs run in this process, no broker.</summary>
+    public string? Nats { get; init; }
+
+    public ServerRole Role { get; init; } = ServerRole.Both;
+
+    /// <summary>The cluster's names and delivery settings (with <see cref="Nats"/>).</summary>
+    public Cluster.ClusterOptions Cluster { get; init; } = new();
+
     public int Port { get; init; } = 7860;
 
     /// <summary>Listen on every interface (0.0.0.0) instead of 127.0.0.1 only.</summary>

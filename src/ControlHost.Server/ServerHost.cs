@@ -35,8 +35,18 @@ public static class ServerHost
         if (settings.CorsOrigins.Count > 0)
             builder.Services.AddCors(o => o.AddDefaultPolicy(p => p.WithOrigins(settings.CorsOrigins.ToArray()).AllowAnyHeader().AllowAnyMethod()));
         builder.Services.AddSingleton(_ => new GenerationService(settings.Service with { Images = settings.Limits.Images }));
-        builder.Services.AddSingleton<IJobQueue>(sp => new InProcessJobQueue(sp.GetRequiredService<GenerationService>(),
-            new QueueOptions { Capacity = settings.Queue, PerClient = settings.Limits.MaxJobsPerClient }));
+        if (settings.Nats is { } nats)
+        {
+            // A cluster: jobs go through the broker; this process also runs them unless it is an API node only.
+            builder.Services.AddSingleton<IJobQueue>(_ => NatsJobQueue.ConnectAsync(nats, settings.Cluster).GetAwaiter().GetResult());
+            if (settings.Role == ServerRole.Both) builder.Services.AddHostedService(sp => new WorkerService(nats, sp.GetRequiredService<GenerationService>(), settings.Cluster,
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("worker")));
+        }
+        else
+        {
+            builder.Services.AddSingleton<IJobQueue>(sp => new InProcessJobQueue(sp.GetRequiredService<GenerationService>(),
+                new QueueOptions { Capacity = settings.Queue, PerClient = settings.Limits.MaxJobsPerClient }));
+        }
         builder.Services.AddSingleton(sp => new ServerContext(sp.GetRequiredService<GenerationService>(), sp.GetRequiredService<IJobQueue>(), settings.Limits, settings));
         var app = builder.Build();
         app.Use(async (http, next) =>

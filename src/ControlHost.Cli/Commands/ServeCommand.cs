@@ -23,7 +23,10 @@ internal static class ServeCommand
                           + string.Join(", ", ServerLimits.Table.Select(l => $"{l.Name} ({l.Get(new ServerLimits()).ToString(System.Globalization.CultureInfo.InvariantCulture)})")),
             AllowMultipleArgumentsPerToken = false,
         };
-        foreach (var o in new Option[] { port, listen, auth, queue, modelsDir, allowedHosts, cors, maxPrompt, limits }) command.Options.Add(o);
+        var nats = new Option<string?>("--nats") { Description = "A NATS server (nats://host:4222) to share jobs with other nodes and workers; without it jobs run in this process" };
+        var role = new Option<string?>("--role") { Description = "With --nats: api (take requests, run no model), worker (run jobs, no HTTP) or both (default)" };
+        var prefix = new Option<string?>("--cluster-prefix") { Description = "With --nats: the cluster's prefix on the NATS server (default controlhost)" };
+        foreach (var o in new Option[] { port, listen, auth, queue, modelsDir, allowedHosts, cors, maxPrompt, limits, nats, role, prefix }) command.Options.Add(o);
         command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
         {
             // System.CommandLine checks the options and writes --help; the server's one parser (shared with
@@ -37,6 +40,8 @@ internal static class ServeCommand
             {
                 throw new UserError(e.Message);
             }
+            if (settings.Role == ServerRole.Worker)
+                throw new UserError("serve --role worker runs no HTTP server: use 'controlhost worker --nats URL'");
             var app = ServerHost.Build(settings);
             Console.WriteLine($"serving on http://{(settings.Listen ? "0.0.0.0" : "127.0.0.1")}:{settings.Port} (A1111 API under /sdapi/v1, ControlNet under /controlnet)");
             app.Run();

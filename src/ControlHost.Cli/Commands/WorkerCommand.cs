@@ -1,0 +1,72 @@
+using System.CommandLine;
+using ControlHost.Application.Generation;
+using ControlHost.Application.Sources;
+using ControlHost.Cluster;
+using ControlHost.Engine.Onnx;
+
+namespace ControlHost.Cli.Commands;
+
+/// <summary>controlhost worker --nats URL: runs jobs from a cluster's queue until stopped (Ctrl+C or SIGTERM).</summary>
+internal static class WorkerCommand
+{
+    public static Command Build(Option<bool> verbose)
+    {
+        var nats = new Option<string>("--nats") { Description = "The cluster's NATS server, e.g. nats://10.0.0.5:4222", Required = true };
+        var id = new Option<string?>("--id") { Description = "This worker's name in status and logs (default: host-pid-random)" };
+        var modelsDir = new Option<string?>("--models-dir") { Description = "A models folder to search first (an A1111 or ComfyUI installation's)" };
+        var plugins = new Option<string?>("--plugins") { Description = "An extra folder of plugins to load" };
+        var device = new Option<DeviceChoice>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => DeviceChoice.Auto };
+        var threads = new Option<int>("--threads") { Description = "CPU threads for ONNX Runtime (0: its default)" };
+        var prefix = new Option<string>("--cluster-prefix") { Description = "The cluster's prefix on the NATS server (default controlhost)", DefaultValueFactory = _ => "controlhost" };
+        var ackWait = new Option<double>("--ack-wait") { Description = "Seconds without a progress ack before a job goes to another worker (default 30)", DefaultValueFactory = _ => 30 };
+        var heartbeat = new Option<double>("--heartbeat") { Description = "Seconds between progress acks and heartbeats (default 2)", DefaultValueFactory = _ => 2 };
+        var attempts = new Option<int>("--max-attempts") { Description = "Times a job may be started before it ends failed (default 3)", DefaultValueFactory = _ => 3 };
+        var command = new Command("worker", "Run jobs from a ControlHost cluster's queue (NATS JetStream) on this machine's models");
+        foreach (var o in new Option[] { nats, id, modelsDir, plugins, device, threads, prefix, ackWait, heartbeat, attempts }) command.Options.Add(o);
+        command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
+        {
+            var options = new ClusterOptions
+            {
+                Prefix = parse.GetValue(prefix)!, AckWait = Seconds(parse.GetValue(ackWait), "--ack-wait"), Heartbeat = Seconds(parse.GetValue(heartbeat), "--heartbeat"),
+                MaxAttempts = parse.GetValue(attempts) is var a and > 0 ? a : throw new UserError("--max-attempts: 1 or more"),
+            };
+            using var service = new GenerationService(new ServiceOptions
+            {
+                Device = parse.GetValue(device), Threads = parse.GetValue(threads), ExtraPluginFolder = parse.GetValue(plugins),
+                ExtraModelRoot = parse.GetValue(modelsDir), Paths = PathPolicy.NamesOnly,
+            });
+            foreach (var notice in service.Notices) Console.Error.WriteLine($"note: {notice}");
+            using var stop = new CancellationTokenSource();
+            Console.CancelKeyPress += (_, e) =>
+            {
+                e.Cancel = true;
+                stop.Cancel();
+            };
+            using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
+            {
+                c.Cancel = true;
+                stop.Cancel();
+            });
+            var url = parse.GetValue(nats)!;
+            NatsWorker worker;
+            try
+            {
+                worker = NatsWorker.StartAsync(url, service, options, parse.GetValue(id), Console.WriteLine, stop.Token).GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (e is NATS.Client.Core.NatsException or TimeoutException)
+            {
+                throw new UserError($"--nats {url}: cannot reach the NATS server ({e.Message}); is nats-server running with JetStream (-js)?");
+            }
+            Console.WriteLine($"worker {worker.Id} taking jobs from {url}");
+            try { Task.Delay(Timeout.Infinite, stop.Token).GetAwaiter().GetResult(); }
+            catch (OperationCanceledException) { }
+            worker.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            Console.WriteLine($"worker {worker.Id} stopped after {worker.Finished} jobs");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static TimeSpan Seconds(double value, string option) =>
+        value is > 0 and < 86400 ? TimeSpan.FromSeconds(value) : throw new UserError($"{option}: seconds, more than 0");
+}

@@ -1,0 +1,357 @@
+using System.Text;
+using ControlHost.Abstractions;
+using ControlHost.Application.Generation;
+using ControlHost.Application.Jobs;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+
+namespace ControlHost.Cluster;
+
+/// <summary>
+/// A worker: takes jobs from the cluster's stream and runs them on this process's generation service, one at a time.
+/// <list type="bullet">
+/// <item>At least once: a job is acknowledged only after its result (or failure) is written to the jobs bucket, and
+/// acknowledged as in progress every heartbeat while it runs, so a lost worker's job is delivered again and a slow one
+/// is not.</item>
+/// <item>Never twice: a delivery whose job is finished is acknowledged without running; one whose job another worker
+/// holds (its heartbeat fresh) is handed back; claiming a job is a compare-and-set on its record.</item>
+/// <item>Bounded: a job started <see cref="ClusterOptions.MaxAttempts"/> times ends failed with its last error.</item>
+/// <item>Routing: a worker that does not have a job's model loaded hands a first delivery back for a moment when an
+/// idle worker that has it is known, so that one takes it; otherwise it runs it (load balancing).</item>
+/// </list>
+/// </summary>
+public sealed class NatsWorker : IAsyncDisposable
+{
+    private readonly ClusterConnection _c;
+    private readonly JobRunner _runner;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly HashSet<string> _warm = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Action<string> _log;
+    private Task _loop = Task.CompletedTask;
+    private Task _beat = Task.CompletedTask;
+    private volatile bool _busy;
+
+    private NatsWorker(ClusterConnection connection, GenerationService service, string id, Action<string>? log)
+    {
+        _c = connection;
+        _runner = new JobRunner(service);
+        Id = id;
+        _log = log ?? (_ => { });
+    }
+
+    public string Id { get; }
+
+    /// <summary>Jobs this worker has finished (any outcome).</summary>
+    public int Finished => _finished;
+    private int _finished;
+
+    public static async Task<NatsWorker> StartAsync(string url, GenerationService service, ClusterOptions? options = null, string? id = null,
+        Action<string>? log = null, CancellationToken cancellation = default)
+    {
+        id ??= $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
+        var connection = await ClusterConnection.OpenAsync(url, options ?? new ClusterOptions(), "controlhost-worker-" + id, cancellation).ConfigureAwait(false);
+        var worker = new NatsWorker(connection, service, id, log);
+        worker._beat = Task.Run(worker.BeatAsync);
+        worker._loop = Task.Run(worker.LoopAsync);
+        return worker;
+    }
+
+    private ClusterOptions Options => _c.Options;
+    private static string ModelKey(string? model) => model ?? "";
+
+    /// <summary>The worker's heartbeat in the workers bucket: its warm models and whether it is busy.</summary>
+    private async Task BeatAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                List<string> warm;
+                lock (_warm) warm = _warm.ToList();
+                await _c.Workers.PutAsync(Id, ClusterJson.Bytes(new WorkerRecord(Id, warm, _busy, DateTimeOffset.UtcNow)), cancellationToken: _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception)
+            {
+                // the broker is away: try at the next beat
+            }
+            try { await Task.Delay(Options.Heartbeat, _stop.Token).ConfigureAwait(false); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    private async Task LoopAsync()
+    {
+        INatsJSConsumer? consumer = null;
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                consumer ??= await _c.JetStream.GetConsumerAsync(Options.Stream, Options.Consumer, _stop.Token).ConfigureAwait(false);
+                var next = await consumer.NextAsync<byte[]>(opts: new NatsJSNextOpts { Expires = TimeSpan.FromSeconds(5) }, cancellationToken: _stop.Token).ConfigureAwait(false);
+                if (next is { } msg) await HandleAsync(msg).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                _log($"worker {Id}: {e.GetType().Name}: {e.Message}; trying again");
+                consumer = null;
+                try { await Task.Delay(500, _stop.Token).ConfigureAwait(false); }
+                catch (OperationCanceledException) { return; }
+            }
+        }
+    }
+
+    private bool Fresh(JobStatus s) => s.Heartbeat is { } h && DateTimeOffset.UtcNow - h < Options.Heartbeat * 3 + TimeSpan.FromSeconds(1);
+
+    private async Task HandleAsync(INatsJSMsg<byte[]> msg)
+    {
+        var job = ClusterJson.Read<JobMessage>(msg.Data!);
+        var (record, _) = await _c.Jobs.GetAsync(job.Id, _stop.Token).ConfigureAwait(false);
+        if (record is null || record.Status.IsFinished)
+        {
+            // Finished already (its result is written; a worker died before its ack), or cancelled while queued.
+            await msg.AckAsync(cancellationToken: _stop.Token).ConfigureAwait(false);
+            return;
+        }
+        var status = record.Status;
+        if (status.State == JobState.Running && status.Worker != Id && Fresh(status))
+        {
+            // Redelivered while its worker is alive (the broker restarted, or an ack was late): not run twice.
+            await msg.NakAsync(new AckOpts { NakDelay = Options.Heartbeat * 2 }, _stop.Token).ConfigureAwait(false);
+            return;
+        }
+        if (status.Attempts >= Options.MaxAttempts)
+        {
+            await EndAsync(msg, job.Id, JobState.Failed, null, status.Error ?? new JobError("internal", null,
+                $"job {job.Id} was started {status.Attempts} times and its worker stopped each time (the last was {status.Worker}); it will not be tried again")).ConfigureAwait(false);
+            return;
+        }
+        if (msg.Metadata?.NumDelivered == 1 && await AnotherWorkerIsWarmAsync(job.Document.Model).ConfigureAwait(false))
+        {
+            await msg.NakAsync(new AckOpts { NakDelay = TimeSpan.FromMilliseconds(250) }, _stop.Token).ConfigureAwait(false);
+            return;
+        }
+        await RunAsync(msg, job, status).ConfigureAwait(false);
+    }
+
+    /// <summary>True when this worker lacks the model and an idle worker that has it loaded beat recently.</summary>
+    private async Task<bool> AnotherWorkerIsWarmAsync(string? model)
+    {
+        var key = ModelKey(model);
+        lock (_warm)
+            if (_warm.Contains(key)) return false;
+        try
+        {
+            await foreach (var name in _c.Workers.GetKeysAsync(cancellationToken: _stop.Token).ConfigureAwait(false))
+            {
+                if (name == Id) continue;
+                var entry = await _c.Workers.TryGetEntryAsync<byte[]>(name, cancellationToken: _stop.Token).ConfigureAwait(false);
+                if (!entry.Success || entry.Value.Value is null) continue;
+                var w = ClusterJson.Read<WorkerRecord>(entry.Value.Value);
+                if (!w.Busy && w.Models.Contains(key, StringComparer.OrdinalIgnoreCase) && DateTimeOffset.UtcNow - w.Seen < Options.Heartbeat * 3) return true;
+            }
+        }
+        catch (NatsException)
+        {
+            // no workers bucket answer: run it here
+        }
+        return false;
+    }
+
+    private async Task RunAsync(INatsJSMsg<byte[]> msg, JobMessage job, JobStatus seen)
+    {
+        var id = job.Id;
+        using var cancel = new CancellationTokenSource();
+        using var control = new JobControl();
+        using var done = new CancellationTokenSource();
+        // Listen for cancel, interrupt and skip before claiming the job, so none is missed in between.
+        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var controls = Task.Run(async () =>
+        {
+            try
+            {
+                var sub = await _c.Client.Connection.SubscribeCoreAsync<byte[]>(Options.ControlSubject(id), cancellationToken: done.Token).ConfigureAwait(false);
+                listening.TrySetResult();
+                await foreach (var m in sub.Msgs.ReadAllAsync(done.Token).ConfigureAwait(false))
+                {
+                    switch (Encoding.UTF8.GetString(m.Data ?? []))
+                    {
+                        case "cancel": cancel.Cancel(); break;
+                        case "interrupt": control.Interrupt(); break;
+                        case "skip": control.Skip(); break;
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            finally
+            {
+                listening.TrySetResult();
+            }
+        });
+        await listening.Task.ConfigureAwait(false);
+
+        var attempt = seen.Attempts + 1;
+        long sequence = Math.Max(seen.Sequence, JobEvent.SequenceOf(attempt, 0));
+        var now = DateTimeOffset.UtcNow;
+        var (claimed, written) = await _c.Jobs.ChangeAsync(id, r =>
+            r.Status.IsFinished || (r.Status.State == JobState.Running && r.Status.Worker != Id && Fresh(r.Status)) || r.Status.Attempts != seen.Attempts ? null
+                : r with { Status = r.Status with { State = JobState.Running, Attempts = attempt, Worker = Id, Started = now, Heartbeat = now, Sequence = sequence + 1, Progress = null } },
+            _stop.Token).ConfigureAwait(false);
+        if (!written)
+        {
+            await done.CancelAsync().ConfigureAwait(false);
+            if (claimed is null || claimed.Status.IsFinished) await msg.AckAsync(cancellationToken: _stop.Token).ConfigureAwait(false);
+            else await msg.NakAsync(new AckOpts { NakDelay = Options.Heartbeat }, _stop.Token).ConfigureAwait(false);
+            return;
+        }
+        _busy = true;
+        if (claimed!.Status.CancelRequested) cancel.Cancel();
+        sequence++;
+        var gate = new Lock();
+        JobProgress? latest = null;
+        void Emit(JobEvent e) => _c.PublishEventAsync(e, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        Emit(new JobEvent(sequence, id, "started", JobState.Running, attempt) { Name = job.Name });
+        _log($"worker {Id}: job {id} started (attempt {attempt})");
+
+        // Progress acks and the record's heartbeat, until the job ends.
+        var beat = Task.Run(async () =>
+        {
+            while (!done.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(Options.Heartbeat, done.Token).ConfigureAwait(false);
+                    await msg.AckProgressAsync(cancellationToken: done.Token).ConfigureAwait(false);
+                    long seq;
+                    JobProgress? p;
+                    lock (gate) (seq, p) = (sequence, latest);
+                    var (r, _) = await _c.Jobs.ChangeAsync(id, x => x.Status.Worker != Id || x.Status.State != JobState.Running ? null
+                        : x with { Status = x.Status with { Heartbeat = DateTimeOffset.UtcNow, Progress = p, Sequence = Math.Max(x.Status.Sequence, seq) } }, done.Token).ConfigureAwait(false);
+                    if (r?.Status.CancelRequested == true) await cancel.CancelAsync().ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (done.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception)
+                {
+                    // the broker is away: the next beat tries again
+                }
+            }
+        });
+
+        var progress = new ProgressRelay((p, preview) =>
+        {
+            var png = preview is null ? null : JobOutcomes.PreviewPng(preview);
+            long seq;
+            lock (gate)
+            {
+                latest = p;
+                seq = ++sequence;
+            }
+            try { Emit(new JobEvent(seq, id, "progress", JobState.Running, attempt) { Progress = p, Preview = png, Name = job.Name }); }
+            catch (Exception) { /* progress is best effort; the record has the heartbeat's */ }
+        });
+
+        JobState state;
+        JobResult? result = null;
+        JobError? error = null;
+        try
+        {
+            var images = await JobImages.FetchAsync(job.Document, _c.Blobs, cancel.Token).ConfigureAwait(false);
+            var run = await Task.Run(() => _runner.Run(job.Document, images, progress, cancel.Token, control), CancellationToken.None).ConfigureAwait(false);
+            foreach (var image in run.AllImages) await _c.Blobs.PutAsync(image.Hash, image.Data!, _stop.Token).ConfigureAwait(false);
+            result = run.MapImages(i => ImageRef.ByHash(i.Hash));
+            state = JobState.Succeeded;
+            lock (_warm) _warm.Add(ModelKey(job.Document.Model));
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            state = JobState.Cancelled;
+            error = new JobError("cancelled", null, $"job {id} was cancelled while it ran");
+        }
+        catch (Exception e)
+        {
+            error = JobOutcomes.ErrorOf(e);
+            state = JobState.Failed;
+        }
+        await done.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(beat, controls).ConfigureAwait(false);
+        _busy = false;
+
+        if (state == JobState.Failed && JobOutcomes.Retryable(error!) && attempt < Options.MaxAttempts)
+        {
+            // An internal fault may not happen on the next try (or another machine): back in the queue, with its error.
+            long seq;
+            lock (gate) seq = ++sequence;
+            await Durably(() => _c.Jobs.ChangeAsync(id, r => r with { Status = r.Status with { State = JobState.Queued, Worker = null, Error = error, Sequence = seq } }, _stop.Token)).ConfigureAwait(false);
+            Emit(new JobEvent(seq, id, "queued", JobState.Queued, attempt) { Error = error, Name = job.Name });
+            await msg.NakAsync(new AckOpts { NakDelay = TimeSpan.FromSeconds(1) }, _stop.Token).ConfigureAwait(false);
+            return;
+        }
+        lock (gate) sequence++;
+        await EndAsync(msg, id, state, result, error, sequence, job.Name).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes the job's end to its record, tells the watchers, then acknowledges the message: the result
+    /// exists before the job leaves the stream.</summary>
+    private async Task EndAsync(INatsJSMsg<byte[]> msg, string id, JobState state, JobResult? result, JobError? error, long sequence = 0, string? name = null)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var (record, _) = await Durably(() => _c.Jobs.ChangeAsync(id, r => r.Status.IsFinished ? null
+            : r with { Status = r.Status with { State = state, Finished = now, Error = error, Sequence = Math.Max(sequence, r.Status.Sequence + 1) }, Result = result }, _stop.Token)).ConfigureAwait(false);
+        if (record is not null && record.Status.State == state)
+        {
+            var s = record.Status;
+            try
+            {
+                await _c.PublishEventAsync(new JobEvent(s.Sequence, id, state.ToString().ToLowerInvariant(), state, s.Attempts) { Error = error, Progress = s.Progress, Name = name ?? s.Name }).ConfigureAwait(false);
+            }
+            catch (Exception) { /* watchers read the record */ }
+        }
+        await Durably(async () =>
+        {
+            await msg.AckAsync(cancellationToken: _stop.Token).ConfigureAwait(false);
+            return true;
+        }).ConfigureAwait(false);
+        Interlocked.Increment(ref _finished);
+        _log($"worker {Id}: job {id} {state.ToString().ToLowerInvariant()}");
+    }
+
+    /// <summary>Retries a write while the broker is away (restarting), for up to five minutes.</summary>
+    private async Task<T> Durably<T>(Func<Task<T>> write)
+    {
+        var until = DateTime.UtcNow.AddMinutes(5);
+        while (true)
+        {
+            try
+            {
+                return await write().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is NatsException or TimeoutException && DateTime.UtcNow < until && !_stop.IsCancellationRequested)
+            {
+                await Task.Delay(500).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try { await Task.WhenAll(_loop, _beat).ConfigureAwait(false); }
+        catch (OperationCanceledException) { }
+        try { await _c.Workers.DeleteAsync(Id).ConfigureAwait(false); }
+        catch (Exception) { }
+        await _c.DisposeAsync().ConfigureAwait(false);
+        _stop.Dispose();
+    }
+}
