@@ -33,7 +33,26 @@ internal sealed class ClusterConnection : IAsyncDisposable
     public INatsKVStore Workers { get; }
     public NatsBlobStore Blobs { get; }
 
-    public static async Task<ClusterConnection> OpenAsync(string url, ClusterOptions options, string name, CancellationToken cancellation = default)
+    /// <summary>Connects, trying again for up to <paramref name="patience"/> (default 30 s) while the server is not
+    /// there yet (nodes and the broker starting together).</summary>
+    public static async Task<ClusterConnection> OpenAsync(string url, ClusterOptions options, string name, CancellationToken cancellation = default,
+        TimeSpan? patience = null)
+    {
+        var until = DateTime.UtcNow + (patience ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            try
+            {
+                return await TryOpenAsync(url, options, name, cancellation).ConfigureAwait(false);
+            }
+            catch (NatsException) when (DateTime.UtcNow < until)
+            {
+                await Task.Delay(500, cancellation).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task<ClusterConnection> TryOpenAsync(string url, ClusterOptions options, string name, CancellationToken cancellation)
     {
         // Reconnects for ever (a broker restart is survived), with a short wait between tries.
         var client = new NatsClient(NatsOpts.Default with

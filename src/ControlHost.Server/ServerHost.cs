@@ -49,6 +49,8 @@ public static class ServerHost
         }
         builder.Services.AddSingleton(sp => new ServerContext(sp.GetRequiredService<GenerationService>(), sp.GetRequiredService<IJobQueue>(), settings.Limits, settings));
         var app = builder.Build();
+        // A cluster node connects at start: a broker it cannot reach is a start-up error, not a first request's.
+        if (settings.Nats is not null) app.Services.GetRequiredService<IJobQueue>();
         app.Use(async (http, next) =>
         {
             var clock = Stopwatch.StartNew();

@@ -1,0 +1,184 @@
+using System.Text.Json;
+using static ControlHost.Cluster.Tests.ClusterFixture;
+
+namespace ControlHost.Cluster.Tests;
+
+/// <summary>
+/// The cluster with the real broker: workers killed mid-job, the broker restarted, idempotency keys, cancel, a job
+/// that keeps killing its workers, progress across a worker change, and a burst over two API nodes and three workers
+/// whose bytes must equal one process's.
+/// </summary>
+public class BrokerTests
+{
+    /// <summary>Long enough on two cores to be caught running (about ten seconds), small enough for CI.</summary>
+    private static readonly string Long = Generate(steps: 120, seed: 77, size: 256);
+
+    private static string WorkerOf(JsonElement status) => status.TryGetProperty("worker", out var w) && w.ValueKind == JsonValueKind.String ? w.GetString()! : "";
+
+    private static bool RunningOn(JsonElement status, string worker) => Is(status, "running") && WorkerOf(status) == worker;
+
+    [Fact]
+    public async Task A_worker_killed_mid_job_has_its_job_completed_once_by_another_with_ordered_progress()
+    {
+        await using var broker = await Broker.StartAsync();
+        var (app, client) = await ApiNode(broker);
+        await using var _ = app;
+        using var a = WorkerProcess.Start(broker.Url, "a");
+        var id = await Submit(client, Long);
+        var events = Events(client, id); // watched from the start, across the worker change
+        await Until(client, id, s => RunningOn(s, "a") && s.TryGetProperty("progress", out var p) && p.ValueKind == JsonValueKind.Object);
+        a.Kill();
+        using var b = WorkerProcess.Start(broker.Url, "b");
+
+        var (code, result) = await Result(client, id);
+        Assert.True(code == 200, result.ToString());
+        var status = await Status(client, id);
+        Assert.Equal(("succeeded", 2, "b"), (status.GetProperty("state").GetString(), status.GetProperty("attempts").GetInt32(), WorkerOf(status)));
+        Assert.Equal(Pngs(RunHere(Long)), Pngs(result)); // the same bytes as one process without a broker
+
+        var seen = await events;
+        var sequence = seen.Select(e => e.GetProperty("sequence").GetInt64()).ToList();
+        Assert.Equal(sequence.Order(), sequence);
+        Assert.Equal(sequence.Count, sequence.Distinct().Count());
+        var started = seen.Where(e => e.GetProperty("kind").GetString() == "started").Select(e => e.GetProperty("attempt").GetInt32()).ToList();
+        Assert.Equal([1, 2], started);
+        Assert.Equal("succeeded", seen[^1].GetProperty("kind").GetString());
+        Assert.Contains("job " + id + " succeeded", b.Output);
+        Assert.DoesNotContain("succeeded", a.Output);
+    }
+
+    [Fact]
+    public async Task The_broker_restarted_with_jobs_queued_and_running_loses_nothing()
+    {
+        await using var broker = await Broker.StartAsync();
+        var (app, client) = await ApiNode(broker);
+        await using var _ = app;
+        using var worker = WorkerProcess.Start(broker.Url, "w");
+        var documents = new[] { Long, Generate(6, 1), Generate(6, 2), Generate(6, 3) };
+        var ids = new List<string>();
+        foreach (var d in documents) ids.Add(await Submit(client, d));
+        await Until(client, ids[0], s => Is(s, "running"));
+        await broker.RestartAsync(TimeSpan.FromSeconds(1));
+
+        for (var k = 0; k < ids.Count; k++)
+        {
+            var (code, result) = await Result(client, ids[k]);
+            Assert.True(code == 200, $"job {k}: {result}");
+            Assert.Equal(Pngs(RunHere(documents[k])), Pngs(result));
+            var status = await Status(client, ids[k]);
+            Assert.Equal(1, status.GetProperty("attempts").GetInt32()); // the running one was not started again
+        }
+    }
+
+    [Fact]
+    public async Task The_same_idempotency_key_twice_on_two_api_nodes_makes_one_job()
+    {
+        await using var broker = await Broker.StartAsync();
+        var (app1, client1) = await ApiNode(broker);
+        var (app2, client2) = await ApiNode(broker);
+        await using var _ = app1;
+        await using var __ = app2;
+        var first = await Submit(client1, Generate(4, 9), key: "retry-me");
+        var second = await Submit(client2, Generate(4, 9), key: "retry-me");
+        Assert.Equal(first, second);
+        Assert.NotEqual(first, await Submit(client2, Generate(4, 9), key: "another"));
+        using var worker = WorkerProcess.Start(broker.Url, "w");
+        Assert.Equal(200, (await Result(client2, first)).Status);
+        Assert.Equal(1, (await Status(client1, first)).GetProperty("attempts").GetInt32());
+    }
+
+    [Fact]
+    public async Task Cancel_of_a_queued_a_running_and_a_finished_job()
+    {
+        await using var broker = await Broker.StartAsync();
+        var (app, client) = await ApiNode(broker);
+        await using var _ = app;
+        var done = await Submit(client, Generate(4, 5));
+        using var worker = WorkerProcess.Start(broker.Url, "w");
+        Assert.Equal(200, (await Result(client, done)).Status);
+        var running = await Submit(client, Long);
+        var queued = await Submit(client, Generate(4, 6));
+        await Until(client, running, s => Is(s, "running"));
+
+        async Task<JsonElement> Cancel(string id)
+        {
+            using var response = await client.PostAsync($"/controlhost/v1/jobs/{id}/cancel", null);
+            return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+        }
+        Assert.Equal("cancelled", (await Cancel(queued)).GetProperty("outcome").GetString());
+        Assert.Equal("cancelling", (await Cancel(running)).GetProperty("outcome").GetString());
+        Assert.Equal("finished", (await Cancel(done)).GetProperty("outcome").GetString());
+        await Until(client, running, s => Is(s, "cancelled"), TimeSpan.FromSeconds(30));
+        Assert.Equal(409, (await Result(client, running)).Status);
+        Assert.Equal(0, (await Status(client, queued)).GetProperty("attempts").GetInt32()); // it never ran
+        // The worker is free again: a new job runs at once.
+        Assert.Equal(200, (await Result(client, await Submit(client, Generate(4, 7)))).Status);
+        Assert.DoesNotContain($"job {queued} started", worker.Output);
+    }
+
+    [Fact]
+    public async Task A_job_that_kills_its_worker_every_time_ends_failed_after_its_attempts_and_does_not_loop()
+    {
+        await using var broker = await Broker.StartAsync();
+        var (app, client) = await ApiNode(broker);
+        await using var _ = app;
+        var id = await Submit(client, Long);
+        // Each worker that starts it dies with it (as one that runs out of memory on it would).
+        for (var k = 1; k <= 2; k++)
+        {
+            using var w = WorkerProcess.Start(broker.Url, $"victim{k}", maxAttempts: 2);
+            await Until(client, id, s => RunningOn(s, $"victim{k}"));
+            w.Kill();
+        }
+        using var last = WorkerProcess.Start(broker.Url, "last", maxAttempts: 2);
+        var status = await Until(client, id, s => Is(s, "failed"), TimeSpan.FromSeconds(60));
+        Assert.Equal(2, status.GetProperty("attempts").GetInt32());
+        Assert.Contains("started 2 times", status.GetProperty("error").GetProperty("message").GetString());
+        Assert.Equal(500, (await Result(client, id)).Status);
+        // It is acknowledged, not redelivered: the worker goes on to other jobs.
+        Assert.Equal(200, (await Result(client, await Submit(client, Generate(4, 8)))).Status);
+        Assert.DoesNotContain($"job {id} started", last.Output);
+    }
+
+    [Fact]
+    public async Task Two_api_nodes_and_three_workers_return_every_result_of_a_burst_once_with_one_processs_bytes()
+    {
+        await using var broker = await Broker.StartAsync();
+        var (app1, client1) = await ApiNode(broker);
+        var (app2, client2) = await ApiNode(broker);
+        await using var _ = app1;
+        await using var __ = app2;
+        var workers = new[] { WorkerProcess.Start(broker.Url, "w1"), WorkerProcess.Start(broker.Url, "w2"), WorkerProcess.Start(broker.Url, "w3") };
+        try
+        {
+            var scene = Scene;
+            var documents = new List<string>();
+            for (var k = 0; k < 9; k++)
+            {
+                documents.Add((k % 3) switch
+                {
+                    0 => Generate(5, 100 + k, 64),
+                    1 => $$$"""{"version": 1, "generate": {"prompt": "a green circle", "steps": 4, "seed": {{{200 + k}}}, "width": 64, "height": 64, "units": [{"condition": "canny", "image": "{{{scene}}}", "weight": 0.8}]} }""",
+                    _ => $$$"""{"version": 1, "detect": {"module": "canny", "image": "{{{scene}}}", "options": {"low_threshold": "{{{40 + k}}}"}} }""",
+                });
+            }
+            var clients = new[] { client1, client2 };
+            var ids = await Task.WhenAll(documents.Select((d, k) => Submit(clients[k % 2], d)));
+            Assert.Equal(ids.Length, ids.Distinct().Count());
+            var results = await Task.WhenAll(ids.Select((id, k) => Result(clients[(k + 1) % 2], id))); // asked of the other node
+            for (var k = 0; k < ids.Length; k++)
+            {
+                Assert.True(results[k].Status == 200, $"job {k}: {results[k].Body}");
+                Assert.Equal(Pngs(RunHere(documents[k])), Pngs(results[k].Body));
+                Assert.Equal(1, (await Status(client1, ids[k])).GetProperty("attempts").GetInt32());
+            }
+            // Every job ran exactly once, somewhere.
+            var runs = workers.Sum(w => ids.Count(id => w.Output.Contains($"job {id} started", StringComparison.Ordinal)));
+            Assert.Equal(ids.Length, runs);
+        }
+        finally
+        {
+            foreach (var w in workers) w.Dispose();
+        }
+    }
+}
