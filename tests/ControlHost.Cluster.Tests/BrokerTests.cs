@@ -13,6 +13,9 @@ public class BrokerTests
     /// <summary>Long enough on two cores to be caught running (about ten seconds), small enough for CI.</summary>
     private static readonly string Long = Generate(steps: 120, seed: 77, size: 256);
 
+    /// <summary>Several ack waits long (about ten seconds here).</summary>
+    private static readonly string Slow = Generate(steps: 140, seed: 78, size: 384);
+
     private static string WorkerOf(JsonElement status) => status.TryGetProperty("worker", out var w) && w.ValueKind == JsonValueKind.String ? w.GetString()! : "";
 
     private static bool RunningOn(JsonElement status, string worker) => Is(status, "running") && WorkerOf(status) == worker;
@@ -45,6 +48,25 @@ public class BrokerTests
         Assert.Equal("succeeded", seen[^1].GetProperty("kind").GetString());
         Assert.Contains("job " + id + " succeeded", b.Output);
         Assert.DoesNotContain("succeeded", a.Output);
+    }
+
+    [Fact]
+    public async Task A_job_slower_than_the_ack_wait_stays_with_its_worker_while_another_is_idle()
+    {
+        await using var broker = await Broker.StartAsync();
+        var (app, client) = await ApiNode(broker);
+        await using var _ = app;
+        using var first = WorkerProcess.Start(broker.Url, "first");
+        var id = await Submit(client, Slow);
+        await Until(client, id, s => RunningOn(s, "first"));
+        using var idle = WorkerProcess.Start(broker.Url, "idle");
+        var (code, _) = await Result(client, id);
+        Assert.Equal(200, code);
+        var status = await Status(client, id);
+        Assert.Equal((1, "first"), (status.GetProperty("attempts").GetInt32(), WorkerOf(status)));
+        var took = status.GetProperty("finished").GetDateTimeOffset() - status.GetProperty("started").GetDateTimeOffset();
+        Assert.True(took > AckWait * 2, $"the job took {took.TotalSeconds:0.0} s: too short to show that progress acks keep it");
+        Assert.DoesNotContain($"job {id} started", idle.Output);
     }
 
     [Fact]
