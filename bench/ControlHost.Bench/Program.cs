@@ -21,6 +21,9 @@ internal static class Program
         if (args.Length > 1 && args[0] == "load")
             return ServerLoad.Run(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 200,
                 args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 8);
+        if (args.Length > 4 && args[0] == "cluster")
+            return ClusterLoad.Run(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture),
+                int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), args[4]);
         if (args.Length > 2 && args[0] == "memory")
             return ServerMemory.Run(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture),
                 args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 1000);

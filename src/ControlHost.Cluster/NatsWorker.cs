@@ -64,20 +64,7 @@ public sealed class NatsWorker : IAsyncDisposable
     {
         while (!_stop.IsCancellationRequested)
         {
-            try
-            {
-                List<string> warm;
-                lock (_warm) warm = _warm.ToList();
-                await _c.Workers.PutAsync(Id, ClusterJson.Bytes(new WorkerRecord(Id, warm, _busy, DateTimeOffset.UtcNow)), cancellationToken: _stop.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception)
-            {
-                // the broker is away: try at the next beat
-            }
+            await BeatOnceAsync().ConfigureAwait(false);
             try { await Task.Delay(Options.Heartbeat, _stop.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }
         }
@@ -108,6 +95,33 @@ public sealed class NatsWorker : IAsyncDisposable
         }
     }
 
+    /// <summary>How long a job waits for a worker that has its model loaded.</summary>
+    private static readonly TimeSpan AffinityWindow = TimeSpan.FromSeconds(1);
+
+    /// <summary>Busy or idle, told to the workers bucket at once (routing reads it).</summary>
+    private bool Busy
+    {
+        set
+        {
+            _busy = value;
+            _ = Task.Run(BeatOnceAsync);
+        }
+    }
+
+    private async Task BeatOnceAsync()
+    {
+        try
+        {
+            List<string> warm;
+            lock (_warm) warm = _warm.ToList();
+            await _c.Workers.PutAsync(Id, ClusterJson.Bytes(new WorkerRecord(Id, warm, _busy, DateTimeOffset.UtcNow)), cancellationToken: _stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // the broker is away, or the worker is stopping: the next beat tells
+        }
+    }
+
     private bool Fresh(JobStatus s) => s.Heartbeat is { } h && DateTimeOffset.UtcNow - h < Options.Heartbeat * 3 + TimeSpan.FromSeconds(1);
 
     private async Task HandleAsync(INatsJSMsg<byte[]> msg)
@@ -133,9 +147,11 @@ public sealed class NatsWorker : IAsyncDisposable
                 $"job {job.Id} was started {status.Attempts} times and its worker stopped each time (the last was {status.Worker}); it will not be tried again")).ConfigureAwait(false);
             return;
         }
-        if (msg.Metadata?.NumDelivered == 1 && await AnotherWorkerIsWarmAsync(job.Document.Model).ConfigureAwait(false))
+        // While the job is young, a worker without its model leaves it to an idle one that has it; after that, any
+        // free worker takes it (a cold start is better than a long wait).
+        if (DateTimeOffset.UtcNow - status.Submitted < AffinityWindow && await AnotherWorkerIsWarmAsync(job.Document.Model).ConfigureAwait(false))
         {
-            await msg.NakAsync(new AckOpts { NakDelay = TimeSpan.FromMilliseconds(250) }, _stop.Token).ConfigureAwait(false);
+            await msg.NakAsync(new AckOpts { NakDelay = TimeSpan.FromMilliseconds(100) }, _stop.Token).ConfigureAwait(false);
             return;
         }
         await RunAsync(msg, job, status).ConfigureAwait(false);
@@ -213,7 +229,7 @@ public sealed class NatsWorker : IAsyncDisposable
             else await msg.NakAsync(new AckOpts { NakDelay = Options.Heartbeat }, _stop.Token).ConfigureAwait(false);
             return;
         }
-        _busy = true;
+        Busy = true;
         if (claimed!.Status.CancelRequested) cancel.Cancel();
         sequence++;
         var gate = new Lock();
@@ -272,7 +288,6 @@ public sealed class NatsWorker : IAsyncDisposable
             foreach (var image in run.AllImages) await _c.Blobs.PutAsync(image.Hash, image.Data!, _stop.Token).ConfigureAwait(false);
             result = run.MapImages(i => ImageRef.ByHash(i.Hash));
             state = JobState.Succeeded;
-            lock (_warm) _warm.Add(ModelKey(job.Document.Model));
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
@@ -286,7 +301,8 @@ public sealed class NatsWorker : IAsyncDisposable
         }
         await done.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(beat, controls).ConfigureAwait(false);
-        _busy = false;
+        if (state == JobState.Succeeded) lock (_warm) _warm.Add(ModelKey(job.Document.Model));
+        Busy = false;
 
         if (state == JobState.Failed && JobOutcomes.Retryable(error!) && attempt < Options.MaxAttempts)
         {

@@ -147,6 +147,12 @@ public static class ServerHost
                 http.Response.StatusCode = 503;
                 http.Response.Headers.RetryAfter = "5";
                 return http.Response.WriteAsJsonAsync(new { error = "QueueFull", detail = q.Message, body = "", errors = "" });
+            case NATS.Client.Core.NatsException n:
+                // The cluster's broker is away (restarting, unreachable): nothing was lost; the client retries.
+                logger.LogWarning("the job queue's broker: {Message}", n.Message);
+                http.Response.StatusCode = 503;
+                http.Response.Headers.RetryAfter = "5";
+                return http.Response.WriteAsJsonAsync(new { error = "BrokerUnavailable", detail = $"the job queue's broker cannot be reached ({n.Message}); retry shortly", body = "", errors = "" });
             case ClientLimitException l:
                 http.Response.StatusCode = 429;
                 http.Response.Headers.RetryAfter = "5";

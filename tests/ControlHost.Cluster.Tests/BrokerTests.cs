@@ -163,6 +163,27 @@ public class BrokerTests
     }
 
     [Fact]
+    public async Task Jobs_go_to_the_idle_worker_that_has_their_model_loaded()
+    {
+        await using var broker = await Broker.StartAsync();
+        var (app, client) = await ApiNode(broker);
+        await using var _ = app;
+        using var warm = WorkerProcess.Start(broker.Url, "warm");
+        Assert.Equal(200, (await Result(client, await Submit(client, Generate(4, 1)))).Status); // it has run the model
+        using var cold = WorkerProcess.Start(broker.Url, "cold");
+        await Task.Delay(Heartbeat * 4 + TimeSpan.FromSeconds(2)); // both heartbeats are in the workers bucket
+        var ids = new List<string>();
+        for (var k = 0; k < 4; k++)
+        {
+            var id = await Submit(client, Generate(4, 10 + k));
+            Assert.Equal(200, (await Result(client, id)).Status);
+            ids.Add(id);
+        }
+        // The cold worker's pull request is the older one each time: without routing it would take them in turn.
+        Assert.All(ids, id => Assert.Equal("warm", WorkerOf(Status(client, id).GetAwaiter().GetResult())));
+    }
+
+    [Fact]
     public async Task Two_api_nodes_and_three_workers_return_every_result_of_a_burst_once_with_one_processs_bytes()
     {
         await using var broker = await Broker.StartAsync();

@@ -40,8 +40,8 @@ internal static class ServeCommand
             {
                 throw new UserError(e.Message);
             }
-            if (settings.Role == ServerRole.Worker)
-                throw new UserError("serve --role worker runs no HTTP server: use 'controlhost worker --nats URL'");
+            // A worker only: no HTTP server, jobs from the broker (the same as 'controlhost worker').
+            if (settings.Role == ServerRole.Worker) return WorkerCommand.Run(settings.Nats!, settings.Cluster, settings.Service, null);
             var app = ServerHost.Build(settings);
             Console.WriteLine($"serving on http://{(settings.Listen ? "0.0.0.0" : "127.0.0.1")}:{settings.Port} (A1111 API under /sdapi/v1, ControlNet under /controlnet)");
             app.Run();

@@ -30,41 +30,46 @@ internal static class WorkerCommand
                 Prefix = parse.GetValue(prefix)!, AckWait = Seconds(parse.GetValue(ackWait), "--ack-wait"), Heartbeat = Seconds(parse.GetValue(heartbeat), "--heartbeat"),
                 MaxAttempts = parse.GetValue(attempts) is var a and > 0 ? a : throw new UserError("--max-attempts: 1 or more"),
             };
-            using var service = new GenerationService(new ServiceOptions
+            return Run(parse.GetValue(nats)!, options, new ServiceOptions
             {
                 Device = parse.GetValue(device), Threads = parse.GetValue(threads), ExtraPluginFolder = parse.GetValue(plugins),
                 ExtraModelRoot = parse.GetValue(modelsDir), Paths = PathPolicy.NamesOnly,
-            });
-            foreach (var notice in service.Notices) Console.Error.WriteLine($"note: {notice}");
-            using var stop = new CancellationTokenSource();
-            Console.CancelKeyPress += (_, e) =>
-            {
-                e.Cancel = true;
-                stop.Cancel();
-            };
-            using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
-            {
-                c.Cancel = true;
-                stop.Cancel();
-            });
-            var url = parse.GetValue(nats)!;
-            NatsWorker worker;
-            try
-            {
-                worker = NatsWorker.StartAsync(url, service, options, parse.GetValue(id), Console.WriteLine, stop.Token).GetAwaiter().GetResult();
-            }
-            catch (Exception e) when (e is NATS.Client.Core.NatsException or TimeoutException)
-            {
-                throw new UserError($"--nats {url}: cannot reach the NATS server ({e.Message}); is nats-server running with JetStream (-js)?");
-            }
-            Console.WriteLine($"worker {worker.Id} taking jobs from {url}");
-            try { Task.Delay(Timeout.Infinite, stop.Token).GetAwaiter().GetResult(); }
-            catch (OperationCanceledException) { }
-            worker.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            Console.WriteLine($"worker {worker.Id} stopped after {worker.Finished} jobs");
-            return ExitCodes.Ok;
+            }, parse.GetValue(id));
         }));
         return command;
+    }
+
+    /// <summary>Runs a worker until Ctrl+C or SIGTERM (also what <c>serve --role worker</c> runs).</summary>
+    public static int Run(string url, ClusterOptions options, ServiceOptions serviceOptions, string? id)
+    {
+        using var service = new GenerationService(serviceOptions);
+        foreach (var notice in service.Notices) Console.Error.WriteLine($"note: {notice}");
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
+        {
+            c.Cancel = true;
+            stop.Cancel();
+        });
+        NatsWorker worker;
+        try
+        {
+            worker = NatsWorker.StartAsync(url, service, options, id, Console.WriteLine, stop.Token).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is NATS.Client.Core.NatsException or TimeoutException)
+        {
+            throw new UserError($"--nats {url}: cannot reach the NATS server ({e.Message}); is nats-server running with JetStream (-js)?");
+        }
+        Console.WriteLine($"worker {worker.Id} taking jobs from {url}");
+        try { Task.Delay(Timeout.Infinite, stop.Token).GetAwaiter().GetResult(); }
+        catch (OperationCanceledException) { }
+        worker.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        Console.WriteLine($"worker {worker.Id} stopped after {worker.Finished} jobs");
+        return ExitCodes.Ok;
     }
 
     private static TimeSpan Seconds(double value, string option) =>
