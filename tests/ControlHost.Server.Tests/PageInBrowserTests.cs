@@ -54,7 +54,9 @@ public sealed class PageInBrowserTests(ServerFixture server) : IClassFixture<Ser
         await page.ClickAsync("#generate");
         await Assertions.Expect(status).ToHaveTextAsync("done", new() { Timeout = 180_000 });
 
-        Assert.Contains("POST /controlhost/v1/place", calls);
+        // The placement went as a job document (the same the CLI and the job API take), followed by its events.
+        Assert.Contains("POST /controlhost/v1/jobs", calls);
+        Assert.Contains(calls, c => c.StartsWith("GET /controlhost/v1/jobs/", StringComparison.Ordinal) && c.EndsWith("/events", StringComparison.Ordinal));
         var gallery = page.Locator("#gallery a");
         Assert.Equal(1, await gallery.CountAsync());
         Assert.StartsWith("data:image/png;base64,", await gallery.First.GetAttributeAsync("href"));
@@ -77,7 +79,7 @@ public sealed class PageInBrowserTests(ServerFixture server) : IClassFixture<Ser
         var pageErrors = new List<string>();
         page.PageError += (_, message) => pageErrors.Add(message);
         var bodies = new List<string>();
-        page.Request += (_, request) => { if (request.Url.EndsWith("/sdapi/v1/txt2img")) bodies.Add(request.PostData ?? ""); };
+        page.Request += (_, request) => { if (request.Url.EndsWith("/controlhost/v1/jobs") && request.Method == "POST") bodies.Add(request.PostData ?? ""); };
         await page.GotoAsync(server.Client.BaseAddress!.ToString());
         var status = page.Locator("#status");
         await Assertions.Expect(status).ToHaveTextAsync("ready");
@@ -109,18 +111,18 @@ public sealed class PageInBrowserTests(ServerFixture server) : IClassFixture<Ser
         await Assertions.Expect(status).ToHaveTextAsync("done", new() { Timeout = 180_000 });
         Assert.Equal("", await page.TextContentAsync("#error"));
 
-        var body = System.Text.Json.JsonDocument.Parse(bodies.Single()).RootElement;
+        // The job document the page sent: the form in the document's names.
+        var body = System.Text.Json.JsonDocument.Parse(bodies.Single()).RootElement.GetProperty("generate");
         Assert.Equal(2, body.GetProperty("n_iter").GetInt32());
         Assert.Equal(64, body.GetProperty("width").GetInt32());
-        Assert.True(body.GetProperty("enable_hr").GetBoolean());
-        Assert.Equal("Lanczos", body.GetProperty("hr_upscaler").GetString());
-        Assert.Equal(0.5, body.GetProperty("denoising_strength").GetDouble());
-        Assert.Equal("tiny-sd", body.GetProperty("override_settings").GetProperty("sd_model_checkpoint").GetString());
-        var sent = body.GetProperty("alwayson_scripts").GetProperty("ControlNet").GetProperty("args")[0];
-        Assert.Equal(64, sent.GetProperty("processor_res").GetInt32());
-        Assert.False(sent.GetProperty("pixel_perfect").GetBoolean());
-        Assert.Equal("Low res only", sent.GetProperty("hr_option").GetString());
+        Assert.Equal("Lanczos", body.GetProperty("hires").GetProperty("upscaler").GetString());
+        Assert.Equal(0.5, body.GetProperty("hires").GetProperty("strength").GetDouble());
+        Assert.Equal("tiny-sd", body.GetProperty("model").GetString());
+        var sent = body.GetProperty("units")[0];
+        Assert.Equal(64, sent.GetProperty("processor_resolution").GetInt32());
+        Assert.Equal("Low res only", sent.GetProperty("hires_pass").GetString());
         Assert.Contains("canny", sent.GetProperty("model").GetString());
+        Assert.True(sent.GetProperty("options").TryGetProperty("low_threshold", out _)); // the condition's own options, by name
 
         // The two generated images (not the detected map) are in the gallery, at the hires size.
         Assert.Equal(2, await page.Locator("#gallery a").CountAsync());

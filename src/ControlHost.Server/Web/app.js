@@ -1,5 +1,7 @@
 // ControlHost's web page: plain JavaScript over the server's own API (no build step). Every call goes to the same
-// routes a script would use: /sdapi/v1 (A1111), /controlnet (the extension), /controlhost/v1 (placement, plugins).
+// routes a script would use: a generation or placement is a job document submitted to /controlhost/v1/jobs and
+// followed by its events, as the CLI's and A1111's routes submit theirs; /sdapi/v1 and /controlnet for the lists,
+// hints, extras, interrupt and skip.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -142,18 +144,23 @@ function unitsWithoutImage() {
   return missing;
 }
 
-function unitArgs(forBox) {
+// The units as the job document's units: the condition, its image (img2img's init image when it has none), the
+// extension's fields under the document's names, and the condition's own options by name.
+function unitDocs(forBox) {
   return [...document.querySelectorAll("#units .unit")]
     .filter((u) => u.querySelector(".enabled").checked && (u.dataset.image || (state.background && forBox === undefined)))
     .filter((u) => forBox === undefined || Number(u.querySelector(".box").value) === 0 || Number(u.querySelector(".box").value) === forBox + 1)
     .map((u) => {
-      const t = thresholds(u);
+      const options = {};
+      for (const input of u.querySelectorAll(".options [data-option]")) options[input.dataset.option] = input.type === "checkbox" ? String(input.checked) : String(input.value);
+      const model = u.querySelector(".model").value;
       return {
-        enabled: true, module: u.querySelector(".condition").value, model: u.querySelector(".model").value, image: u.dataset.image || "",
-        weight: Number(u.querySelector(".weight").value), guidance_start: Number(u.querySelector(".start").value),
-        guidance_end: Number(u.querySelector(".end").value), control_mode: u.querySelector(".mode").value,
-        threshold_a: t.a, threshold_b: t.b, pixel_perfect: u.querySelector(".pixel-perfect").checked, processor_res: processorRes(u),
-        resize_mode: u.querySelector(".resize").value, hr_option: u.querySelector(".hr-option").value,
+        condition: u.querySelector(".condition").value, image: u.dataset.image || state.background,
+        model: model && model !== "None" ? model.replace(/ \[[0-9a-f]+\]$/, "") : undefined,
+        weight: Number(u.querySelector(".weight").value), start: Number(u.querySelector(".start").value), end: Number(u.querySelector(".end").value),
+        mode: u.querySelector(".mode").value, resize: u.querySelector(".resize").value,
+        processor_resolution: u.querySelector(".pixel-perfect").checked ? 0 : Number(u.querySelector(".processor-res").value),
+        hires_pass: u.querySelector(".hr-option").value, options,
       };
     });
 }
@@ -245,33 +252,55 @@ async function loadBackground(file) {
 
 // ---------- generate ----------
 
-function base() {
-  const body = {
+const maskedContent = () => ["fill", "original", "latent noise", "latent nothing"][Number($("masked-content").value)];
+
+// The form as a job document's generate part (A1111's names).
+function generateDoc() {
+  const doc = {
     prompt: $("prompt").value, negative_prompt: $("negative").value, steps: Number($("steps").value), cfg_scale: Number($("cfg").value),
-    seed: Number($("seed").value), sampler_name: $("sampler").value, width: Number($("width").value), height: Number($("height").value),
-    n_iter: Number($("n-iter").value), batch_size: Number($("batch-size").value),
-    override_settings: { sd_model_checkpoint: $("checkpoint").value },
+    seed: Number($("seed").value), sampler: $("sampler").value, width: Number($("width").value), height: Number($("height").value),
+    n_iter: Number($("n-iter").value), batch_size: Number($("batch-size").value), model: $("checkpoint").value, preview_every: 5,
+    units: unitDocs(),
   };
-  if ($("hires").checked) {
-    Object.assign(body, {
-      enable_hr: true, hr_scale: Number($("hr-scale").value), hr_upscaler: $("hr-upscaler").value,
-      hr_second_pass_steps: Number($("hr-steps").value), denoising_strength: Number($("denoise").value),
-    });
+  if (state.background) {
+    doc.init_image = state.background;
+    doc.strength = Number($("denoise").value);
+    if (state.mask) {
+      doc.inpaint = {
+        mask: state.mask.toDataURL("image/png").split(",")[1], mask_blur: Number($("mask-blur").value),
+        only_masked: $("inpaint-area").value === "1", content: maskedContent(),
+      };
+    }
+  } else if ($("hires").checked) {
+    doc.hires = { scale: Number($("hr-scale").value), upscaler: $("hr-upscaler").value, steps: Number($("hr-steps").value), strength: Number($("denoise").value) };
   }
-  return body;
+  return doc;
 }
 
-async function pollProgress(done) {
-  while (!done.value) {
-    try {
-      const p = await api("GET", "/sdapi/v1/progress");
-      $("progress").value = p.progress;
-      if (p.current_image) $("preview").src = "data:image/png;base64," + p.current_image;
-      if (p.state.sampling_steps) setStatus(`step ${p.state.sampling_step} of ${p.state.sampling_steps}`);
-      $("queue").textContent = p.state.job_count > 1 ? `${p.state.job_count - 1} waiting` : "";
-    } catch { /* the next poll tries again */ }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+function placeDoc() {
+  return {
+    background: state.background, prompt: $("prompt").value, negative_prompt: $("negative").value, steps: Number($("steps").value),
+    cfg_scale: Number($("cfg").value), seed: Number($("seed").value), sampler: $("sampler").value, model: $("checkpoint").value,
+    content: maskedContent(), preview_every: 5,
+    boxes: state.boxes.map((x, k) => ({ box: `${x.x},${x.y},${x.w},${x.h}`, prompt: x.prompt || undefined, units: unitDocs(k) })),
+  };
+}
+
+// Follows a job's server-sent events until it ends: progress, previews, and a word when it waits or starts again.
+function follow(id) {
+  return new Promise((resolve) => {
+    const source = new EventSource(`/controlhost/v1/jobs/${id}/events`);
+    const on = (kind, handle) => source.addEventListener(kind, (m) => handle(JSON.parse(m.data)));
+    on("queued", () => { setStatus("waiting in the queue"); $("queue").textContent = "queued"; });
+    on("started", (e) => { $("queue").textContent = ""; setStatus(e.attempt > 1 ? `started again on another worker (attempt ${e.attempt})` : "generating"); });
+    on("progress", (e) => {
+      const p = e.progress;
+      $("progress").value = p.steps ? ((p.image - 1) * p.steps + p.step) / (p.steps * p.images) : 0;
+      if (e.preview) $("preview").src = "data:image/png;base64," + e.preview;
+      setStatus(p.images > 1 ? `image ${p.image} of ${p.images}, step ${p.step} of ${p.steps}` : `step ${p.step} of ${p.steps}`);
+    });
+    for (const end of ["succeeded", "failed", "cancelled"]) on(end, (e) => { source.close(); resolve(e); });
+  });
 }
 
 function show(imageB64, parameters, seed) {
@@ -290,49 +319,24 @@ function show(imageB64, parameters, seed) {
 async function generate() {
   showError("");
   if (unitsWithoutImage().length && !state.background) return showError("a unit is on without an image: choose one, or turn the unit off");
-  const done = { value: false };
   let outcome = "done";
   setStatus("generating");
   $("generate").disabled = true;
-  const polling = pollProgress(done);
   try {
-    if (state.background && state.boxes.length) {
-      const b = base();
-      const result = await api("POST", "/controlhost/v1/place", {
-        background: state.background, prompt: b.prompt, negative_prompt: b.negative_prompt, steps: b.steps, cfg_scale: b.cfg_scale,
-        seed: b.seed, sampler_name: b.sampler_name, model: $("checkpoint").value, inpainting_fill: Number($("masked-content").value),
-        boxes: state.boxes.map((x, k) => ({ box: [x.x, x.y, x.w, x.h], prompt: x.prompt || undefined, units: unitArgs(k) })),
-      });
-      show(result.image, result.parameters, result.boxes[0] && result.boxes[0].seed);
-    } else {
-      const body = { ...base(), alwayson_scripts: { ControlNet: { args: unitArgs() } } };
-      let route = "/sdapi/v1/txt2img";
-      if (state.background) {
-        route = "/sdapi/v1/img2img";
-        body.init_images = [state.background];
-        body.denoising_strength = Number($("denoise").value);
-        delete body.enable_hr;
-        if (state.mask) {
-          body.mask = state.mask.toDataURL("image/png").split(",")[1];
-          body.mask_blur = Number($("mask-blur").value);
-          body.inpaint_full_res = Number($("inpaint-area").value);
-          body.inpainting_fill = Number($("masked-content").value);
-        }
-      }
-      const result = await api("POST", route, body);
-      const info = JSON.parse(result.info);
-      // The generated images come first, then the units' detected maps: every image of the batch goes to the gallery.
-      for (let k = info.all_seeds.length - 1; k >= 0; k--) show(result.images[k], info.infotexts[k], info.all_seeds[k]);
-      for (const w of info.warnings || []) if (w.includes("interrupted")) outcome = w;
-    }
+    const doc = state.background && state.boxes.length ? { version: 1, place: placeDoc() } : { version: 1, generate: generateDoc() };
+    const job = await api("POST", "/controlhost/v1/jobs", doc);
+    await follow(job.id);
+    const result = await api("GET", `/controlhost/v1/jobs/${job.id}/result?wait=true`);
+    // Every image of the batch goes to the gallery, the first last (on top).
+    for (let k = result.images.length - 1; k >= 0; k--) show(result.images[k].png, result.images[k].infotext, result.images[k].seed);
+    for (const w of result.warnings || []) if (w.includes("interrupted")) outcome = w;
   } catch (e) {
     outcome = null;
     showError(e.message);
   } finally {
-    done.value = true;
-    await polling;
-    if (outcome) setStatus(outcome); // after the last poll, which could still write a step
+    if (outcome) setStatus(outcome);
     $("progress").value = 0;
+    $("queue").textContent = "";
     $("generate").disabled = false;
   }
 }
