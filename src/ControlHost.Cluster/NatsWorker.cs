@@ -29,6 +29,7 @@ public sealed class NatsWorker : IAsyncDisposable
     private readonly Action<string> _log;
     private Task _loop = Task.CompletedTask;
     private Task _beat = Task.CompletedTask;
+    private Task _watch = Task.CompletedTask;
     private volatile bool _busy;
 
     private NatsWorker(ClusterConnection connection, GenerationService service, string id, Action<string>? log)
@@ -52,6 +53,7 @@ public sealed class NatsWorker : IAsyncDisposable
         var connection = await ClusterConnection.OpenAsync(url, options ?? new ClusterOptions(), "controlhost-worker-" + id, cancellation).ConfigureAwait(false);
         var worker = new NatsWorker(connection, service, id, log);
         worker._beat = Task.Run(worker.BeatAsync);
+        worker._watch = Task.Run(worker.WatchPeersAsync);
         worker._loop = Task.Run(worker.LoopAsync);
         return worker;
     }
@@ -127,6 +129,15 @@ public sealed class NatsWorker : IAsyncDisposable
     private async Task HandleAsync(INatsJSMsg<byte[]> msg)
     {
         var job = ClusterJson.Read<JobMessage>(msg.Data!);
+        // While the job is young, a worker without its model leaves it to an idle one that has it (decided before any
+        // round trip to the broker); after that, any free worker takes it (a cold start is better than a long wait).
+        if (msg.Metadata is { } meta && DateTimeOffset.UtcNow - meta.Timestamp < AffinityWindow && await AnotherWorkerIsWarmAsync(job.Document.Model).ConfigureAwait(false))
+        {
+            // Back at once (a delayed redelivery waits for the server's redelivery timer): the warm worker's waiting pull
+            // is older than this worker's next one, so it gets the job.
+            await msg.NakAsync(cancellationToken: _stop.Token).ConfigureAwait(false);
+            return;
+        }
         var (record, _) = await _c.Jobs.GetAsync(job.Id, _stop.Token).ConfigureAwait(false);
         if (record is null || record.Status.IsFinished)
         {
@@ -147,38 +158,47 @@ public sealed class NatsWorker : IAsyncDisposable
                 $"job {job.Id} was started {status.Attempts} times and its worker stopped each time (the last was {status.Worker}); it will not be tried again")).ConfigureAwait(false);
             return;
         }
-        // While the job is young, a worker without its model leaves it to an idle one that has it; after that, any
-        // free worker takes it (a cold start is better than a long wait).
-        if (DateTimeOffset.UtcNow - status.Submitted < AffinityWindow && await AnotherWorkerIsWarmAsync(job.Document.Model).ConfigureAwait(false))
-        {
-            await msg.NakAsync(new AckOpts { NakDelay = TimeSpan.FromMilliseconds(100) }, _stop.Token).ConfigureAwait(false);
-            return;
-        }
         await RunAsync(msg, job, status).ConfigureAwait(false);
     }
 
-    /// <summary>True when this worker lacks the model and an idle worker that has it loaded beat recently.</summary>
-    private async Task<bool> AnotherWorkerIsWarmAsync(string? model)
+    /// <summary>True when this worker lacks the model and an idle worker that has it loaded beat recently (from the
+    /// workers bucket, watched: deciding costs no round trip).</summary>
+    private Task<bool> AnotherWorkerIsWarmAsync(string? model)
     {
         var key = ModelKey(model);
         lock (_warm)
-            if (_warm.Contains(key)) return false;
-        try
+            if (_warm.Contains(key)) return Task.FromResult(false);
+        var now = DateTimeOffset.UtcNow;
+        return Task.FromResult(_peers.Values.Any(w => w.Id != Id && !w.Busy && now - w.Seen < Options.Heartbeat * 3
+                                                     && w.Models.Contains(key, StringComparer.OrdinalIgnoreCase)));
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, WorkerRecord> _peers = new(StringComparer.Ordinal);
+
+    /// <summary>Keeps <see cref="_peers"/> as the workers bucket says, for as long as the worker runs.</summary>
+    private async Task WatchPeersAsync()
+    {
+        while (!_stop.IsCancellationRequested)
         {
-            await foreach (var name in _c.Workers.GetKeysAsync(cancellationToken: _stop.Token).ConfigureAwait(false))
+            try
             {
-                if (name == Id) continue;
-                var entry = await _c.Workers.TryGetEntryAsync<byte[]>(name, cancellationToken: _stop.Token).ConfigureAwait(false);
-                if (!entry.Success || entry.Value.Value is null) continue;
-                var w = ClusterJson.Read<WorkerRecord>(entry.Value.Value);
-                if (!w.Busy && w.Models.Contains(key, StringComparer.OrdinalIgnoreCase) && DateTimeOffset.UtcNow - w.Seen < Options.Heartbeat * 3) return true;
+                await foreach (var entry in _c.Workers.WatchAsync<byte[]>(cancellationToken: _stop.Token).ConfigureAwait(false))
+                {
+                    if (entry.Operation != NATS.Client.KeyValueStore.NatsKVOperation.Put || entry.Value is not { Length: > 0 } bytes) _peers.TryRemove(entry.Key, out _);
+                    else _peers[entry.Key] = ClusterJson.Read<WorkerRecord>(bytes);
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception)
+            {
+                // the broker is away: watch again
+                try { await Task.Delay(500, _stop.Token).ConfigureAwait(false); }
+                catch (OperationCanceledException) { return; }
             }
         }
-        catch (NatsException)
-        {
-            // no workers bucket answer: run it here
-        }
-        return false;
     }
 
     private async Task RunAsync(INatsJSMsg<byte[]> msg, JobMessage job, JobStatus seen)
@@ -363,7 +383,7 @@ public sealed class NatsWorker : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        try { await Task.WhenAll(_loop, _beat).ConfigureAwait(false); }
+        try { await Task.WhenAll(_loop, _beat, _watch).ConfigureAwait(false); }
         catch (OperationCanceledException) { }
         try { await _c.Workers.DeleteAsync(Id).ConfigureAwait(false); }
         catch (Exception) { }
