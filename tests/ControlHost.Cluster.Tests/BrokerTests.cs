@@ -163,6 +163,36 @@ public class BrokerTests
     }
 
     [Fact]
+    public async Task A1111_progress_and_interrupt_work_through_an_api_node_that_runs_no_model()
+    {
+        await using var broker = await Broker.StartAsync();
+        var (app, client) = await ApiNode(broker);
+        await using var _ = app;
+        using var worker = WorkerProcess.Start(broker.Url, "w");
+        // A1111's synchronous route, 2 images: interrupted during the first, it returns that image partly denoised.
+        var txt2img = client.PostAsync("/sdapi/v1/txt2img", new StringContent(
+            """{"prompt": "a red star", "steps": 120, "seed": 3, "width": 256, "height": 256, "n_iter": 2}""", System.Text.Encoding.UTF8, "application/json"));
+        JsonElement progress = default;
+        for (var i = 0; i < 600; i++)
+        {
+            progress = JsonDocument.Parse(await client.GetStringAsync("/sdapi/v1/progress")).RootElement.Clone();
+            if (progress.GetProperty("state").GetProperty("sampling_step").GetInt32() >= 10 && progress.GetProperty("current_image").ValueKind == JsonValueKind.String) break;
+            await Task.Delay(100);
+        }
+        Assert.Equal("txt2img", progress.GetProperty("state").GetProperty("job").GetString());
+        Assert.Equal(120, progress.GetProperty("state").GetProperty("sampling_steps").GetInt32());
+        Assert.InRange(progress.GetProperty("progress").GetDouble(), 0.01, 0.99);
+        Assert.StartsWith("iVBOR", progress.GetProperty("current_image").GetString()); // a preview PNG from the worker
+        using (var interrupt = await client.PostAsync("/sdapi/v1/interrupt", null)) Assert.True(interrupt.IsSuccessStatusCode);
+        using var response = await txt2img;
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(200, (int)response.StatusCode);
+        var info = JsonDocument.Parse(body.GetProperty("info").GetString()!).RootElement;
+        Assert.Single(body.GetProperty("images").EnumerateArray()); // the image being made when interrupted; the second never started
+        Assert.Contains(info.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("interrupted after", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Jobs_go_to_the_idle_worker_that_has_their_model_loaded()
     {
         await using var broker = await Broker.StartAsync();
