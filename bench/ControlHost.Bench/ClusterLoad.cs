@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 
@@ -16,43 +15,16 @@ internal static class ClusterLoad
         using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(10) };
         // One warm-up job: loading the model is not what is measured.
         using (var warm = http.PostAsync("/sdapi/v1/txt2img", Body(-1)).GetAwaiter().GetResult()) warm.EnsureSuccessStatusCode();
-        var latencies = new List<double>();
-        var statuses = new Dictionary<int, int>();
-        var gate = new Lock();
-        var next = -1;
-        var clock = Stopwatch.StartNew();
-        var tasks = Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
+        var run = LoadRun.Run(requests, clients, async k =>
         {
-            int k;
-            while ((k = Interlocked.Increment(ref next)) < requests)
-            {
-                var t = Stopwatch.StartNew();
-                int code;
-                try
-                {
-                    using var response = await http.PostAsync("/sdapi/v1/txt2img", Body(k));
-                    await response.Content.ReadAsByteArrayAsync();
-                    code = (int)response.StatusCode;
-                }
-                catch (HttpRequestException)
-                {
-                    code = -1;
-                }
-                lock (gate)
-                {
-                    statuses[code] = statuses.GetValueOrDefault(code) + 1;
-                    if (code == 200) latencies.Add(t.Elapsed.TotalMilliseconds);
-                }
-            }
-        })).ToArray();
-        Task.WaitAll(tasks);
-        var seconds = clock.Elapsed.TotalSeconds;
-        latencies.Sort();
-        double P(double q) => latencies.Count == 0 ? 0 : latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(q * latencies.Count) - 1)];
+            using var response = await http.PostAsync("/sdapi/v1/txt2img", Body(k));
+            await response.Content.ReadAsByteArrayAsync();
+            return (int)response.StatusCode;
+        });
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {label} | {requests} | {clients} | {seconds:0.0} | {statuses.GetValueOrDefault(200) / seconds:0.00} | {P(0.5):0} | {P(0.95):0} | {P(0.99):0} | " +
-            $"{string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}: {s.Value}"))} |"));
-        return statuses.Keys.All(c => c == 200) ? 0 : 1;
+            $"| {label} | {requests} | {clients} | {run.Seconds:0.0} | {run.Served:0.00} | {run.Percentile(0.5):0} | {run.Percentile(0.95):0} | " +
+            $"{run.Percentile(0.99):0} | {run.StatusText} |"));
+        return run.Statuses.Keys.All(c => c == 200) ? 0 : 1;
     }
 
     /// <summary>The benchmark's job: the embedded model at 128x128, 8 steps of Euler a, guidance on.</summary>

@@ -127,11 +127,7 @@ public sealed class NatsJobQueue : IJobQueue
     {
         var document = submission.Document;
         document.Validate();
-        lock (_gate)
-        {
-            if (_activeHere.Values.Count(c => c == submission.Client) >= _c.Options.PerClient)
-                throw new ClientLimitException($"this client has {_c.Options.PerClient} jobs waiting or running (the server's per-client limit); wait for one to finish");
-        }
+        await CheckClientLimitAsync(submission.Client, cancellation).ConfigureAwait(false);
         var id = Guid.NewGuid().ToString("N");
         if (submission.IdempotencyKey is { Length: > 0 } key)
         {
@@ -168,6 +164,21 @@ public sealed class NatsJobQueue : IJobQueue
         Observe(queued);
         await _c.PublishEventAsync(queued, cancellation).ConfigureAwait(false);
         return new JobTicket(id, false);
+    }
+
+    /// <summary>429 when the client has its share of jobs waiting or running through this node. A job whose end this
+    /// node did not hear of (events are at most once) is looked up before the client is refused.</summary>
+    private async Task CheckClientLimitAsync(string client, CancellationToken cancellation)
+    {
+        string[] mine;
+        lock (_gate) mine = _activeHere.Where(kv => kv.Value == client).Select(kv => kv.Key).ToArray();
+        if (mine.Length < _c.Options.PerClient) return;
+        foreach (var id in mine)
+            if ((await _c.Jobs.GetAsync(id, cancellation).ConfigureAwait(false)).Record is not { Status.IsFinished: false })
+                lock (_gate) _activeHere.Remove(id);
+        lock (_gate)
+            if (_activeHere.Values.Count(c => c == client) >= _c.Options.PerClient)
+                throw new ClientLimitException($"this client has {_c.Options.PerClient} jobs waiting or running (the server's per-client limit); wait for one to finish");
     }
 
     public async Task<JobStatus?> StatusAsync(string id, CancellationToken cancellation = default)

@@ -49,7 +49,9 @@ internal sealed record JobRecord(JobStatus Status, JobResult? Result = null);
 /// <summary>A worker's heartbeat in the workers bucket: the models it has loaded and whether it is running a job.</summary>
 internal sealed record WorkerRecord(string Id, List<string> Models, bool Busy, DateTimeOffset Seen);
 
-internal static class ClusterJson
+/// <summary>How jobs, statuses, events and results are written as JSON, on the broker and by the job API: the job
+/// document's names (snake_case), states as words.</summary>
+public static class ClusterJson
 {
     public static readonly JsonSerializerOptions Options = new(JobDocument.Json)
     {

@@ -128,7 +128,18 @@ public sealed class NatsWorker : IAsyncDisposable
 
     private async Task HandleAsync(INatsJSMsg<byte[]> msg)
     {
-        var job = ClusterJson.Read<JobMessage>(msg.Data!);
+        JobMessage job;
+        try
+        {
+            job = ClusterJson.Read<JobMessage>(msg.Data ?? []);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            // Not a job this host can read (another version, or junk on the subject): never redelivered.
+            _log($"worker {Id}: a message that is not a job ({e.Message}); dropped");
+            await msg.AckTerminateAsync(cancellationToken: _stop.Token).ConfigureAwait(false);
+            return;
+        }
         // While the job is young, a worker without its model leaves it to an idle one that has it (decided before any
         // round trip to the broker); after that, any free worker takes it (a cold start is better than a long wait).
         if (msg.Metadata is { } meta && DateTimeOffset.UtcNow - meta.Timestamp < AffinityWindow && await AnotherWorkerIsWarmAsync(job.Document.Model).ConfigureAwait(false))
@@ -213,7 +224,7 @@ public sealed class NatsWorker : IAsyncDisposable
         {
             try
             {
-                var sub = await _c.Client.Connection.SubscribeCoreAsync<byte[]>(Options.ControlSubject(id), cancellationToken: done.Token).ConfigureAwait(false);
+                await using var sub = await _c.Client.Connection.SubscribeCoreAsync<byte[]>(Options.ControlSubject(id), cancellationToken: done.Token).ConfigureAwait(false);
                 listening.TrySetResult();
                 await foreach (var m in sub.Msgs.ReadAllAsync(done.Token).ConfigureAwait(false))
                 {
@@ -255,7 +266,8 @@ public sealed class NatsWorker : IAsyncDisposable
         var gate = new Lock();
         JobProgress? latest = null;
         void Emit(JobEvent e) => _c.PublishEventAsync(e, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        Emit(new JobEvent(sequence, id, "started", JobState.Running, attempt) { Name = job.Name });
+        try { Emit(new JobEvent(sequence, id, "started", JobState.Running, attempt) { Name = job.Name }); }
+        catch (Exception) { /* watchers read the record */ }
         _log($"worker {Id}: job {id} started (attempt {attempt})");
 
         // Progress acks and the record's heartbeat, until the job ends.

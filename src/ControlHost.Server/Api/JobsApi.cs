@@ -11,11 +11,7 @@ namespace ControlHost.Server.Api;
 /// </summary>
 internal static class JobsApi
 {
-    private static readonly JsonSerializerOptions Json = new(JobDocument.Json)
-    {
-        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Skip,
-        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-    };
+    private static JsonSerializerOptions Json => ClusterJson.Options;
 
     public static void Map(WebApplication app)
     {

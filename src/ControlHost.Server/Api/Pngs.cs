@@ -12,12 +12,4 @@ internal static class Pngs
         PngParameters.Encode(image, parameters, ms);
         return Convert.ToBase64String(ms.ToArray());
     }
-
-    /// <summary>A placement's PNG: the infotext and the placement record (what place --from reads back).</summary>
-    public static string Base64WithRecord(RgbImage image, string parameters, string record)
-    {
-        using var ms = new MemoryStream();
-        PngParameters.Encode(image, parameters, ms, new Dictionary<string, string> { [Application.Placement.PlacementRecord.Keyword] = record });
-        return Convert.ToBase64String(ms.ToArray());
-    }
 }
