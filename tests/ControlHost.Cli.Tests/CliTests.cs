@@ -107,6 +107,17 @@ public class CliTests : IDisposable
     }
 
     [Theory]
+    [InlineData("--role api or worker needs --nats URL", "serve", "--role", "api")]
+    [InlineData("--role tiny: api (take requests, run no model), worker (run jobs, no HTTP) or both", "serve", "--nats", "nats://127.0.0.1:4222", "--role", "tiny")]
+    [InlineData("--max-attempts: 1 or more", "worker", "--nats", "nats://127.0.0.1:4222", "--max-attempts", "0")]
+    public void Cluster_options_that_cannot_work_are_one_line_and_exit_2(string expected, params string[] args)
+    {
+        var (code, _, stderr) = CliRunner.Run(_dir, args);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, stderr);
+    }
+
+    [Theory]
     [InlineData("unknown sampler 'Heun++'", "--sampler", "Heun++")]
     [InlineData("model 'no-such-model' not found", "--model", "no-such-model")]
     [InlineData("width 100 must be a multiple of 8", "--width", "100")]
