@@ -73,14 +73,14 @@ internal sealed class ClusterConnection : IAsyncDisposable
                 AckPolicy = ConsumerConfigAckPolicy.Explicit, AckWait = options.AckWait, MaxDeliver = -1, MaxAckPending = 10_000,
             }, cancellation).ConfigureAwait(false);
             var kv = client.CreateKeyValueStoreContext();
-            var jobs = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(options.JobsBucket) { Storage = NatsKVStorageType.File, History = 1 }, cancellation).ConfigureAwait(false);
+            var jobs = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(options.JobsBucket) { Storage = NatsKVStorageType.File, History = 1, MaxAge = options.Retention }, cancellation).ConfigureAwait(false);
             var keys = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(options.KeysBucket) { Storage = NatsKVStorageType.File, History = 1, MaxAge = TimeSpan.FromDays(1) }, cancellation).ConfigureAwait(false);
             var workers = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(options.WorkersBucket) { Storage = NatsKVStorageType.Memory, History = 1, MaxAge = TimeSpan.FromMinutes(1) }, cancellation).ConfigureAwait(false);
             var obj = client.CreateObjectStoreContext();
             INatsObjStore blobs;
             try
             {
-                blobs = await obj.CreateObjectStoreAsync(new NatsObjConfig(options.BlobsBucket) { Storage = NatsObjStorageType.File }, cancellation).ConfigureAwait(false);
+                blobs = await obj.CreateObjectStoreAsync(new NatsObjConfig(options.BlobsBucket) { Storage = NatsObjStorageType.File, MaxAge = options.Retention }, cancellation).ConfigureAwait(false);
             }
             catch (NatsJSApiException)
             {

@@ -25,6 +25,9 @@ public sealed record ClusterOptions
     /// <summary>How many times a job may be started (a worker lost mid-job, an internal fault) before it ends failed.</summary>
     public int MaxAttempts { get; init; } = 3;
 
+    /// <summary>How long job records and images (inputs and results) stay on the broker.</summary>
+    public TimeSpan Retention { get; init; } = TimeSpan.FromDays(7);
+
     /// <summary>Jobs one client may have waiting or running through one API node; the next gets 429.</summary>
     public int PerClient { get; init; } = 16;
 

@@ -24,7 +24,11 @@ public sealed class NatsWorker : IAsyncDisposable
 {
     private readonly ClusterConnection _c;
     private readonly JobRunner _runner;
+    /// <summary>Stops taking jobs (a graceful stop lets the running one finish).</summary>
     private readonly CancellationTokenSource _stop = new();
+
+    /// <summary>Stops everything: the running job's writes too.</summary>
+    private readonly CancellationTokenSource _exit = new();
     private readonly HashSet<string> _warm = new(StringComparer.OrdinalIgnoreCase);
     private readonly Action<string> _log;
     private Task _loop = Task.CompletedTask;
@@ -64,10 +68,10 @@ public sealed class NatsWorker : IAsyncDisposable
     /// <summary>The worker's heartbeat in the workers bucket: its warm models and whether it is busy.</summary>
     private async Task BeatAsync()
     {
-        while (!_stop.IsCancellationRequested)
+        while (!_exit.IsCancellationRequested)
         {
             await BeatOnceAsync().ConfigureAwait(false);
-            try { await Task.Delay(Options.Heartbeat, _stop.Token).ConfigureAwait(false); }
+            try { await Task.Delay(Options.Heartbeat, _exit.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }
         }
     }
@@ -116,7 +120,7 @@ public sealed class NatsWorker : IAsyncDisposable
         {
             List<string> warm;
             lock (_warm) warm = _warm.ToList();
-            await _c.Workers.PutAsync(Id, ClusterJson.Bytes(new WorkerRecord(Id, warm, _busy, DateTimeOffset.UtcNow)), cancellationToken: _stop.Token).ConfigureAwait(false);
+            await _c.Workers.PutAsync(Id, ClusterJson.Bytes(new WorkerRecord(Id, warm, _busy, DateTimeOffset.UtcNow)), cancellationToken: _exit.Token).ConfigureAwait(false);
         }
         catch (Exception)
         {
@@ -137,7 +141,7 @@ public sealed class NatsWorker : IAsyncDisposable
         {
             // Not a job this host can read (another version, or junk on the subject): never redelivered.
             _log($"worker {Id}: a message that is not a job ({e.Message}); dropped");
-            await msg.AckTerminateAsync(cancellationToken: _stop.Token).ConfigureAwait(false);
+            await msg.AckTerminateAsync(cancellationToken: _exit.Token).ConfigureAwait(false);
             return;
         }
         // While the job is young, a worker without its model leaves it to an idle one that has it (decided before any
@@ -146,21 +150,21 @@ public sealed class NatsWorker : IAsyncDisposable
         {
             // Back at once (a delayed redelivery waits for the server's redelivery timer): the warm worker's waiting pull
             // is older than this worker's next one, so it gets the job.
-            await msg.NakAsync(cancellationToken: _stop.Token).ConfigureAwait(false);
+            await msg.NakAsync(cancellationToken: _exit.Token).ConfigureAwait(false);
             return;
         }
-        var (record, _) = await _c.Jobs.GetAsync(job.Id, _stop.Token).ConfigureAwait(false);
+        var (record, _) = await _c.Jobs.GetAsync(job.Id, _exit.Token).ConfigureAwait(false);
         if (record is null || record.Status.IsFinished)
         {
             // Finished already (its result is written; a worker died before its ack), or cancelled while queued.
-            await msg.AckAsync(cancellationToken: _stop.Token).ConfigureAwait(false);
+            await msg.AckAsync(cancellationToken: _exit.Token).ConfigureAwait(false);
             return;
         }
         var status = record.Status;
         if (status.State == JobState.Running && status.Worker != Id && Fresh(status))
         {
             // Redelivered while its worker is alive (the broker restarted, or an ack was late): not run twice.
-            await msg.NakAsync(new AckOpts { NakDelay = Options.Heartbeat * 2 }, _stop.Token).ConfigureAwait(false);
+            await msg.NakAsync(new AckOpts { NakDelay = Options.Heartbeat * 2 }, _exit.Token).ConfigureAwait(false);
             return;
         }
         if (status.Attempts >= Options.MaxAttempts)
@@ -189,24 +193,24 @@ public sealed class NatsWorker : IAsyncDisposable
     /// <summary>Keeps <see cref="_peers"/> as the workers bucket says, for as long as the worker runs.</summary>
     private async Task WatchPeersAsync()
     {
-        while (!_stop.IsCancellationRequested)
+        while (!_exit.IsCancellationRequested)
         {
             try
             {
-                await foreach (var entry in _c.Workers.WatchAsync<byte[]>(cancellationToken: _stop.Token).ConfigureAwait(false))
+                await foreach (var entry in _c.Workers.WatchAsync<byte[]>(cancellationToken: _exit.Token).ConfigureAwait(false))
                 {
                     if (entry.Operation != NATS.Client.KeyValueStore.NatsKVOperation.Put || entry.Value is not { Length: > 0 } bytes) _peers.TryRemove(entry.Key, out _);
                     else _peers[entry.Key] = ClusterJson.Read<WorkerRecord>(bytes);
                 }
             }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            catch (OperationCanceledException) when (_exit.IsCancellationRequested)
             {
                 return;
             }
             catch (Exception)
             {
                 // the broker is away: watch again
-                try { await Task.Delay(500, _stop.Token).ConfigureAwait(false); }
+                try { await Task.Delay(500, _exit.Token).ConfigureAwait(false); }
                 catch (OperationCanceledException) { return; }
             }
         }
@@ -252,12 +256,12 @@ public sealed class NatsWorker : IAsyncDisposable
         var (claimed, written) = await _c.Jobs.ChangeAsync(id, r =>
             r.Status.IsFinished || (r.Status.State == JobState.Running && r.Status.Worker != Id && Fresh(r.Status)) || r.Status.Attempts != seen.Attempts ? null
                 : r with { Status = r.Status with { State = JobState.Running, Attempts = attempt, Worker = Id, Started = now, Heartbeat = now, Sequence = sequence + 1, Progress = null } },
-            _stop.Token).ConfigureAwait(false);
+            _exit.Token).ConfigureAwait(false);
         if (!written)
         {
             await done.CancelAsync().ConfigureAwait(false);
-            if (claimed is null || claimed.Status.IsFinished) await msg.AckAsync(cancellationToken: _stop.Token).ConfigureAwait(false);
-            else await msg.NakAsync(new AckOpts { NakDelay = Options.Heartbeat }, _stop.Token).ConfigureAwait(false);
+            if (claimed is null || claimed.Status.IsFinished) await msg.AckAsync(cancellationToken: _exit.Token).ConfigureAwait(false);
+            else await msg.NakAsync(new AckOpts { NakDelay = Options.Heartbeat }, _exit.Token).ConfigureAwait(false);
             return;
         }
         Busy = true;
@@ -317,7 +321,7 @@ public sealed class NatsWorker : IAsyncDisposable
         {
             var images = await JobImages.FetchAsync(job.Document, _c.Blobs, cancel.Token).ConfigureAwait(false);
             var run = await Task.Run(() => _runner.Run(job.Document, images, progress, cancel.Token, control), CancellationToken.None).ConfigureAwait(false);
-            foreach (var image in run.AllImages) await _c.Blobs.PutAsync(image.Hash, image.Data!, _stop.Token).ConfigureAwait(false);
+            foreach (var image in run.AllImages) await _c.Blobs.PutAsync(image.Hash, image.Data!, _exit.Token).ConfigureAwait(false);
             result = run.MapImages(i => ImageRef.ByHash(i.Hash));
             state = JobState.Succeeded;
         }
@@ -341,9 +345,9 @@ public sealed class NatsWorker : IAsyncDisposable
             // An internal fault may not happen on the next try (or another machine): back in the queue, with its error.
             long seq;
             lock (gate) seq = ++sequence;
-            await Durably(() => _c.Jobs.ChangeAsync(id, r => r with { Status = r.Status with { State = JobState.Queued, Worker = null, Error = error, Sequence = seq } }, _stop.Token)).ConfigureAwait(false);
+            await Durably(() => _c.Jobs.ChangeAsync(id, r => r with { Status = r.Status with { State = JobState.Queued, Worker = null, Error = error, Sequence = seq } }, _exit.Token)).ConfigureAwait(false);
             Emit(new JobEvent(seq, id, "queued", JobState.Queued, attempt) { Error = error, Name = job.Name });
-            await msg.NakAsync(new AckOpts { NakDelay = TimeSpan.FromSeconds(1) }, _stop.Token).ConfigureAwait(false);
+            await msg.NakAsync(new AckOpts { NakDelay = TimeSpan.FromSeconds(1) }, _exit.Token).ConfigureAwait(false);
             return;
         }
         lock (gate) sequence++;
@@ -356,7 +360,7 @@ public sealed class NatsWorker : IAsyncDisposable
     {
         var now = DateTimeOffset.UtcNow;
         var (record, _) = await Durably(() => _c.Jobs.ChangeAsync(id, r => r.Status.IsFinished ? null
-            : r with { Status = r.Status with { State = state, Finished = now, Error = error, Sequence = Math.Max(sequence, r.Status.Sequence + 1) }, Result = result }, _stop.Token)).ConfigureAwait(false);
+            : r with { Status = r.Status with { State = state, Finished = now, Error = error, Sequence = Math.Max(sequence, r.Status.Sequence + 1) }, Result = result }, _exit.Token)).ConfigureAwait(false);
         if (record is not null && record.Status.State == state)
         {
             var s = record.Status;
@@ -368,7 +372,7 @@ public sealed class NatsWorker : IAsyncDisposable
         }
         await Durably(async () =>
         {
-            await msg.AckAsync(cancellationToken: _stop.Token).ConfigureAwait(false);
+            await msg.AckAsync(cancellationToken: _exit.Token).ConfigureAwait(false);
             return true;
         }).ConfigureAwait(false);
         Interlocked.Increment(ref _finished);
@@ -385,21 +389,33 @@ public sealed class NatsWorker : IAsyncDisposable
             {
                 return await write().ConfigureAwait(false);
             }
-            catch (Exception e) when (e is NatsException or TimeoutException && DateTime.UtcNow < until && !_stop.IsCancellationRequested)
+            catch (Exception e) when (e is NatsException or TimeoutException && DateTime.UtcNow < until && !_exit.IsCancellationRequested)
             {
                 await Task.Delay(500).ConfigureAwait(false);
             }
         }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Stops taking jobs, lets the running one finish and write its end (up to <paramref name="drain"/>), then
+    /// leaves the cluster. A job cut off by the drain's end is redelivered to another worker after the ack wait.</summary>
+    public async Task StopAsync(TimeSpan drain)
     {
         await _stop.CancelAsync().ConfigureAwait(false);
+        try { await _loop.WaitAsync(drain).ConfigureAwait(false); }
+        catch (TimeoutException) { _log($"worker {Id}: the running job did not finish within {drain.TotalSeconds:0} s; it goes to another worker"); }
+        catch (OperationCanceledException) { }
+        await _exit.CancelAsync().ConfigureAwait(false);
         try { await Task.WhenAll(_loop, _beat, _watch).ConfigureAwait(false); }
         catch (OperationCanceledException) { }
         try { await _c.Workers.DeleteAsync(Id).ConfigureAwait(false); }
         catch (Exception) { }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_exit.IsCancellationRequested) await StopAsync(TimeSpan.Zero).ConfigureAwait(false);
         await _c.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
+        _exit.Dispose();
     }
 }

@@ -37,6 +37,7 @@ public static class ServerArgs
                 "--cluster-prefix" => settings with { Cluster = settings.Cluster with { Prefix = Value() } },
                 "--ack-wait" => settings with { Cluster = settings.Cluster with { AckWait = TimeSpan.FromSeconds(Seconds(Value(), "--ack-wait")) } },
                 "--heartbeat" => settings with { Cluster = settings.Cluster with { Heartbeat = TimeSpan.FromSeconds(Seconds(Value(), "--heartbeat")) } },
+                "--job-retention" => settings with { Cluster = settings.Cluster with { Retention = TimeSpan.FromDays(double.TryParse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture, out var days) && days > 0 && days <= 3650 ? days : throw new FormatException("--job-retention: days, more than 0")) } },
                 "--max-attempts" => settings with { Cluster = settings.Cluster with { MaxAttempts = int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var a) && a > 0 ? a : throw new FormatException("--max-attempts: 1 or more") } },
                 _ => settings,
             };

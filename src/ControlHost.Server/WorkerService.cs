@@ -13,7 +13,12 @@ internal sealed class WorkerService(string nats, GenerationService service, Clus
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_worker is not null) await _worker.DisposeAsync();
+        if (_worker is not null)
+        {
+            // Within the host's shutdown time: the running job finishes and writes its end, or goes to another worker.
+            await _worker.StopAsync(TimeSpan.FromSeconds(20));
+            await _worker.DisposeAsync();
+        }
         _worker = null;
     }
 

@@ -70,6 +70,37 @@ public class BrokerTests
     }
 
     [Fact]
+    public async Task A_worker_stopped_with_SIGTERM_finishes_its_job_first_and_takes_no_more()
+    {
+        await using var broker = await Broker.StartAsync();
+        var (app, client) = await ApiNode(broker);
+        await using var _ = app;
+        using var worker = WorkerProcess.Start(broker.Url, "leaving");
+        var id = await Submit(client, Long);
+        await Until(client, id, s => RunningOn(s, "leaving"));
+        var next = await Submit(client, Generate(4, 12));
+        Assert.Equal(0, worker.Terminate(TimeSpan.FromSeconds(60)));
+        var status = await Status(client, id);
+        Assert.Equal(("succeeded", 1, "leaving"), (status.GetProperty("state").GetString(), status.GetProperty("attempts").GetInt32(), WorkerOf(status)));
+        Assert.Equal("queued", (await Status(client, next)).GetProperty("state").GetString()); // left for the next worker
+        Assert.Contains("stopped after 1 jobs", worker.Output);
+        using var successor = WorkerProcess.Start(broker.Url, "successor");
+        Assert.Equal(200, (await Result(client, next)).Status);
+    }
+
+    [Fact]
+    public async Task A_node_with_both_roles_runs_jobs_itself()
+    {
+        await using var broker = await Broker.StartAsync();
+        var (app, client) = await ApiNode(broker, role: Server.ServerRole.Both);
+        await using var _ = app;
+        var document = Generate(4, 13);
+        var (code, result) = await Result(client, await Submit(client, document));
+        Assert.Equal(200, code);
+        Assert.Equal(Pngs(RunHere(document)), Pngs(result));
+    }
+
+    [Fact]
     public async Task The_broker_restarted_with_jobs_queued_and_running_loses_nothing()
     {
         await using var broker = await Broker.StartAsync();

@@ -25,11 +25,11 @@ public static class ClusterFixture
     };
 
     /// <summary>An API node: the HTTP server on a free loopback port, running no model.</summary>
-    public static async Task<(WebApplication App, HttpClient Client)> ApiNode(Broker broker, int queue = 64)
+    public static async Task<(WebApplication App, HttpClient Client)> ApiNode(Broker broker, int queue = 64, ServerRole role = ServerRole.Api)
     {
         var settings = new ServerSettings
         {
-            Port = 0, Queue = queue, Nats = broker.Url, Role = ServerRole.Api, Cluster = Options() with { Capacity = queue }, Service = Service,
+            Port = 0, Queue = queue, Nats = broker.Url, Role = role, Cluster = Options() with { Capacity = queue }, Service = Service,
         };
         var app = ServerHost.Build(settings);
         await app.StartAsync();

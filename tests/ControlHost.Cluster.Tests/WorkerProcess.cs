@@ -45,6 +45,14 @@ public sealed class WorkerProcess : IDisposable
         _process.WaitForExit(10_000);
     }
 
+    /// <summary>SIGTERM (what systemd and Kubernetes send): the worker's exit code once it has stopped by itself.</summary>
+    public int Terminate(TimeSpan within)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
+        if (!_process.WaitForExit(within)) throw new TimeoutException($"worker {Id} did not stop within {within.TotalSeconds} s of SIGTERM:\n{Output}");
+        return _process.ExitCode;
+    }
+
     public void Dispose()
     {
         Kill();

@@ -26,7 +26,12 @@ internal static class ServeCommand
         var nats = new Option<string?>("--nats") { Description = "A NATS server (nats://host:4222) to share jobs with other nodes and workers; without it jobs run in this process" };
         var role = new Option<string?>("--role") { Description = "With --nats: api (take requests, run no model), worker (run jobs, no HTTP) or both (default)" };
         var prefix = new Option<string?>("--cluster-prefix") { Description = "With --nats: the cluster's prefix on the NATS server (default controlhost)" };
-        foreach (var o in new Option[] { port, listen, auth, queue, modelsDir, allowedHosts, cors, maxPrompt, limits, nats, role, prefix }) command.Options.Add(o);
+        var retention = new Option<double?>("--job-retention") { Description = "With --nats: days job records and images stay on the broker (default 7)" };
+        var ackWait = new Option<double?>("--ack-wait") { Description = "With --nats: seconds without a progress ack before a job goes to another worker (default 30)" };
+        var heartbeat = new Option<double?>("--heartbeat") { Description = "With --nats: seconds between progress acks and heartbeats (default 2)" };
+        var attempts = new Option<int?>("--max-attempts") { Description = "With --nats: times a job may be started before it ends failed (default 3)" };
+        foreach (var o in new Option[] { port, listen, auth, queue, modelsDir, allowedHosts, cors, maxPrompt, limits, nats, role, prefix, retention, ackWait, heartbeat, attempts })
+            command.Options.Add(o);
         command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
         {
             // System.CommandLine checks the options and writes --help; the server's one parser (shared with

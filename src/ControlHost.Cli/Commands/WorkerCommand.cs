@@ -20,27 +20,30 @@ internal static class WorkerCommand
         var prefix = new Option<string>("--cluster-prefix") { Description = "The cluster's prefix on the NATS server (default controlhost)", DefaultValueFactory = _ => "controlhost" };
         var ackWait = new Option<double>("--ack-wait") { Description = "Seconds without a progress ack before a job goes to another worker (default 30)", DefaultValueFactory = _ => 30 };
         var heartbeat = new Option<double>("--heartbeat") { Description = "Seconds between progress acks and heartbeats (default 2)", DefaultValueFactory = _ => 2 };
+        var retention = new Option<double>("--job-retention") { Description = "Days job records and images stay on the broker (default 7; the same on every node)", DefaultValueFactory = _ => 7 };
+        var drain = new Option<double>("--drain") { Description = "Seconds a stopping worker (Ctrl+C, SIGTERM) gives its running job to finish (default 60)", DefaultValueFactory = _ => 60 };
         var attempts = new Option<int>("--max-attempts") { Description = "Times a job may be started before it ends failed (default 3)", DefaultValueFactory = _ => 3 };
         var command = new Command("worker", "Run jobs from a ControlHost cluster's queue (NATS JetStream) on this machine's models");
-        foreach (var o in new Option[] { nats, id, modelsDir, plugins, device, threads, prefix, ackWait, heartbeat, attempts }) command.Options.Add(o);
+        foreach (var o in new Option[] { nats, id, modelsDir, plugins, device, threads, prefix, ackWait, heartbeat, attempts, drain, retention }) command.Options.Add(o);
         command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
         {
             var options = new ClusterOptions
             {
                 Prefix = parse.GetValue(prefix)!, AckWait = Seconds(parse.GetValue(ackWait), "--ack-wait"), Heartbeat = Seconds(parse.GetValue(heartbeat), "--heartbeat"),
                 MaxAttempts = parse.GetValue(attempts) is var a and > 0 ? a : throw new UserError("--max-attempts: 1 or more"),
+                Retention = parse.GetValue(retention) is var r and > 0 and <= 3650 ? TimeSpan.FromDays(r) : throw new UserError("--job-retention: days, more than 0"),
             };
             return Run(parse.GetValue(nats)!, options, new ServiceOptions
             {
                 Device = parse.GetValue(device), Threads = parse.GetValue(threads), ExtraPluginFolder = parse.GetValue(plugins),
                 ExtraModelRoot = parse.GetValue(modelsDir), Paths = PathPolicy.NamesOnly,
-            }, parse.GetValue(id));
+            }, parse.GetValue(id), parse.GetValue(drain) is var d and >= 0 ? TimeSpan.FromSeconds(d) : throw new UserError("--drain: seconds, 0 or more"));
         }));
         return command;
     }
 
     /// <summary>Runs a worker until Ctrl+C or SIGTERM (also what <c>serve --role worker</c> runs).</summary>
-    public static int Run(string url, ClusterOptions options, ServiceOptions serviceOptions, string? id)
+    public static int Run(string url, ClusterOptions options, ServiceOptions serviceOptions, string? id, TimeSpan? drain = null)
     {
         using var service = new GenerationService(serviceOptions);
         foreach (var notice in service.Notices) Console.Error.WriteLine($"note: {notice}");
@@ -67,6 +70,9 @@ internal static class WorkerCommand
         Console.WriteLine($"worker {worker.Id} taking jobs from {url}");
         try { Task.Delay(Timeout.Infinite, stop.Token).GetAwaiter().GetResult(); }
         catch (OperationCanceledException) { }
+        // Stopping: no new jobs; the running one finishes and writes its end first.
+        Console.WriteLine($"worker {worker.Id} stopping: finishing its job, taking no more");
+        worker.StopAsync(drain ?? TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
         worker.DisposeAsync().AsTask().GetAwaiter().GetResult();
         Console.WriteLine($"worker {worker.Id} stopped after {worker.Finished} jobs");
         return ExitCodes.Ok;
