@@ -32,6 +32,25 @@ public class JobDocumentTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedMo
     }
 
     [Fact]
+    public void Placement_detect_inpaint_and_hires_fields_are_checked_in_the_same_pass()
+    {
+        var place = Assert.Throws<JobValidationException>(() => JobDocument.Parse("""
+            {"place": {"boxes": [{"box": "1,2,3", "units": [{"condition": "canny", "image": "AAAA", "start": 0.9, "end": 0.2}]}], "harmonize": "blend", "content": "mud", "feather": 999}}
+            """));
+        Assert.Equal(["place.background", "place.boxes.0.box", "place.boxes.0.units.0.end", "place.feather", "place.harmonize", "place.content"],
+            place.Errors.Select(e => string.Join(".", e.Path)));
+        var detect = Assert.Throws<JobValidationException>(() => JobDocument.Parse("""{"detect": {"module": " "}}"""));
+        Assert.Equal(["detect.module", "detect.image"], detect.Errors.Select(e => string.Join(".", e.Path)));
+        var generate = Assert.Throws<JobValidationException>(() => JobDocument.Parse("""
+            {"generate": {"prompt": "x", "mask": "AAAA", "inpaint": {"box": "a,b", "polygon": [[1, 2]], "content": "mud"}, "hires": {"scale": 9, "sampler": "Nope"},
+             "batch_size": 8, "n_iter": 8, "loras": [{"name": "", "weight": 50}]}}
+            """, new JobLimits(2048, 150, 16, 3, 100, 4)));
+        Assert.Equal(["generate.n_iter", "generate.mask", "generate.inpaint", "generate.inpaint.box", "generate.inpaint.polygon", "generate.inpaint.content",
+            "generate.hires.scale", "generate.hires.sampler", "generate.loras.0.name", "generate.loras.0.weight"], generate.Errors.Select(e => string.Join(".", e.Path)));
+        Assert.Contains("64 images; the limit is 16", generate.Errors[0].Message);
+    }
+
+    [Fact]
     public void A_document_gives_exactly_one_operation_and_its_version()
     {
         var e = Assert.Throws<JobValidationException>(() => JobDocument.Parse("""{"version": 2, "generate": {}, "detect": {"module": "canny", "image": "AAAA"}}"""));
