@@ -49,8 +49,9 @@ internal sealed record JobMessage(string Id, JobDocument Document, string Client
 /// <summary>What the jobs bucket keeps per job: its status and, once it succeeded, its result (images by hash).</summary>
 internal sealed record JobRecord(JobStatus Status, JobResult? Result = null);
 
-/// <summary>A worker's heartbeat in the workers bucket: the models it has loaded and whether it is running a job.</summary>
-internal sealed record WorkerRecord(string Id, List<string> Models, bool Busy, DateTimeOffset Seen);
+/// <summary>A worker's heartbeat in the workers bucket: the models it has run (loaded), whether it is running a job,
+/// and the models it has at all (its model folders' names).</summary>
+internal sealed record WorkerRecord(string Id, List<string> Models, bool Busy, DateTimeOffset Seen, List<string>? Has = null);
 
 /// <summary>How jobs, statuses, events and results are written as JSON, on the broker and by the job API: the job
 /// document's names (snake_case), states as words.</summary>

@@ -30,6 +30,9 @@ public sealed class NatsWorker : IAsyncDisposable
     /// <summary>Stops everything: the running job's writes too.</summary>
     private readonly CancellationTokenSource _exit = new();
     private readonly HashSet<string> _warm = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The models this worker's folders hold, by name (null, the default model, every worker has).</summary>
+    private readonly HashSet<string> _has;
     private readonly Action<string> _log;
     private Task _loop = Task.CompletedTask;
     private Task _beat = Task.CompletedTask;
@@ -40,6 +43,7 @@ public sealed class NatsWorker : IAsyncDisposable
     {
         _c = connection;
         _runner = new JobRunner(service);
+        _has = new HashSet<string>(service.Catalog.ModelNames, StringComparer.OrdinalIgnoreCase);
         Id = id;
         _log = log ?? (_ => { });
     }
@@ -120,7 +124,7 @@ public sealed class NatsWorker : IAsyncDisposable
         {
             List<string> warm;
             lock (_warm) warm = _warm.ToList();
-            await _c.Workers.PutAsync(Id, ClusterJson.Bytes(new WorkerRecord(Id, warm, _busy, DateTimeOffset.UtcNow)), cancellationToken: _exit.Token).ConfigureAwait(false);
+            await _c.Workers.PutAsync(Id, ClusterJson.Bytes(new WorkerRecord(Id, warm, _busy, DateTimeOffset.UtcNow, _has.ToList())), cancellationToken: _exit.Token).ConfigureAwait(false);
         }
         catch (Exception)
         {
@@ -142,6 +146,13 @@ public sealed class NatsWorker : IAsyncDisposable
             // Not a job this host can read (another version, or junk on the subject): never redelivered.
             _log($"worker {Id}: a message that is not a job ({e.Message}); dropped");
             await msg.AckTerminateAsync(cancellationToken: _exit.Token).ConfigureAwait(false);
+            return;
+        }
+        // A job for a model this worker does not have goes to a worker that has it; when no live worker has it, it runs
+        // here and fails with the usual error naming the models there are.
+        if (!Has(job.Document.Model) && AnotherWorkerHas(job.Document.Model))
+        {
+            await msg.NakAsync(new AckOpts { NakDelay = TimeSpan.FromMilliseconds(200) }, _exit.Token).ConfigureAwait(false);
             return;
         }
         // While the job is young, a worker without its model leaves it to an idle one that has it (decided before any
@@ -186,6 +197,14 @@ public sealed class NatsWorker : IAsyncDisposable
         var now = DateTimeOffset.UtcNow;
         return Task.FromResult(_peers.Values.Any(w => w.Id != Id && !w.Busy && now - w.Seen < Options.Heartbeat * 3
                                                      && w.Models.Contains(key, StringComparer.OrdinalIgnoreCase)));
+    }
+
+    private bool Has(string? model) => model is null || _has.Contains(model);
+
+    private bool AnotherWorkerHas(string? model)
+    {
+        var now = DateTimeOffset.UtcNow;
+        return _peers.Values.Any(w => w.Id != Id && now - w.Seen < Options.Heartbeat * 3 && w.Has is { } has && has.Contains(model!, StringComparer.OrdinalIgnoreCase));
     }
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, WorkerRecord> _peers = new(StringComparer.Ordinal);

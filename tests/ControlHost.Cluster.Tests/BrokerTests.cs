@@ -224,6 +224,46 @@ public class BrokerTests
     }
 
     [Fact]
+    public async Task A_job_goes_to_a_worker_that_has_its_model_and_one_no_worker_has_fails_at_once()
+    {
+        // One worker has a model the other does not: a copy of the embedded model under another name.
+        var extra = Directory.CreateTempSubdirectory("controlhost-extra-models-").FullName;
+        try
+        {
+            CopyFolder(Path.Combine(Root, "models", "tiny-sd"), Path.Combine(extra, "other-sd"));
+            await using var broker = await Broker.StartAsync();
+            var (app, client) = await ApiNode(broker);
+            await using var _ = app;
+            using var plain = WorkerProcess.Start(broker.Url, "plain");
+            await Task.Delay(TimeSpan.FromSeconds(1)); // its pull is the older one
+            using var equipped = WorkerProcess.Start(broker.Url, "equipped", modelsDir: extra);
+            await Task.Delay(Heartbeat * 4 + TimeSpan.FromSeconds(2)); // both heartbeats are in the workers bucket
+            for (var k = 0; k < 2; k++)
+            {
+                var id = await Submit(client, $$$"""{"version": 1, "generate": {"prompt": "a red star", "steps": 4, "seed": {{{30 + k}}}, "width": 64, "height": 64, "model": "other-sd"} }""");
+                Assert.Equal(200, (await Result(client, id)).Status);
+                Assert.Equal("equipped", WorkerOf(await Status(client, id)));
+            }
+            var nowhere = await Submit(client, """{"version": 1, "generate": {"prompt": "x", "steps": 2, "model": "nowhere-sd"} }""");
+            var failed = await Until(client, nowhere, s => Is(s, "failed"), TimeSpan.FromSeconds(30));
+            Assert.Equal(1, failed.GetProperty("attempts").GetInt32());
+            Assert.Equal("not_found", failed.GetProperty("error").GetProperty("kind").GetString());
+            Assert.Contains("nowhere-sd", failed.GetProperty("error").GetProperty("message").GetString());
+        }
+        finally
+        {
+            Directory.Delete(extra, recursive: true);
+        }
+    }
+
+    private static void CopyFolder(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        foreach (var dir in Directory.GetDirectories(from)) CopyFolder(dir, Path.Combine(to, Path.GetFileName(dir)));
+    }
+
+    [Fact]
     public async Task Jobs_go_to_the_idle_worker_that_has_their_model_loaded()
     {
         await using var broker = await Broker.StartAsync();

@@ -19,7 +19,7 @@ public sealed class WorkerProcess : IDisposable
 
     /// <summary>The settings every test worker shares: quick heartbeats and redelivery, two threads (the reference
     /// run's), and the attempts a job gets.</summary>
-    public static WorkerProcess Start(string url, string id, int maxAttempts = 3)
+    public static WorkerProcess Start(string url, string id, int maxAttempts = 3, string? modelsDir = null)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "controlhost.dll"), "worker", "--nats", url, "--id", id, "--threads", "2", "--device", "cpu",
@@ -27,6 +27,11 @@ public sealed class WorkerProcess : IDisposable
                      "--heartbeat", ClusterFixture.Heartbeat.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
                      "--max-attempts", maxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture) })
             psi.ArgumentList.Add(a);
+        if (modelsDir is not null)
+        {
+            psi.ArgumentList.Add("--models-dir");
+            psi.ArgumentList.Add(modelsDir);
+        }
         psi.Environment["CONTROLHOST_MODELS"] = Path.Combine(ClusterFixture.Root, "models");
         var worker = new WorkerProcess(id, Process.Start(psi)!);
         worker._process.OutputDataReceived += (_, e) => { if (e.Data is not null) worker._lines.Enqueue(e.Data); };
