@@ -44,7 +44,7 @@ public static class ServerArgs
         }
         if (settings.Role != ServerRole.Both && settings.Nats is null)
             throw new FormatException("--role api or worker needs --nats URL: without a broker the API and the worker are one process");
-        return settings with { Cluster = settings.Cluster with { Capacity = Math.Max(1, settings.Queue), PerClient = settings.Limits.MaxJobsPerClient } };
+        return settings;
     }
 
     private static double Seconds(string text, string option) =>

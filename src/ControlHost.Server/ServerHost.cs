@@ -37,6 +37,8 @@ public static class ServerHost
         builder.Services.AddSingleton(_ => new GenerationService(settings.Service with { Images = settings.Limits.Images }));
         if (settings.Nats is { } nats)
         {
+            // The queue's bounds are the server's own (--queue, --limit max-jobs-per-client), kept by the broker's stream.
+            settings = settings with { Cluster = settings.Cluster with { Capacity = Math.Max(1, settings.Queue), PerClient = settings.Limits.MaxJobsPerClient } };
             // A cluster: jobs go through the broker; this process also runs them unless it is an API node only.
             builder.Services.AddSingleton<IJobQueue>(_ => NatsJobQueue.ConnectAsync(nats, settings.Cluster).GetAwaiter().GetResult());
             if (settings.Role == ServerRole.Both) builder.Services.AddHostedService(sp => new WorkerService(nats, sp.GetRequiredService<GenerationService>(), settings.Cluster,

@@ -89,6 +89,35 @@ public class BrokerTests
     }
 
     [Fact]
+    public async Task A_full_stream_answers_503_and_a_client_over_its_share_429()
+    {
+        await using var broker = await Broker.StartAsync();
+        var (full, fullClient) = await ApiNode(broker, queue: 2);
+        await using var _ = full;
+        await Submit(fullClient, Generate(2, 1));
+        await Submit(fullClient, Generate(2, 2));
+        using (var third = await fullClient.PostAsync("/controlhost/v1/jobs", new StringContent(Generate(2, 3), System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(503, (int)third.StatusCode);
+            Assert.Contains("busy", await third.Content.ReadAsStringAsync());
+        }
+        await using var other = await Broker.StartAsync();
+        var (shared, sharedClient) = await ApiNode(other, perClient: 2);
+        await using var __ = shared;
+        var first = await Submit(sharedClient, Generate(2, 1));
+        await Submit(sharedClient, Generate(2, 2));
+        using (var over = await sharedClient.PostAsync("/controlhost/v1/jobs", new StringContent(Generate(2, 3), System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(429, (int)over.StatusCode);
+            Assert.Contains("per-client", await over.Content.ReadAsStringAsync());
+        }
+        // Once one of its jobs has ended, the client may submit again.
+        using var worker = WorkerProcess.Start(other.Url, "w");
+        Assert.Equal(200, (await Result(sharedClient, first)).Status);
+        await Submit(sharedClient, Generate(2, 3));
+    }
+
+    [Fact]
     public async Task A_node_with_both_roles_runs_jobs_itself()
     {
         await using var broker = await Broker.StartAsync();

@@ -25,11 +25,12 @@ public static class ClusterFixture
     };
 
     /// <summary>An API node: the HTTP server on a free loopback port, running no model.</summary>
-    public static async Task<(WebApplication App, HttpClient Client)> ApiNode(Broker broker, int queue = 64, ServerRole role = ServerRole.Api)
+    public static async Task<(WebApplication App, HttpClient Client)> ApiNode(Broker broker, int queue = 64, ServerRole role = ServerRole.Api, int perClient = 16)
     {
         var settings = new ServerSettings
         {
-            Port = 0, Queue = queue, Nats = broker.Url, Role = role, Cluster = Options() with { Capacity = queue }, Service = Service,
+            Port = 0, Queue = queue, Nats = broker.Url, Role = role, Cluster = Options(), Service = Service,
+            Limits = new ServerLimits { MaxJobsPerClient = perClient },
         };
         var app = ServerHost.Build(settings);
         await app.StartAsync();
