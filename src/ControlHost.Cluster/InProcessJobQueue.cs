@@ -6,13 +6,14 @@ namespace ControlHost.Cluster;
 
 /// <summary>How many jobs a queue takes: <see cref="Workers"/> run at once, <see cref="Capacity"/> more wait, one client
 /// has at most <see cref="PerClient"/> waiting or running, and the last <see cref="KeepFinished"/> finished jobs are
-/// remembered for their results.</summary>
+/// remembered for their results, while their images take at most <see cref="KeepBytes"/>.</summary>
 public sealed record QueueOptions
 {
     public int Capacity { get; init; } = 8;
     public int Workers { get; init; } = 1;
     public int PerClient { get; init; } = 16;
     public int KeepFinished { get; init; } = 256;
+    public long KeepBytes { get; init; } = 256L << 20;
 }
 
 /// <summary>
@@ -28,6 +29,7 @@ public sealed class InProcessJobQueue(GenerationService service, QueueOptions? o
     private readonly Dictionary<string, Entry> _jobs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _keys = new(StringComparer.Ordinal);
     private readonly Queue<string> _finished = new();
+    private long _finishedBytes;
     private Entry? _latestRunning;
     private readonly HashSet<Task> _runs = [];
 
@@ -46,6 +48,8 @@ public sealed class InProcessJobQueue(GenerationService service, QueueOptions? o
         public JobStatus Status = null!;
         public string? Preview;
         public long Counter;
+        public string? Key;
+        public long Bytes;
     }
 
     public Task<JobTicket> SubmitAsync(JobSubmission submission, CancellationToken cancellation = default)
@@ -71,6 +75,7 @@ public sealed class InProcessJobQueue(GenerationService service, QueueOptions? o
             };
             _jobs[id] = entry;
             if (key is not null) _keys[key] = id;
+            entry.Key = key;
             Publish(entry, "queued", s => s);
         }
         var run = Task.Run(() => RunAsync(entry), CancellationToken.None);
@@ -132,8 +137,17 @@ public sealed class InProcessJobQueue(GenerationService service, QueueOptions? o
             Publish(entry, state.ToString().ToLowerInvariant(), s => s with { State = state, Error = error, Finished = DateTimeOffset.UtcNow });
             if (_latestRunning == entry) _latestRunning = null;
             _finished.Enqueue(entry.Id);
-            while (_finished.Count > _options.KeepFinished && _finished.TryDequeue(out var old))
-                if (_jobs.Remove(old, out var gone)) gone.Control.Dispose();
+            entry.Bytes = result?.AllImages.Sum(i => (long)(i.Data?.Length ?? 0)) ?? 0;
+            _finishedBytes += entry.Bytes;
+            // The oldest finished jobs are forgotten (their results, events and idempotency keys) past either bound; the
+            // one that just finished stays, so that a caller about to wait for it finds it.
+            while ((_finished.Count > _options.KeepFinished || _finishedBytes > _options.KeepBytes) && _finished.Count > 1 && _finished.TryDequeue(out var old))
+            {
+                if (!_jobs.Remove(old, out var gone)) continue;
+                _finishedBytes -= gone.Bytes;
+                if (gone.Key is not null) _keys.Remove(gone.Key);
+                gone.Control.Dispose();
+            }
         }
         if (result is not null) entry.Result.TrySetResult(result);
         else entry.Result.TrySetException(new JobFailedException(entry.Status));
