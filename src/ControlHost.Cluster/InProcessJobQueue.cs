@@ -39,7 +39,10 @@ public sealed class InProcessJobQueue(GenerationService service, QueueOptions? o
     private sealed class Entry(string id, JobSubmission submission)
     {
         public readonly string Id = id;
-        public readonly JobSubmission Submission = submission;
+        public readonly string Client = submission.Client;
+
+        /// <summary>The job's document, let go when it finishes (its images by value can be large).</summary>
+        public JobDocument? Document = submission.Document;
         public readonly CancellationTokenSource Cancel = new();
         public readonly JobControl Control = new();
         public readonly TaskCompletionSource<JobResult> Result = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -64,7 +67,7 @@ public sealed class InProcessJobQueue(GenerationService service, QueueOptions? o
             var active = _jobs.Values.Where(e => !e.Status.IsFinished).ToList();
             if (active.Count >= _options.Capacity + _options.Workers)
                 throw new QueueFullException($"the server is busy: {_options.Capacity} jobs are queued already; retry later");
-            if (active.Count(e => e.Submission.Client == submission.Client) >= _options.PerClient)
+            if (active.Count(e => e.Client == submission.Client) >= _options.PerClient)
                 throw new ClientLimitException($"this client has {_options.PerClient} jobs waiting or running (the server's per-client limit); wait for one to finish");
             var id = Guid.NewGuid().ToString("N");
             entry = new Entry(id, submission);
@@ -102,7 +105,7 @@ public sealed class InProcessJobQueue(GenerationService service, QueueOptions? o
                 Publish(entry, "started", s => s with { State = JobState.Running, Attempts = 1, Started = DateTimeOffset.UtcNow, Worker = "in-process" });
                 _latestRunning = entry;
             }
-            var document = entry.Submission.Document;
+            var document = entry.Document!;
             var images = await JobImages.FetchAsync(document, Blobs, entry.Cancel.Token).ConfigureAwait(false);
             var progress = new ProgressRelay((p, preview) =>
             {
@@ -136,6 +139,7 @@ public sealed class InProcessJobQueue(GenerationService service, QueueOptions? o
         {
             Publish(entry, state.ToString().ToLowerInvariant(), s => s with { State = state, Error = error, Finished = DateTimeOffset.UtcNow });
             if (_latestRunning == entry) _latestRunning = null;
+            entry.Document = null;
             _finished.Enqueue(entry.Id);
             entry.Bytes = result?.AllImages.Sum(i => (long)(i.Data?.Length ?? 0)) ?? 0;
             _finishedBytes += entry.Bytes;
