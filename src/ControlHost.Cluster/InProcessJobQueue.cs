@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using ControlHost.Application.Generation;
 using ControlHost.Application.Jobs;
 
@@ -46,8 +45,7 @@ public sealed class InProcessJobQueue(GenerationService service, QueueOptions? o
         public readonly CancellationTokenSource Cancel = new();
         public readonly JobControl Control = new();
         public readonly TaskCompletionSource<JobResult> Result = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public readonly List<JobEvent> Events = [];
-        public TaskCompletionSource Changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public readonly EventLog Events = new();
         public JobStatus Status = null!;
         public string? Preview;
         public long Counter;
@@ -162,11 +160,8 @@ public sealed class InProcessJobQueue(GenerationService service, QueueOptions? o
     {
         var sequence = JobEvent.SequenceOf(1, ++entry.Counter);
         entry.Status = change(entry.Status) with { Sequence = sequence };
-        entry.Events.Add(new JobEvent(sequence, entry.Id, kind, entry.Status.State, entry.Status.Attempts)
+        entry.Events.Append(new JobEvent(sequence, entry.Id, kind, entry.Status.State, entry.Status.Attempts)
             { Progress = entry.Status.Progress, Preview = preview, Error = entry.Status.Error });
-        var changed = entry.Changed;
-        entry.Changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        changed.TrySetResult();
     }
 
     private Entry Find(string id)
@@ -181,28 +176,8 @@ public sealed class InProcessJobQueue(GenerationService service, QueueOptions? o
 
     public Task<JobResult> WaitAsync(string id, CancellationToken cancellation = default) => Find(id).Result.Task.WaitAsync(cancellation);
 
-    public async IAsyncEnumerable<JobEvent> EventsAsync(string id, [EnumeratorCancellation] CancellationToken cancellation = default)
-    {
-        var entry = Find(id);
-        var seen = 0;
-        while (true)
-        {
-            JobEvent[] fresh;
-            Task changed;
-            lock (_gate)
-            {
-                fresh = entry.Events.Skip(seen).ToArray();
-                seen = entry.Events.Count;
-                changed = entry.Changed.Task;
-            }
-            foreach (var e in fresh)
-            {
-                yield return e;
-                if (e.Kind is "succeeded" or "failed" or "cancelled") yield break;
-            }
-            await changed.WaitAsync(cancellation).ConfigureAwait(false);
-        }
-    }
+    public IAsyncEnumerable<JobEvent> EventsAsync(string id, CancellationToken cancellation = default) =>
+        Find(id).Events.ReadAsync(cancellation: cancellation);
 
     public Task<CancelOutcome> CancelAsync(string id, CancellationToken cancellation = default)
     {

@@ -29,9 +29,7 @@ public sealed class NatsJobQueue : IJobQueue
     /// <summary>What this node has seen of one job's events.</summary>
     private sealed class View
     {
-        public readonly List<JobEvent> Events = [];
-        public long Last;
-        public TaskCompletionSource Changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public readonly EventLog Events = new();
         public string? Name;
         public string? Preview;
         public JobProgress? Progress;
@@ -89,14 +87,10 @@ public sealed class NatsJobQueue : IJobQueue
     /// <summary>Takes an event into the job's view; one not newer than the last seen is dropped (order across workers).</summary>
     private void Observe(JobEvent e)
     {
-        TaskCompletionSource changed;
         lock (_gate)
         {
             var view = ViewOf(e.Id);
-            if (e.Sequence <= view.Last) return;
-            view.Last = e.Sequence;
-            view.Events.Add(e);
-            if (view.Events.Count > 4096) view.Events.RemoveRange(0, 1024);
+            if (!view.Events.Append(e)) return;
             view.State = e.State;
             view.Name = e.Name ?? view.Name;
             if (e.Progress is not null) view.Progress = e.Progress;
@@ -107,20 +101,17 @@ public sealed class NatsJobQueue : IJobQueue
                 view.Preview = null;
                 _latestRunning = e.Id;
             }
-            if (e.Kind is "succeeded" or "failed" or "cancelled")
+            if (EventLog.Ends(e))
             {
                 _activeHere.Remove(e.Id);
                 if (_latestRunning == e.Id) _latestRunning = null;
             }
-            changed = view.Changed;
-            view.Changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
-        changed.TrySetResult();
     }
 
-    private Task ChangedTask(string id)
+    private EventLog EventsOf(string id)
     {
-        lock (_gate) return ViewOf(id).Changed.Task;
+        lock (_gate) return ViewOf(id).Events;
     }
 
     public async Task<JobTicket> SubmitAsync(JobSubmission submission, CancellationToken cancellation = default)
@@ -200,7 +191,7 @@ public sealed class NatsJobQueue : IJobQueue
     {
         while (true)
         {
-            var changed = ChangedTask(id);
+            var changed = EventsOf(id).Changed;
             JobRecord? record;
             try
             {
@@ -238,39 +229,17 @@ public sealed class NatsJobQueue : IJobQueue
     public async IAsyncEnumerable<JobEvent> EventsAsync(string id, [EnumeratorCancellation] CancellationToken cancellation = default)
     {
         if ((await _c.Jobs.GetAsync(id, cancellation).ConfigureAwait(false)).Record is null) throw new KeyNotFoundException($"no job '{id}'");
-        long last = 0;
-        while (true)
+        await foreach (var e in EventsOf(id).ReadAsync(EndFromBucketAsync, cancellation).ConfigureAwait(false)) yield return e;
+
+        // Nothing heard for a second: the bucket says whether it ended while this node was not listening.
+        async Task<JobEvent?> EndFromBucketAsync(long last, CancellationToken token)
         {
-            JobEvent[] fresh;
-            Task changed;
-            lock (_gate)
-            {
-                var view = ViewOf(id);
-                fresh = view.Events.Where(e => e.Sequence > last).ToArray();
-                changed = view.Changed.Task;
-            }
-            foreach (var e in fresh)
-            {
-                last = e.Sequence;
-                yield return e;
-                if (e.Kind is "succeeded" or "failed" or "cancelled") yield break;
-            }
-            await Task.WhenAny(changed, Task.Delay(1000, cancellation)).ConfigureAwait(false);
-            cancellation.ThrowIfCancellationRequested();
-            if (fresh.Length == 0 && changed.IsCompleted == false)
-            {
-                // Nothing heard for a second: the bucket says whether it ended while this node was not listening.
-                JobRecord? record = null;
-                try { (record, _) = await _c.Jobs.GetAsync(id, cancellation).ConfigureAwait(false); }
-                catch (Exception e) when (e is NatsException or TimeoutException) { }
-                if (record?.Status is { IsFinished: true } s)
-                {
-                    lock (_gate)
-                        if (ViewOf(id).Events.Any(e => e.Sequence > last)) continue;
-                    yield return new JobEvent(Math.Max(s.Sequence, last + 1), id, s.State.ToString().ToLowerInvariant(), s.State, s.Attempts) { Error = s.Error, Name = s.Name };
-                    yield break;
-                }
-            }
+            JobRecord? record = null;
+            try { (record, _) = await _c.Jobs.GetAsync(id, token).ConfigureAwait(false); }
+            catch (Exception e) when (e is NatsException or TimeoutException) { }
+            return record?.Status is { IsFinished: true } s
+                ? new JobEvent(Math.Max(s.Sequence, last + 1), id, s.State.ToString().ToLowerInvariant(), s.State, s.Attempts) { Error = s.Error, Name = s.Name }
+                : null;
         }
     }
 

@@ -102,22 +102,9 @@ public static class ServerHost
         }
     }
 
-    private static bool Authorised(HttpContext http, ServerSettings settings)
-    {
-        var header = http.Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase)) return false;
-        string decoded;
-        try
-        {
-            decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header[6..].Trim()));
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
-        var i = decoded.IndexOf(':');
-        return i > 0 && settings.Auth.Any(a => FixedTimeEquals(a.User, decoded[..i]) & FixedTimeEquals(a.Password, decoded[(i + 1)..]));
-    }
+    private static bool Authorised(HttpContext http, ServerSettings settings) =>
+        BasicCredentials.Of(http.Request) is { } given
+        && settings.Auth.Any(a => FixedTimeEquals(a.User, given.User) & FixedTimeEquals(a.Password, given.Password));
 
     private static bool FixedTimeEquals(string a, string b) =>
         System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(a), Encoding.UTF8.GetBytes(b));

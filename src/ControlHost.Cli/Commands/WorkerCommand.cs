@@ -3,6 +3,7 @@ using ControlHost.Application.Generation;
 using ControlHost.Application.Sources;
 using ControlHost.Cluster;
 using ControlHost.Engine.Onnx;
+using ControlHost.Server;
 
 namespace ControlHost.Cli.Commands;
 
@@ -17,22 +18,26 @@ internal static class WorkerCommand
         var plugins = new Option<string?>("--plugins") { Description = "An extra folder of plugins to load" };
         var device = new Option<DeviceChoice>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => DeviceChoice.Auto };
         var threads = new Option<int>("--threads") { Description = "CPU threads for ONNX Runtime (0: its default)" };
-        var prefix = new Option<string>("--cluster-prefix") { Description = "The cluster's prefix on the NATS server (default controlhost)", DefaultValueFactory = _ => "controlhost" };
-        var ackWait = new Option<double>("--ack-wait") { Description = "Seconds without a progress ack before a job goes to another worker (default 30)", DefaultValueFactory = _ => 30 };
-        var heartbeat = new Option<double>("--heartbeat") { Description = "Seconds between progress acks and heartbeats (default 2)", DefaultValueFactory = _ => 2 };
-        var retention = new Option<double>("--job-retention") { Description = "Days job records and images stay on the broker (default 7; the same on every node)", DefaultValueFactory = _ => 7 };
+        // The cluster's own options, read by the server's one parser (as `serve --nats` reads them).
+        var prefix = new Option<string?>("--cluster-prefix") { Description = "The cluster's prefix on the NATS server (default controlhost)" };
+        var ackWait = new Option<double?>("--ack-wait") { Description = "Seconds without a progress ack before a job goes to another worker (default 30)" };
+        var heartbeat = new Option<double?>("--heartbeat") { Description = "Seconds between progress acks and heartbeats (default 2)" };
+        var retention = new Option<double?>("--job-retention") { Description = "Days job records and images stay on the broker (default 7; the same on every node)" };
         var drain = new Option<double>("--drain") { Description = "Seconds a stopping worker (Ctrl+C, SIGTERM) gives its running job to finish (default 60)", DefaultValueFactory = _ => 60 };
-        var attempts = new Option<int>("--max-attempts") { Description = "Times a job may be started before it ends failed (default 3)", DefaultValueFactory = _ => 3 };
+        var attempts = new Option<int?>("--max-attempts") { Description = "Times a job may be started before it ends failed (default 3)" };
         var command = new Command("worker", "Run jobs from a ControlHost cluster's queue (NATS JetStream) on this machine's models");
         foreach (var o in new Option[] { nats, id, modelsDir, plugins, device, threads, prefix, ackWait, heartbeat, attempts, drain, retention }) command.Options.Add(o);
         command.SetAction(parse => CommandRunner.Run(parse.GetValue(verbose), () =>
         {
-            var options = new ClusterOptions
+            ClusterOptions options;
+            try
             {
-                Prefix = parse.GetValue(prefix)!, AckWait = Seconds(parse.GetValue(ackWait), "--ack-wait"), Heartbeat = Seconds(parse.GetValue(heartbeat), "--heartbeat"),
-                MaxAttempts = parse.GetValue(attempts) is var a and > 0 ? a : throw new UserError("--max-attempts: 1 or more"),
-                Retention = parse.GetValue(retention) is var r and > 0 and <= 3650 ? TimeSpan.FromDays(r) : throw new UserError("--job-retention: days, more than 0"),
-            };
+                options = ServerArgs.Parse(parse.Tokens.Select(t => t.Value).ToArray()).Cluster;
+            }
+            catch (FormatException e)
+            {
+                throw new UserError(e.Message);
+            }
             return Run(parse.GetValue(nats)!, options, new ServiceOptions
             {
                 Device = parse.GetValue(device), Threads = parse.GetValue(threads), ExtraPluginFolder = parse.GetValue(plugins),
@@ -77,7 +82,4 @@ internal static class WorkerCommand
         Console.WriteLine($"worker {worker.Id} stopped after {worker.Finished} jobs");
         return ExitCodes.Ok;
     }
-
-    private static TimeSpan Seconds(double value, string option) =>
-        value is > 0 and < 86400 ? TimeSpan.FromSeconds(value) : throw new UserError($"{option}: seconds, more than 0");
 }

@@ -1,8 +1,9 @@
-using ControlHost.Application.Jobs;
 using System.Globalization;
 using System.Text.Json;
 using ControlHost.Application.Detection;
+using ControlHost.Application.Generation;
 using ControlHost.Application.Inpainting;
+using ControlHost.Application.Jobs;
 using ControlHost.Application.Names;
 using ControlHost.Application.Placement;
 using ControlHost.Application.Sources;
@@ -105,13 +106,14 @@ internal static class ControlHostApi
             var document = new JobDocument { Place = JobMapping.FromJob(job, JobMapping.ByValue(c.Service.Paths)) };
             var result = await JobCalls.RunAsync(r.HttpContext, c, document, "place", ct);
             var ran = result.Parameters.Place!;
-            var firstSeed = ran.Seed ?? 0;
+            var firstSeed = (uint)(ran.Seed ?? 0);
             return new
             {
                 image = JobCalls.Base64(result.Images[0].Png), parameters = result.Images[0].Infotext,
                 boxes = (ran.Boxes ?? []).Select((b, k) => new
                 {
-                    box = b.Box.Split(',').Select(int.Parse).ToArray(), prompt = b.Prompt ?? ran.Prompt, seed = (uint)(firstSeed + k),
+                    box = Xywh(PixelBox.Parse(b.Box)),
+                    prompt = b.Prompt ?? ran.Prompt, seed = GenerationPolicy.SeedOf(firstSeed, k),
                     warnings = result.Warnings.Where(w => w.StartsWith($"box {k + 1}: ", StringComparison.Ordinal)).Select(w => w[$"box {k + 1}: ".Length..]),
                 }),
                 record = result.Parameters.ToJson(), warnings,
@@ -160,6 +162,8 @@ internal static class ControlHostApi
         body.ThrowIfInvalid();
         return job;
     }
+
+    private static int[] Xywh(PixelBox box) => [box.X, box.Y, box.Width, box.Height];
 
     private static PixelBox? ReadBox(Body b)
     {

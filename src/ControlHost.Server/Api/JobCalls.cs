@@ -10,23 +10,8 @@ namespace ControlHost.Server.Api;
 internal static class JobCalls
 {
     /// <summary>Who is asking, for per-client limits and idempotency keys: the Basic user, else the address.</summary>
-    public static string ClientOf(HttpContext http)
-    {
-        var header = http.Request.Headers.Authorization.ToString();
-        if (header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
-        {
-            try
-            {
-                var decoded = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(header[6..].Trim()));
-                if (decoded.IndexOf(':') is > 0 and var i) return "user:" + decoded[..i];
-            }
-            catch (FormatException)
-            {
-                // not Basic after all: the address then
-            }
-        }
-        return "ip:" + (http.Connection.RemoteIpAddress?.ToString() ?? "local");
-    }
+    public static string ClientOf(HttpContext http) =>
+        BasicCredentials.Of(http.Request) is { } given ? "user:" + given.User : "ip:" + (http.Connection.RemoteIpAddress?.ToString() ?? "local");
 
     public static async Task<JobResult> RunAsync(HttpContext http, ServerContext context, JobDocument document, string name, CancellationToken cancellation)
     {
