@@ -34,7 +34,13 @@ public sealed record ControlSpec(UnitDocument Unit, string ImagePath, string? Ma
             var kv = part.Split('=', 2);
             if (kv.Length != 2) throw new UserError($"--control '{text}': '{part}' is not key=value");
             var (key, value) = (kv[0].Trim().ToLowerInvariant(), kv[1].Trim());
-            unit = key switch
+            if (key is "mask" or "effective_region_mask")
+            {
+                mask = value;
+                continue;
+            }
+            // A unit field sets the document; any other key is the condition type's own option.
+            UnitDocument? field = key switch
             {
                 "weight" => unit with { Weight = Number(text, key, value) },
                 "start" or "guidance_start" => unit with { Start = Number(text, key, value) },
@@ -46,7 +52,7 @@ public sealed record ControlSpec(UnitDocument Unit, string ImagePath, string? Ma
                 "hires" or "hr_option" or "hires_pass" => unit with { HiresPass = value },
                 "union_type" or "union_control_type" => unit with { UnionType = value },
                 "return_map" or "save_detected_map" => unit with { ReturnMap = Bool(text, key, value) },
-                "pixel_perfect" when value.Equals("true", StringComparison.OrdinalIgnoreCase) => unit with { ProcessorResolution = 0 },
+                "pixel_perfect" => value.Equals("true", StringComparison.OrdinalIgnoreCase) ? unit with { ProcessorResolution = 0 } : unit,
                 "preprocess" => unit with
                 {
                     Preprocess = value.ToLowerInvariant() switch
@@ -56,10 +62,10 @@ public sealed record ControlSpec(UnitDocument Unit, string ImagePath, string? Ma
                         _ => throw new UserError($"--control '{text}': preprocess={value} (use none to pass a ready hint)"),
                     },
                 },
-                _ => unit,
+                _ => null,
             };
-            if (key is "mask" or "effective_region_mask") mask = value;
-            else if (!IsUnitKey(key)) options[key] = value;
+            if (field is null) options[key] = value;
+            else unit = field;
         }
         unit = unit with { Options = options.Count == 0 ? null : options };
         // The document's validation, less the images (files here, read when the job is made).
@@ -69,10 +75,6 @@ public sealed record ControlSpec(UnitDocument Unit, string ImagePath, string? Ma
         if (problems.Count > 0) throw new UserError($"--control '{text}': {string.Join("; ", problems)}");
         return new ControlSpec(unit, head[1].Trim(), mask);
     }
-
-    private static bool IsUnitKey(string key) => key is "weight" or "start" or "guidance_start" or "end" or "guidance_end" or "mode" or "control_mode"
-        or "model" or "resize" or "resize_mode" or "resolution" or "processor_res" or "processor_resolution" or "hires" or "hr_option" or "hires_pass"
-        or "union_type" or "union_control_type" or "return_map" or "save_detected_map" or "pixel_perfect" or "preprocess" or "mask" or "effective_region_mask";
 
     private static double Number(string text, string key, string value) =>
         double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)

@@ -16,8 +16,8 @@ namespace ControlHost.Cluster;
 /// <item>Never twice: a delivery whose job is finished is acknowledged without running; one whose job another worker
 /// holds (its heartbeat fresh) is handed back; claiming a job is a compare-and-set on its record.</item>
 /// <item>Bounded: a job started <see cref="ClusterOptions.MaxAttempts"/> times ends failed with its last error.</item>
-/// <item>Routing: a worker that does not have a job's model loaded hands a first delivery back for a moment when an
-/// idle worker that has it is known, so that one takes it; otherwise it runs it (load balancing).</item>
+/// <item>Routing: a worker leaves a job for a model it lacks to a live worker that has it, and a young job for a model
+/// it has not loaded to an idle worker that has, handing the delivery back; otherwise it runs it (load balancing).</item>
 /// </list>
 /// </summary>
 public sealed class NatsWorker : IAsyncDisposable
@@ -157,7 +157,7 @@ public sealed class NatsWorker : IAsyncDisposable
         }
         // While the job is young, a worker without its model leaves it to an idle one that has it (decided before any
         // round trip to the broker); after that, any free worker takes it (a cold start is better than a long wait).
-        if (msg.Metadata is { } meta && DateTimeOffset.UtcNow - meta.Timestamp < AffinityWindow && await AnotherWorkerIsWarmAsync(job.Document.Model).ConfigureAwait(false))
+        if (msg.Metadata is { } meta && DateTimeOffset.UtcNow - meta.Timestamp < AffinityWindow && AnotherWorkerIsWarm(job.Document.Model))
         {
             // Back at once (a delayed redelivery waits for the server's redelivery timer): the warm worker's waiting pull
             // is older than this worker's next one, so it gets the job.
@@ -187,25 +187,25 @@ public sealed class NatsWorker : IAsyncDisposable
         await RunAsync(msg, job, status).ConfigureAwait(false);
     }
 
-    /// <summary>True when this worker lacks the model and an idle worker that has it loaded beat recently (from the
-    /// workers bucket, watched: deciding costs no round trip).</summary>
-    private Task<bool> AnotherWorkerIsWarmAsync(string? model)
+    /// <summary>The other workers whose heartbeat is recent (from the workers bucket, watched: asking costs no round trip).</summary>
+    private IEnumerable<WorkerRecord> LivePeers()
+    {
+        var now = DateTimeOffset.UtcNow;
+        return _peers.Values.Where(w => w.Id != Id && now - w.Seen < Options.Heartbeat * 3);
+    }
+
+    /// <summary>True when this worker has not run the model and an idle worker that has is alive.</summary>
+    private bool AnotherWorkerIsWarm(string? model)
     {
         var key = ModelKey(model);
         lock (_warm)
-            if (_warm.Contains(key)) return Task.FromResult(false);
-        var now = DateTimeOffset.UtcNow;
-        return Task.FromResult(_peers.Values.Any(w => w.Id != Id && !w.Busy && now - w.Seen < Options.Heartbeat * 3
-                                                     && w.Models.Contains(key, StringComparer.OrdinalIgnoreCase)));
+            if (_warm.Contains(key)) return false;
+        return LivePeers().Any(w => !w.Busy && w.Models.Contains(key, StringComparer.OrdinalIgnoreCase));
     }
 
     private bool Has(string? model) => model is null || _has.Contains(model);
 
-    private bool AnotherWorkerHas(string? model)
-    {
-        var now = DateTimeOffset.UtcNow;
-        return _peers.Values.Any(w => w.Id != Id && now - w.Seen < Options.Heartbeat * 3 && w.Has is { } has && has.Contains(model!, StringComparer.OrdinalIgnoreCase));
-    }
+    private bool AnotherWorkerHas(string? model) => LivePeers().Any(w => w.Has is { } has && has.Contains(model!, StringComparer.OrdinalIgnoreCase));
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, WorkerRecord> _peers = new(StringComparer.Ordinal);
 
@@ -288,9 +288,7 @@ public sealed class NatsWorker : IAsyncDisposable
         sequence++;
         var gate = new Lock();
         JobProgress? latest = null;
-        void Emit(JobEvent e) => _c.PublishEventAsync(e, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        try { Emit(new JobEvent(sequence, id, "started", JobState.Running, attempt) { Name = job.Name }); }
-        catch (Exception) { /* watchers read the record */ }
+        await TellAsync(new JobEvent(sequence, id, "started", JobState.Running, attempt) { Name = job.Name }).ConfigureAwait(false);
         _log($"worker {Id}: job {id} started (attempt {attempt})");
 
         // Progress acks and the record's heartbeat, until the job ends.
@@ -329,8 +327,8 @@ public sealed class NatsWorker : IAsyncDisposable
                 latest = p;
                 seq = ++sequence;
             }
-            try { Emit(new JobEvent(seq, id, "progress", JobState.Running, attempt) { Progress = p, Preview = png, Name = job.Name }); }
-            catch (Exception) { /* progress is best effort; the record has the heartbeat's */ }
+            // On the generating thread, in order.
+            TellAsync(new JobEvent(seq, id, "progress", JobState.Running, attempt) { Progress = p, Preview = png, Name = job.Name }).GetAwaiter().GetResult();
         });
 
         JobState state;
@@ -365,7 +363,7 @@ public sealed class NatsWorker : IAsyncDisposable
             long seq;
             lock (gate) seq = ++sequence;
             await Durably(() => _c.Jobs.ChangeAsync(id, r => r with { Status = r.Status with { State = JobState.Queued, Worker = null, Error = error, Sequence = seq } }, _exit.Token)).ConfigureAwait(false);
-            Emit(new JobEvent(seq, id, "queued", JobState.Queued, attempt) { Error = error, Name = job.Name });
+            await TellAsync(new JobEvent(seq, id, "queued", JobState.Queued, attempt) { Error = error, Name = job.Name }).ConfigureAwait(false);
             await msg.NakAsync(new AckOpts { NakDelay = TimeSpan.FromSeconds(1) }, _exit.Token).ConfigureAwait(false);
             return;
         }
@@ -383,11 +381,7 @@ public sealed class NatsWorker : IAsyncDisposable
         if (record is not null && record.Status.State == state)
         {
             var s = record.Status;
-            try
-            {
-                await _c.PublishEventAsync(new JobEvent(s.Sequence, id, state.ToString().ToLowerInvariant(), state, s.Attempts) { Error = error, Progress = s.Progress, Name = name ?? s.Name }).ConfigureAwait(false);
-            }
-            catch (Exception) { /* watchers read the record */ }
+            await TellAsync(new JobEvent(s.Sequence, id, state.ToString().ToLowerInvariant(), state, s.Attempts) { Error = error, Progress = s.Progress, Name = name ?? s.Name }).ConfigureAwait(false);
         }
         await Durably(async () =>
         {
@@ -396,6 +390,19 @@ public sealed class NatsWorker : IAsyncDisposable
         }).ConfigureAwait(false);
         Interlocked.Increment(ref _finished);
         _log($"worker {Id}: job {id} {state.ToString().ToLowerInvariant()}");
+    }
+
+    /// <summary>Publishes a job's event, best effort: events are at most once, and watchers read a job's end from its record.</summary>
+    private async Task TellAsync(JobEvent e)
+    {
+        try
+        {
+            await _c.PublishEventAsync(e).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // the broker is away
+        }
     }
 
     /// <summary>Retries a write while the broker is away (restarting), for up to five minutes.</summary>

@@ -27,7 +27,7 @@ public sealed class JobRunner(GenerationService service)
         CancellationToken cancellation = default, JobControl? control = null) => document switch
     {
         { Generate: { } g } => Generate(document, g, images, progress, cancellation, control),
-        { Place: { } p } => new JobRun(Place(document, p, images, progress, cancellation), null),
+        { Place: { } p } => new JobRun(Place(p, images, progress, cancellation), null),
         { Detect: { } d } => new JobRun(Detect(document, d, images, cancellation), null),
         _ => throw new JobValidationException([new JobFieldError(["generate"], "a job document gives one of generate, place and detect")]),
     };
@@ -55,19 +55,18 @@ public sealed class JobRunner(GenerationService service)
         }, output);
     }
 
-    private JobResult Place(JobDocument document, PlaceDocument p, JobImages images, IProgress<GenerationProgress>? progress, CancellationToken cancellation)
+    private JobResult Place(PlaceDocument p, JobImages images, IProgress<GenerationProgress>? progress, CancellationToken cancellation)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
         var output = new Placer(service).Place(JobMapping.ToJob(p, images), progress, cancellation);
-        // The placement record is the job as run (its seed and model), written by the placer.
-        var record = output.Record;
-        var effective = JobDocument.Parse(record);
+        // The placement record is the job as run (its seed and model), made by the placer.
+        var effective = output.Record;
+        var record = effective.ToJson();
         return new JobResult
         {
             Operation = "place", Parameters = effective, Model = output.Model,
             Warnings = output.Boxes.SelectMany((b, k) => b.Warnings.Select(w => $"box {k + 1}: {w}")).ToList(),
             Images = [new ResultImage(ImageRef.ByValue(Png(output.Image, output.Infotext, record, PlacementRecord.Keyword)), effective.Place!.Seed ?? 0, output.Infotext)],
-            TotalSeconds = clock.Elapsed.TotalSeconds,
+            TotalSeconds = output.Elapsed.TotalSeconds,
         };
     }
 

@@ -85,4 +85,4 @@ public sealed record PlacedBox(PixelBox Box, string Prompt, uint Seed, IReadOnly
 
 /// <summary>The composite, each box's record, and the text a PNG carries to repeat it (A1111 infotext of the last
 /// box, and the placement job as JSON).</summary>
-public sealed record PlacementOutput(RgbImage Image, IReadOnlyList<PlacedBox> Boxes, string Infotext, string Record, TimeSpan Elapsed, string? Model = null);
+public sealed record PlacementOutput(RgbImage Image, IReadOnlyList<PlacedBox> Boxes, string Infotext, Jobs.JobDocument Record, TimeSpan Elapsed, string? Model = null);

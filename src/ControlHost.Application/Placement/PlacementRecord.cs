@@ -23,10 +23,10 @@ public static class PlacementRecord
     public const string Keyword = "controlhost-placement";
 
     /// <summary>The job with the seed and model it ran with; its images by hash.</summary>
-    public static string Write(PlacementJob job, string? model, uint seed, PathPolicy paths) => new JobDocument
+    public static JobDocument Document(PlacementJob job, string? model, uint seed, PathPolicy paths) => new()
     {
         Place = JobMapping.FromJob(job with { Seed = seed, Model = model ?? job.Model }, (s, field) => ImageRef.ByHash(ImageRef.HashOf(s.Bytes(paths, field)))),
-    }.ToJson();
+    };
 
     /// <summary>The recorded job as a document; a record of the first form has its files read under <paramref name="paths"/>.</summary>
     /// <exception cref="BadInputException">Not a placement record, or one whose files cannot be read.</exception>

@@ -51,7 +51,7 @@ public sealed class Placer(GenerationService service)
             placed.Add(new PlacedBox(box.Box, prompt, seed, output.Warnings));
             infotext = output.Images[0].Infotext;
         }
-        var record = PlacementRecord.Write(job, model, firstSeed, service.Paths);
+        var record = PlacementRecord.Document(job, model, firstSeed, service.Paths);
         return new PlacementOutput(current, placed, infotext, record, clock.Elapsed, model);
     }
 

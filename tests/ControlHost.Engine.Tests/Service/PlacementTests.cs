@@ -205,7 +205,7 @@ public class PlacementTests(EmbeddedModelFixture f) : IClassFixture<EmbeddedMode
                 Mask = ImageSource.FromPath(half), UnionType = "Hard Edge",
             };
             var job = new PlacementJob { Background = ImageSource.FromPath(bg), Boxes = [new BoxPlacement { Box = new PixelBox(1, 2, 30, 40), Units = [unit] }] };
-            var back = PlacementRecord.Read(PlacementRecord.Write(job, "tiny-sd", 7, PathPolicy.Local), "record", PathPolicy.Local).Place!.Boxes![0].Units![0];
+            var back = PlacementRecord.Read(PlacementRecord.Document(job, "tiny-sd", 7, PathPolicy.Local).ToJson(), "record", PathPolicy.Local).Place!.Boxes![0].Units![0];
             Assert.Equal(("Just Resize", 256, ImageRef.HashOf(System.IO.File.ReadAllBytes(half)), "Hard Edge"), (back.Resize, back.ProcessorResolution, back.Mask?.Sha256, back.UnionType));
             // A record of the first form (files by path, written before these fields) reads with the defaults the units ran with.
             var old = PlacementRecord.Read($$"""{"version":1,"background":"{{bg}}","seed":7,"padding":16,"feather":4,"harmonize":"off","allow_overlap":false,"boxes":[{"box":"1,2,30,40","units":[{"condition":"canny","image":"{{sketch}}","weight":1,"start":0,"end":1,"mode":"balanced","preprocess":true}]}]}""", "old", PathPolicy.Local).Place!;
